@@ -1,0 +1,201 @@
+"""The ``harness`` command line (click + rich).
+
+Errors caused by the user's input (``HarnessError``) are printed as one
+paragraph with a non-zero exit code; anything else keeps its traceback, because
+it is a bug.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.syntax import Syntax
+from rich.table import Table as RichTable
+
+from .errors import HarnessError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class HarnessGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HarnessError as exc:
+            err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", soft_wrap=True)
+            ctx.exit(exc.exit_code)
+
+
+class BatchSize(click.ParamType):
+    name = "INT|auto"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int | str:
+        if value == "auto" or isinstance(value, int):
+            return value
+        try:
+            size = int(value)
+        except ValueError:
+            self.fail(f"{value!r} is neither a whole number nor 'auto'", param, ctx)
+        if size < 1:
+            self.fail("must be at least 1", param, ctx)
+        return size
+
+
+def _csv(value: str | None) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+include_path_option = click.option(
+    "--include-path", "include_paths", multiple=True, type=click.Path(path_type=Path),
+    help="A folder of your own task YAML files (repeatable); its names override built-in ones.")
+
+
+@click.group(cls=HarnessGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="xtreme-noise-harness")
+def cli() -> None:
+    """Zero-shot cross-lingual robustness of (intermediate-task trained) XLM-R on XTREME-R."""
+
+
+@cli.command()
+@click.option("--tasks", "-t", required=True, help="Comma-separated tasks, groups or tags, e.g. xnli,pawsx.")
+@click.option("--model", "-m", default="xlm-roberta-large", show_default=True,
+              help="Hub id, local folder, or 'tiny' (an offline smoke model built from the run's text).")
+@click.option("--method", type=click.Choice(["full", "lora"]), default="full", show_default=True,
+              help="Full fine-tuning (Phang et al.) or a LoRA adapter on the frozen base.")
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Local data laid out like XTREME's download/ folder; without it, data comes from the hub.")
+@include_path_option
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
+              help="Results folder: records/ (one per finished cell) and one folder per run.")
+@click.option("--adapter-dir", type=click.Path(path_type=Path),
+              help="Where trained models/adapters are stored and reused [default: ~/.cache/harness/adapters].")
+@click.option("--languages", help="Only these evaluation languages (comma-separated).")
+@click.option("--split", type=click.Choice(["validation", "test"]), default="validation", show_default=True,
+              help="Evaluation split (XTREME's download strips test labels, so validation is the default).")
+@click.option("--train-split", help="Fine-tune on this split instead of the spec's training split; if it is "
+              "also the evaluation split, a seeded half trains and the other half is evaluated.")
+@click.option("--limit", type=click.IntRange(min=1), help="Evaluate a seeded sample of N docs per language.")
+@click.option("--max-train-examples", type=click.IntRange(min=1), help="Train on a seeded sample of N examples.")
+@click.option("--epochs", type=click.FloatRange(min=0, min_open=True), help="Override the task's epochs.")
+@click.option("--lr", "learning_rate", type=click.FloatRange(min=0, min_open=True), help="Override the learning rate.")
+@click.option("--batch-size", type=BatchSize(), default="auto", show_default=True,
+              help="Batch size; 'auto' probes GPU memory for evaluation and uses the spec's size for training.")
+@click.option("--max-length", type=click.IntRange(min=8), help="Override the maximum sequence length.")
+@click.option("--rank", "lora_rank", type=click.IntRange(min=1), default=8, show_default=True, help="LoRA rank.")
+@click.option("--alpha", "lora_alpha", type=click.IntRange(min=1), default=16, show_default=True, help="LoRA alpha.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--dtype", default="auto", show_default=True, help="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16.")
+@click.option("--log-samples", is_flag=True, help="Also write per-example predictions (JSONL).")
+@click.option("--no-resume", is_flag=True, help="Re-evaluate cells that already have a record.")
+def run(tasks: str, no_resume: bool, languages: str | None, include_paths: tuple[Path, ...], **options: Any) -> None:
+    """Fine-tune on English, evaluate every language zero-shot, print the leaderboard."""
+    from .models import quiet_transformers
+    from .pipeline import RunConfig, Runner
+
+    quiet_transformers()
+    config = RunConfig(tasks=_csv(tasks), languages=_csv(languages) or None, include_paths=list(include_paths),
+                       resume=not no_resume, **options)
+    result = Runner(config, err_console).run()
+    for table in result["table_obj"].to_rich(console.width):
+        console.print(table)
+    timings = result["timings"]
+    err_console.print(f"Done in {timings['total_s']:.1f}s (data {timings['prepare_data_s']:.1f}s, model load "
+                      f"{timings['load_model_s']:.1f}s). Results: {result['run_dir'] / 'results.json'}")
+
+
+@cli.group(cls=HarnessGroup)
+def tasks() -> None:
+    """List, show, validate and generate task specs."""
+
+
+@tasks.command("ls")
+@include_path_option
+@click.option("--all", "show_all", is_flag=True, help="Also list every per-language task.")
+def tasks_ls(include_paths: tuple[Path, ...], show_all: bool) -> None:
+    """The groups, tasks and tags the registry knows."""
+    from .registry import TaskIndex
+
+    index = TaskIndex(include_paths)
+    grouped = {t for g in index.names("group") for t in index.group(g).task}
+    table = RichTable(title="Tasks", title_justify="left")
+    for col in ("name", "kind", "type", "role", "languages"):
+        table.add_column(col)
+    for name in index.names():
+        entry = index.entries[name]
+        if entry.kind == "task" and name in grouped and not show_all:
+            continue
+        if entry.kind == "tag":
+            table.add_row(name, "tag", "", "", f"{len(index.expand(name))} tasks")
+            continue
+        members = [index.task(t) for t in index.expand(name)]
+        langs = sorted({t.language for t in members})
+        table.add_row(name, entry.kind, members[0].task_type if members else "", members[0].role if members else "",
+                      f"{len(langs)}: {' '.join(langs)}")
+    console.print(table)
+
+
+@tasks.command("show")
+@click.argument("name")
+@include_path_option
+def tasks_show(name: str, include_paths: tuple[Path, ...]) -> None:
+    """The fully resolved spec of a task (includes applied, hooks shown with their source)."""
+    import yaml
+
+    from .registry import TaskIndex
+
+    index = TaskIndex(include_paths)
+    entry = index.entry(name)
+    data = index.task(name).to_dict() if entry.kind == "task" else index.group(name).to_dict() if entry.kind == "group" \
+        else {"tag": name, "tasks": index.expand(name)}
+    console.print(f"# {entry.kind} {name}" + (f" from {entry.path}" if entry.path else ""))
+    console.print(Syntax(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110), "yaml"))
+
+
+@tasks.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def tasks_validate(paths: tuple[Path, ...]) -> None:
+    """Check task and group YAML files (keys, includes, hooks, templates' syntax)."""
+    from .validate import validate_paths
+
+    checked = validate_paths(list(paths))
+    console.print(f"[green]OK[/]: {len(checked)} file(s) valid.")
+
+
+@tasks.command("generate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def tasks_generate(paths: tuple[Path, ...]) -> None:
+    """Write per-language task files and the group file from a family's *_common file."""
+    from .generate import generate
+
+    written = generate(list(paths))
+    console.print(f"Wrote {len(written)} file(s).")
+
+
+@cli.command()
+@click.argument("output", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["terminal", "markdown", "csv", "latex", "html"]),
+              default="terminal", show_default=True)
+def report(output: Path, fmt: str) -> None:
+    """Leaderboard of every record in a results folder (resumable grids, several runs)."""
+    from .report import leaderboard
+    from .results import CellStore
+
+    records = CellStore(output).all()
+    if not records:
+        raise HarnessError(f"No result records under {output}/records; run `harness run --output {output}` first.")
+    table = leaderboard(records)
+    if fmt == "terminal":
+        for part in table.to_rich(console.width):
+            console.print(part)
+    else:
+        click.echo(table.render(fmt), nl=False)
+
+
+def main() -> None:
+    cli(prog_name="harness")

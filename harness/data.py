@@ -1,0 +1,153 @@
+"""Loading a task's docs from the Hugging Face hub or from local files.
+
+Local files follow google-research/xtreme's ``download/`` layout, so a user's
+XTREME folder (and ``../shared/data`` in development) works with
+``--data-dir DIR`` as-is. Both sources go through HF ``datasets`` (cached by its
+own fingerprints) and end as a ``datasets.Dataset`` of docs; the task's
+``process_docs`` hook then normalises them.
+"""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+from typing import Any, Callable
+
+import datasets
+
+from .errors import DataError
+from .spec import TaskConfig
+from .templating import render
+
+Reader = Callable[..., datasets.Dataset]
+READERS: dict[str, Reader] = {}
+
+
+def register_reader(name: str) -> Callable[[Reader], Reader]:
+    """Register a local-file reader: ``reader(files, **data_kwargs) -> Dataset``."""
+
+    def wrap(fn: Reader) -> Reader:
+        READERS[name] = fn
+        return fn
+
+    return wrap
+
+
+def _string_features(columns: list[str]) -> datasets.Features:
+    return datasets.Features({c: datasets.Value("string") for c in columns})
+
+
+@register_reader("tsv")
+def read_tsv(files: list[str], columns: list[str] | None = None, header: bool = False) -> datasets.Dataset:
+    """Tab-separated text with no quoting (XTREME's XNLI/PAWS-X files contain bare quotes)."""
+    kwargs: dict[str, Any] = {"delimiter": "\t", "quoting": 3, "keep_default_na": False}
+    if columns:
+        kwargs["features"] = _string_features(columns)
+        if not header:
+            kwargs["column_names"] = columns
+        else:
+            kwargs["header"] = 0
+    return datasets.load_dataset("csv", data_files=files, split="train", **kwargs)
+
+
+@register_reader("csv")
+def read_csv(files: list[str], columns: list[str] | None = None) -> datasets.Dataset:
+    kwargs: dict[str, Any] = {"keep_default_na": False}
+    if columns:
+        kwargs["features"] = _string_features(columns)
+    return datasets.load_dataset("csv", data_files=files, split="train", **kwargs)
+
+
+@register_reader("jsonl")
+@register_reader("json")
+def read_json(files: list[str], field: str | None = None) -> datasets.Dataset:
+    return datasets.load_dataset("json", data_files=files, split="train", field=field)
+
+
+def split_language(cfg: TaskConfig, split: str) -> str:
+    """Training data is in ``train_language``; every evaluation split in ``language``."""
+    return cfg.train_language if split == cfg.training_split else cfg.language
+
+
+def local_files(cfg: TaskConfig, split: str, data_dir: Path) -> list[str]:
+    """The files of one split under ``data_dir``; a clear error if they are missing."""
+    lang = split_language(cfg, split)
+    if split not in cfg.data_files:
+        raise DataError(
+            f"Task {cfg.task!r} has no local file pattern for split {split!r} (data_files has: "
+            f"{', '.join(cfg.data_files) or 'nothing'}). Load it from the hub by leaving out --data-dir, "
+            f"or add the split to data_files in {cfg.source.path if cfg.source else 'its YAML'}."
+        )
+    where = f"{cfg.source.where('data_files') if cfg.source else cfg.task} (data_files.{split})"
+    patterns = render(cfg.data_files[split], {"lang": lang, "split": split}, where=where)
+    found: list[str] = []
+    for pattern in [patterns] if isinstance(patterns, str) else patterns:
+        matches = sorted(glob.glob(str(data_dir / pattern)))
+        if not matches:
+            raise DataError(
+                f"Task {cfg.task!r}, language {lang!r}, split {split!r}: no file {data_dir / pattern}. "
+                f"--data-dir should point at a folder laid out like google-research/xtreme's download/ "
+                f"(scripts/download_data.sh writes it); or leave out --data-dir to load "
+                f"{cfg.dataset_path or 'the dataset'} from the Hugging Face hub (cached in HF_DATASETS_CACHE)."
+            )
+        found.extend(matches)
+    return found
+
+
+def load_local(cfg: TaskConfig, split: str, data_dir: Path) -> datasets.Dataset:
+    files = local_files(cfg, split, data_dir)
+    fmt = cfg.data_format or Path(files[0]).suffix.lstrip(".")
+    if fmt not in READERS:
+        raise DataError(f"Task {cfg.task!r}: unknown data_format {fmt!r}; known readers: {', '.join(sorted(READERS))}.")
+    try:
+        return READERS[fmt](files, **cfg.data_kwargs)
+    except DataError:
+        raise
+    except Exception as exc:  # a reader failing on a malformed file
+        raise DataError(f"Task {cfg.task!r}: could not read {', '.join(files)} as {fmt}: {exc}") from exc
+
+
+def load_hub(cfg: TaskConfig, split: str) -> datasets.Dataset:
+    lang = split_language(cfg, split)
+    if not cfg.dataset_path:
+        raise DataError(
+            f"Task {cfg.task!r} has no hub source (dataset_path) and reads local files only: "
+            f"pass --data-dir DIR with the files its data_files name."
+        )
+    ctx = {"lang": lang, "split": split}
+    path = render(cfg.dataset_path, ctx, where=f"{cfg.task}: dataset_path")
+    name = render(cfg.dataset_name, ctx, where=f"{cfg.task}: dataset_name") if cfg.dataset_name else None
+    hub_split = render(cfg.hub_splits.get(split, split), ctx, where=f"{cfg.task}: hub_splits")
+    kwargs = render(cfg.dataset_kwargs, ctx, where=f"{cfg.task}: dataset_kwargs")
+    try:
+        return datasets.load_dataset(path, name, split=hub_split, **kwargs)
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        files = ", ".join(f"{k}: {v}" for k, v in cfg.data_files.items()) or "none declared"
+        raise DataError(
+            f"Task {cfg.task!r}, language {lang!r}: could not load {path}"
+            f"{f' (config {name})' if name else ''}, split {hub_split!r}, from the Hugging Face hub: {reason}. "
+            f"Offline? Pass --data-dir DIR with the task's local files ({files}), or fill the HF cache "
+            f"(HF_DATASETS_CACHE) on a machine with network first."
+        ) from exc
+
+
+def load_docs(cfg: TaskConfig, split: str, data_dir: Path | None) -> datasets.Dataset:
+    """The docs of one split: local files when ``data_dir`` is given, else the hub; then ``process_docs``."""
+    docs = load_local(cfg, split, data_dir) if data_dir is not None and cfg.data_files else load_hub(cfg, split)
+    if cfg.process_docs is not None:
+        docs = cfg.process_docs.resolve()(docs)
+    return docs
+
+
+def has_split(cfg: TaskConfig, split: str | None, data_dir: Path | None) -> bool:
+    """Whether a split can be read without loading it (local files only; the hub is assumed complete)."""
+    if split is None:
+        return False
+    if data_dir is None or not cfg.data_files:
+        return True
+    try:
+        local_files(cfg, split, data_dir)
+    except DataError:
+        return False
+    return True

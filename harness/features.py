@@ -1,0 +1,70 @@
+"""Tokenise once, cache by fingerprint, batch by length.
+
+Features are keyed by a hash of the examples themselves (so any change in the
+spec, the data, the noise or the seed gives new features), the tokenizer's
+full serialisation, the maximum length and the task type's encoder version.
+lm-eval's request cache had no config hash and served stale results; this one
+cannot, because the key is the content.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import datasets
+
+from .paths import cache_root
+from .spec import stable_hash
+from .tasktypes import TaskType
+
+CHUNK = 1000
+
+
+def tokenizer_fingerprint(tokenizer: Any) -> str:
+    """A hash of the tokenizer's full serialisation, computed once per tokenizer object."""
+    cached = getattr(tokenizer, "_harness_fingerprint", None)
+    if cached is None:
+        backend = getattr(tokenizer, "backend_tokenizer", None)
+        blob = backend.to_str() if backend is not None else repr(sorted(tokenizer.get_vocab().items()))
+        cached = stable_hash([type(tokenizer).__name__, blob], 16)
+        tokenizer._harness_fingerprint = cached
+    return cached
+
+
+def featurize(task_type: TaskType, examples: list[dict[str, Any]], tokenizer: Any, max_length: int) -> datasets.Dataset:
+    """Features for ``examples``, from the cache when these exact inputs were tokenised before."""
+    key = stable_hash([task_type.name, task_type.version, tokenizer_fingerprint(tokenizer), max_length, examples], 24)
+    path = cache_root() / "features" / key
+    if path.exists():
+        return datasets.load_from_disk(str(path))
+    columns: dict[str, list[Any]] = {}
+    for start in range(0, len(examples), CHUNK):
+        for name, values in task_type.encode(examples[start : start + CHUNK], tokenizer, max_length).items():
+            columns.setdefault(name, []).extend(values)
+    features = datasets.Dataset.from_dict(columns)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=".writing-"))
+    features.save_to_disk(str(tmp))
+    try:
+        tmp.rename(path)
+    except OSError:  # another process wrote the same key first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return datasets.load_from_disk(str(path))
+
+
+def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped longest-first, so each batch pads to a similar length."""
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def shuffled_batches(n: int, batch_size: int, seed: int, epoch: int) -> Iterator[list[int]]:
+    """Training batches: a fresh seeded permutation every epoch."""
+    order = list(range(n))
+    random.Random(f"{seed}:{epoch}").shuffle(order)
+    for i in range(0, n, batch_size):
+        yield order[i : i + batch_size]

@@ -1,0 +1,197 @@
+"""The base encoder: loaded once per run from the hub, a local folder, or the ``tiny`` smoke preset.
+
+Task heads are not part of the base (see ``tasktypes``): one resident encoder
+serves every task, adapter and head of a run.
+
+``tiny`` builds a small XLM-R-architecture model with random weights and a
+SentencePiece-style Unigram tokenizer trained on the run's own task text
+(training and evaluation inputs of every language, never labels), saves both
+and loads them back through the same ``from_pretrained`` path a hub model takes.
+It runs anywhere in minutes; its numbers say the pipeline works, not how good
+XLM-R is, and every table labels them as a smoke model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import random
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import torch
+from torch import nn
+
+from .errors import ModelError
+from .paths import cache_root, folder_fingerprint
+from .spec import stable_hash
+
+DEFAULT_MODEL = "xlm-roberta-large"
+SMOKE_PRESETS = {"tiny"}
+TINY_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TinySize:
+    hidden_size: int = 128
+    layers: int = 2
+    heads: int = 4
+    vocab_size: int = 8000
+    max_corpus_lines: int = 30000
+
+
+@dataclass
+class Base:
+    """A loaded base encoder and its tokenizer, with what identifies them."""
+
+    name: str
+    path: str
+    fingerprint: str
+    encoder: nn.Module
+    tokenizer: Any
+    smoke: bool = False
+    #: hyperparameters the preset needs instead of XLM-R Large's (a random tiny model wants a high lr)
+    training_overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.encoder.config.hidden_size)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (smoke model)" if self.smoke else self.name
+
+
+def quiet_transformers() -> None:
+    """Silence load reports and download bars; the harness shows its own progress."""
+    import datasets
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+    logging.getLogger("peft").setLevel(logging.ERROR)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def resolve_device(spec: str = "auto") -> torch.device:
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(spec)
+    except RuntimeError:
+        raise ModelError(f"--device {spec!r} is not a device; use auto, cpu, cuda or cuda:N.") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ModelError(f"--device {spec} asked for a GPU, but torch sees none (torch {torch.__version__}). Use --device cpu.")
+    return device
+
+
+def resolve_dtype(spec: str, device: torch.device) -> torch.dtype:
+    """``auto``: bf16 autocast on a GPU that supports it, fp32 elsewhere."""
+    table = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
+             "float16": torch.float16, "fp16": torch.float16}
+    if spec == "auto":
+        return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+    if spec not in table:
+        raise ModelError(f"--dtype {spec!r} is not one of auto, {', '.join(table)}.")
+    return table[spec]
+
+
+@contextlib.contextmanager
+def autocast(device: torch.device, dtype: torch.dtype) -> Iterator[None]:
+    """Mixed precision with fp32 master weights; a no-op for fp32."""
+    if dtype == torch.float32:
+        yield
+    else:
+        with torch.autocast(device_type=device.type, dtype=dtype):
+            yield
+
+
+def load_encoder(path: str) -> nn.Module:
+    from transformers import AutoModel
+
+    try:
+        return AutoModel.from_pretrained(path, add_pooling_layer=False, attn_implementation="sdpa")
+    except TypeError:  # architectures without a pooler flag
+        return AutoModel.from_pretrained(path, attn_implementation="sdpa")
+
+
+def load_base(name: str, corpus: Iterable[str] | None = None, tiny: TinySize = TinySize()) -> Base:
+    """Load ``name`` (hub id, local folder, or ``tiny`` built from ``corpus``)."""
+    from transformers import AutoTokenizer
+
+    smoke = name in SMOKE_PRESETS
+    if smoke:
+        path = str(build_tiny(list(corpus or []), tiny))
+    else:
+        path = name
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        encoder = load_encoder(path)
+    except (OSError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(
+            f"Could not load model {name!r}: {reason}. --model takes a hub id (needs network, or the model "
+            f"already in the HF cache, HF_HOME), a local folder with config.json, weights and tokenizer files "
+            f"(as save_pretrained writes them), or the offline smoke preset 'tiny'."
+        ) from None
+    if Path(path).is_dir():
+        fingerprint = folder_fingerprint(Path(path))
+    else:
+        fingerprint = f"{name}@{getattr(encoder.config, '_commit_hash', None) or 'unknown-revision'}"
+    overrides = {"learning_rate": 1e-3, "lora_learning_rate": 3e-3, "epochs": 6.0, "max_length": 128} if smoke else {}
+    return Base(name, path, fingerprint, encoder, tokenizer, smoke, overrides)
+
+
+def build_tiny(corpus: list[str], size: TinySize = TinySize(), seed: int = 0) -> Path:
+    """Build (or reuse, by corpus hash) the tiny preset; returns its folder."""
+    from tokenizers import trainers
+    from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizer
+
+    lines = sorted({line.strip() for line in corpus if line and line.strip()})
+    if not lines:
+        raise ModelError("The tiny preset needs the run's task text to train its tokenizer, and got none.")
+    if len(lines) > size.max_corpus_lines:
+        lines = sorted(random.Random(seed).sample(lines, size.max_corpus_lines))
+    key = stable_hash([TINY_VERSION, size.__dict__, seed, stable_hash(lines, 32)])
+    out = cache_root() / "tiny" / key
+    if (out / "config.json").exists():
+        return out
+
+    tokenizer = XLMRobertaTokenizer()
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    trainer = trainers.UnigramTrainer(vocab_size=size.vocab_size, special_tokens=specials, unk_token="<unk>",
+                                      show_progress=False)
+    tokenizer._tokenizer.train_from_iterator(lines, trainer)
+    vocab = [tuple(piece) for piece in _unigram_vocab(tokenizer)]
+    tokenizer = XLMRobertaTokenizer(vocab=vocab, model_max_length=512)
+
+    torch.manual_seed(seed)
+    config = XLMRobertaConfig(
+        vocab_size=len(tokenizer), hidden_size=size.hidden_size, num_hidden_layers=size.layers,
+        num_attention_heads=size.heads, intermediate_size=size.hidden_size * 4, max_position_embeddings=514,
+        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+    )
+    model = XLMRobertaModel(config, add_pooling_layer=False)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=".building-"))
+    try:
+        tokenizer.save_pretrained(tmp)
+        model.save_pretrained(tmp)
+        tmp.rename(out)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (out / "config.json").exists():  # lost a race with another process: theirs is as good
+            raise
+    return out
+
+
+def _unigram_vocab(tokenizer: Any) -> list[list[Any]]:
+    """The trained (piece, score) list, read from the tokenizer's JSON form."""
+    return json.loads(tokenizer._tokenizer.to_str())["model"]["vocab"]

@@ -1,0 +1,117 @@
+"""The task index: every ``*.yaml`` under ``tasks/`` and the user's ``--include-path`` folders.
+
+Indexing reads YAML only (``!function`` hooks stay unresolved), so listing
+hundreds of per-language tasks imports no task code. Files meant only to be
+included have no ``.yaml`` ending and are never indexed. A user folder may
+override a built-in name; two files with one name inside one folder are an
+error, since which one wins would be an accident of file order.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Literal
+
+from .errors import SpecError, TaskNotFound
+from .spec import GroupConfig, TaskConfig, parse_group, parse_task
+from .yamlio import RawSpec, read_spec
+
+def builtin_tasks_dir() -> Path:
+    """The installed ``harness.tasks`` folder (the repo's ``tasks/`` in editable installs)."""
+    import harness.tasks
+
+    return Path(harness.tasks.__file__).resolve().parent
+
+
+@dataclass
+class Entry:
+    name: str
+    kind: Literal["task", "group", "tag"]
+    path: Path | None
+    raw: RawSpec | None = None
+    members: list[str] = field(default_factory=list)  # for tags
+
+
+class TaskIndex:
+    """Names → specs for tasks, groups and tags, built from folders of YAML files."""
+
+    def __init__(self, include_paths: Iterable[str | Path] = (), include_builtin: bool = True) -> None:
+        roots = ([builtin_tasks_dir()] if include_builtin else []) + [Path(p) for p in include_paths]
+        self.entries: dict[str, Entry] = {}
+        for root in roots:
+            if not root.is_dir():
+                raise SpecError(f"--include-path {root} is not a folder of task YAML files.")
+            self._index_root(root)
+        self._task_cache: dict[str, TaskConfig] = {}
+
+    def _index_root(self, root: Path) -> None:
+        seen: dict[str, Path] = {}
+        for path in sorted(root.glob("**/*.yaml")):
+            if "__pycache__" in path.parts:
+                continue
+            raw = read_spec(path)
+            if "group" in raw.data:
+                name, kind = str(raw.data["group"]), "group"
+            elif "task" in raw.data:
+                name, kind = str(raw.data["task"]), "task"
+            else:
+                raise SpecError(f"{path}: a task file needs a 'task:' name and a group file a 'group:' name.")
+            if name in seen:
+                raise SpecError(f"Task name {name!r} is defined twice in {root}: {seen[name]} and {path}. Rename one.")
+            seen[name] = path
+            self.entries[name] = Entry(name, kind, path, raw)  # type: ignore[arg-type]
+            tags = raw.data.get("tag") or []
+            for tag in [tags] if isinstance(tags, str) else tags:
+                tag_entry = self.entries.setdefault(tag, Entry(tag, "tag", None))
+                if tag_entry.kind == "tag" and name not in tag_entry.members:
+                    tag_entry.members.append(name)
+
+    # -- lookups -------------------------------------------------------------
+
+    def names(self, kind: str | None = None) -> list[str]:
+        return sorted(n for n, e in self.entries.items() if kind is None or e.kind == kind)
+
+    def entry(self, name: str) -> Entry:
+        if name not in self.entries:
+            close = difflib.get_close_matches(name, self.names(), n=5, cutoff=0.5)
+            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+            raise TaskNotFound(
+                f"Unknown task, group or tag {name!r}.{hint} `harness tasks ls` lists them all; "
+                f"tasks in your own folders need --include-path DIR."
+            )
+        return self.entries[name]
+
+    def task(self, name: str) -> TaskConfig:
+        if name not in self._task_cache:
+            entry = self.entry(name)
+            if entry.kind != "task" or entry.raw is None:
+                raise TaskNotFound(f"{name!r} is a {entry.kind}, not a single task.")
+            self._task_cache[name] = parse_task(entry.raw)
+        return self._task_cache[name]
+
+    def group(self, name: str) -> GroupConfig:
+        entry = self.entry(name)
+        if entry.kind != "group" or entry.raw is None:
+            raise TaskNotFound(f"{name!r} is a {entry.kind}, not a group.")
+        return parse_group(entry.raw)
+
+    def expand(self, name: str, _seen: tuple[str, ...] = ()) -> list[str]:
+        """All task names under a task, group or tag name, in declaration order."""
+        if name in _seen:
+            raise SpecError(f"Group cycle: {' -> '.join((*_seen, name))}.")
+        entry = self.entry(name)
+        if entry.kind == "task":
+            return [name]
+        members = entry.members if entry.kind == "tag" else self.group(name).task
+        out: list[str] = []
+        for member in members:
+            for task in self.expand(member, (*_seen, name)):
+                if task not in out:
+                    out.append(task)
+        return out
+
+    def parent_groups(self, name: str) -> list[str]:
+        """Groups that list ``name`` directly (used to lay tasks out as table rows)."""
+        return [g for g in self.names("group") if name in self.group(g).task]

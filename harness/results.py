@@ -1,0 +1,98 @@
+"""The results store: one JSON record per finished cell, written atomically.
+
+A *cell* is one (base model, intermediate, target task and language, method,
+noise condition, seed, settings) evaluation. Its record holds the metrics and
+everything needed to reproduce it. Records live in ``<output>/records/`` under
+their key, so a crashed grid resumes where it stopped and a finished cell is
+never recomputed; reports read only this store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable
+
+RECORDS = "records"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so readers see the old file or the whole new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+class CellStore:
+    """``<output>/records/<key>.json``, one per finished cell."""
+
+    def __init__(self, output: Path) -> None:
+        self.dir = Path(output) / RECORDS
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        path = self.dir / f"{key}.json"
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except ValueError:  # cannot happen with atomic writes, but never trust a disk
+            return None
+
+    def put(self, key: str, record: dict[str, Any]) -> None:
+        write_json(self.dir / f"{key}.json", record)
+
+    def all(self) -> list[dict[str, Any]]:
+        if not self.dir.is_dir():
+            return []
+        out = []
+        for path in sorted(self.dir.glob("*.json")):
+            try:
+                out.append(json.loads(path.read_text(encoding="utf-8")))
+            except ValueError:
+                continue
+        return out
+
+
+def environment() -> dict[str, Any]:
+    """Package versions, Python, platform and the harness's git commit, for every result file."""
+    packages = {}
+    for name in ("xtreme-noise-harness", "torch", "transformers", "peft", "datasets", "tokenizers", "numpy"):
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            packages[name] = None
+    return {"packages": packages, "python": platform.python_version(), "platform": platform.platform(),
+            "git_commit": git_commit()}
+
+
+def git_commit() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=here, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def write_samples(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    write_atomic(path, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows))

@@ -1,0 +1,196 @@
+"""The task-spec schema: one typed dataclass per kind of YAML file.
+
+Keys follow lm-evaluation-harness where they mean the same thing (``task``,
+``tag``, ``dataset_path``, ``dataset_name``, ``dataset_kwargs``, the ``*_split``
+keys, ``process_docs``, ``doc_to_text``, ``doc_to_target``, ``doc_to_choice``,
+``metric_list``, ``metadata.version``); the rest is what encoder fine-tuning and
+zero-shot cross-lingual evaluation need. Unknown keys are errors that name the
+file and line, because a silently ignored typo (``doc_to_txt``) costs a GPU day.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any, Literal
+
+from .errors import SpecError
+from .yamlio import FunctionRef, RawSpec
+
+TaskType = Literal["classification", "multiple_choice", "span_qa", "tagging", "retrieval"]
+TASK_TYPES: tuple[str, ...] = TaskType.__args__  # type: ignore[attr-defined]
+
+
+@dataclass
+class TrainingDefaults:
+    """Per-task fine-tuning defaults (Phang et al. 2020 / XTREME); the CLI overrides them."""
+
+    epochs: float = 3.0
+    learning_rate: float = 1e-5
+    lora_learning_rate: float = 5e-4
+    max_length: int = 256
+    batch_size: int = 32
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+
+
+@dataclass
+class TaskConfig:
+    """One task: English training data plus the evaluation data of one language."""
+
+    task: str
+    task_type: TaskType
+    task_alias: str | None = None
+    tag: list[str] = field(default_factory=list)
+    role: Literal["target", "intermediate"] = "target"
+    # languages: ``language`` is evaluated, ``train_language`` fine-tuned on;
+    # ``languages`` lists the whole family (read by ``harness tasks generate``).
+    language: str = "en"
+    train_language: str = "en"
+    languages: list[str] = field(default_factory=list)
+    # data, from the hub ...
+    dataset_path: str | None = None
+    dataset_name: str | None = None
+    dataset_kwargs: dict[str, Any] = field(default_factory=dict)
+    hub_splits: dict[str, str] = field(default_factory=dict)
+    # ... or from local files laid out like google-research/xtreme's download/
+    data_files: dict[str, Any] = field(default_factory=dict)
+    data_format: str | None = None
+    data_kwargs: dict[str, Any] = field(default_factory=dict)
+    training_split: str | None = "train"
+    validation_split: str | None = "validation"
+    test_split: str | None = None
+    process_docs: FunctionRef | None = None
+    # model inputs, each a column name, a Jinja template or a !function hook
+    doc_to_id: Any = None
+    doc_to_text: Any = None
+    doc_to_text_pair: Any = None
+    doc_to_choice: Any = None
+    doc_to_target: Any = None
+    doc_to_context: Any = None
+    doc_to_question: Any = None
+    doc_to_tokens: Any = None
+    label_list: list[str] = field(default_factory=list)
+    noise_fields: list[str] = field(default_factory=list)
+    metric_list: list[dict[str, Any]] = field(default_factory=list)
+    training: TrainingDefaults = field(default_factory=TrainingDefaults)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    # where the spec came from (not a YAML key)
+    source: RawSpec | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def version(self) -> Any:
+        return self.metadata.get("version", 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved spec as written into result files: hooks become their source."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name == "source":
+                continue
+            out[f.name] = _plain(getattr(self, f.name))
+        return out
+
+    def fingerprint(self, exclude: tuple[str, ...] = ()) -> str:
+        data = {k: v for k, v in self.to_dict().items() if k not in exclude}
+        return stable_hash(data)
+
+
+@dataclass
+class GroupConfig:
+    """A group of tasks (or groups) with an aggregate score, e.g. the mean over languages."""
+
+    group: str
+    task: list[str]
+    group_alias: str | None = None
+    tag: list[str] = field(default_factory=list)
+    aggregate_metric_list: list[dict[str, Any]] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    source: RawSpec | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "source"}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, FunctionRef):
+        return {"!function": value.target, "source": value.source()}
+    if isinstance(value, TrainingDefaults):
+        return asdict(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def stable_hash(data: Any, length: int = 16) -> str:
+    """A short content hash of JSON-able data, independent of dict order."""
+    blob = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:length]
+
+
+def _suggest(key: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def _check_keys(raw: RawSpec, cls: type, kind: str) -> None:
+    allowed = [f.name for f in fields(cls) if f.name != "source"]
+    for key in raw.data:
+        if key not in allowed:
+            raise SpecError(
+                f"{raw.where(key)}: unknown key {key!r} in {kind} file.{_suggest(key, allowed)} "
+                f"Allowed keys: {', '.join(allowed)}."
+            )
+    for f in fields(cls):
+        if f.default is MISSING and f.default_factory is MISSING and f.name != "source" and raw.data.get(f.name) is None:
+            raise SpecError(f"{raw.path}: required key {f.name!r} is missing from this {kind} file.")
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def parse_task(raw: RawSpec) -> TaskConfig:
+    """Validate a resolved YAML mapping as a task spec."""
+    _check_keys(raw, TaskConfig, "task")
+    data = dict(raw.data)
+    if data["task_type"] not in TASK_TYPES:
+        raise SpecError(
+            f"{raw.where('task_type')}: task_type {data['task_type']!r} is not one of {', '.join(TASK_TYPES)}."
+        )
+    if data.get("role", "target") not in ("target", "intermediate"):
+        raise SpecError(f"{raw.where('role')}: role must be 'target' or 'intermediate', not {data['role']!r}.")
+    training = data.pop("training", None) or {}
+    known = {f.name for f in fields(TrainingDefaults)}
+    for key in training:
+        if key not in known:
+            raise SpecError(
+                f"{raw.where('training')}: unknown key training.{key}.{_suggest(key, sorted(known))} "
+                f"Allowed: {', '.join(sorted(known))}."
+            )
+    data["tag"] = _as_list(data.get("tag"))
+    data["languages"] = [str(x) for x in _as_list(data.get("languages"))]
+    data["noise_fields"] = _as_list(data.get("noise_fields"))
+    if data.get("process_docs") is not None and not isinstance(data["process_docs"], FunctionRef):
+        raise SpecError(f"{raw.where('process_docs')}: process_docs takes a hook: process_docs: !function utils.name")
+    for entry in data.get("metric_list") or []:
+        if not isinstance(entry, dict) or "metric" not in entry:
+            raise SpecError(f"{raw.where('metric_list')}: each metric_list entry needs a 'metric:' name.")
+    data = {k: v for k, v in data.items() if v is not None or k in ("test_split", "training_split", "validation_split")}
+    return TaskConfig(**data, training=TrainingDefaults(**training), source=raw)
+
+
+def parse_group(raw: RawSpec) -> GroupConfig:
+    """Validate a resolved YAML mapping as a group spec."""
+    _check_keys(raw, GroupConfig, "group")
+    data = dict(raw.data)
+    data["task"] = [str(t) for t in _as_list(data["task"])]
+    data["tag"] = _as_list(data.get("tag"))
+    data = {k: v for k, v in data.items() if v is not None}
+    return GroupConfig(**data, source=raw)

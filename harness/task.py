@@ -1,0 +1,118 @@
+"""A task at run time: its spec, its task type, and its docs rendered into examples.
+
+An *example* is what the model sees, after templating: ``{"id", "index",
+"text", "text_pair", "choices", "target", ...}`` (the fields of the task type).
+Noise wrappers act on examples, so they touch model inputs, never raw columns.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import datasets
+
+from .data import load_docs, split_language
+from .errors import SpecError
+from .spec import TaskConfig, stable_hash
+from .tasktypes import TaskType, get_task_type
+from .templating import render
+
+#: spec keys that do not change what a model learns from the training split
+EVAL_ONLY_KEYS = ("task", "task_alias", "tag", "language", "languages", "validation_split", "test_split",
+                  "metric_list", "noise_fields", "metadata")
+
+
+@dataclass(frozen=True)
+class DocSelection:
+    """Which docs of a split to use: a seeded half held out for training, and/or a seeded sample."""
+
+    holdout: str | None = None  # "train" or "eval": which half of a split shared with training
+    limit: int | None = None
+    seed: int = 0
+
+    def apply(self, docs: datasets.Dataset, ids: list[str]) -> list[int]:
+        rows = list(range(len(docs)))
+        if self.holdout:
+            keep = 0 if self.holdout == "train" else 1
+            rows = [r for r in rows if _half(ids[r], self.seed) == keep]
+        if self.limit is not None and self.limit < len(rows):
+            rows = sorted(random.Random(f"limit:{self.seed}").sample(rows, self.limit))
+        return rows
+
+
+def _half(doc_id: str, seed: int) -> int:
+    """A doc's half, from a hash of its id: parallel datasets split identically in every language."""
+    return int(stable_hash([seed, doc_id], 8), 16) % 2
+
+
+@dataclass
+class Task:
+    """One task (one evaluation language), optionally wrapped by a noise condition."""
+
+    cfg: TaskConfig
+    family: str = ""  # the group whose row this task fills in tables (xnli for xnli_de)
+    noise: Any = None  # a noise.NoiseSpec, set by harness.noise.wrap
+    type: TaskType = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.type = get_task_type(self.cfg.task_type)
+        self.family = self.family or self.cfg.task
+
+    @property
+    def name(self) -> str:
+        return self.cfg.task if self.noise is None else f"{self.cfg.task}@{self.noise}"
+
+    @property
+    def language(self) -> str:
+        return self.cfg.language
+
+    @property
+    def metric_list(self) -> list[dict[str, Any]]:
+        return self.cfg.metric_list or [{"metric": m} for m in self.type.default_metrics]
+
+    @property
+    def noise_fields(self) -> list[str]:
+        return self.cfg.noise_fields or list(self.type.noise_fields)
+
+    def training_identity(self) -> str:
+        """Hash of everything in the spec that shapes training (shared by all languages of a family)."""
+        return self.cfg.fingerprint(exclude=EVAL_ONLY_KEYS) + f"-v{self.cfg.version}"
+
+    def docs(self, split: str, data_dir: Path | None) -> datasets.Dataset:
+        return load_docs(self.cfg, split, data_dir)
+
+    def doc_ids(self, docs: datasets.Dataset) -> list[str]:
+        if self.cfg.doc_to_id is None:
+            return [str(i) for i in range(len(docs))]
+        where = f"{self.cfg.task}: doc_to_id"
+        return [str(render(self.cfg.doc_to_id, doc, where=where)) for doc in docs]
+
+    def examples(self, split: str, data_dir: Path | None, selection: DocSelection = DocSelection()) -> list[dict[str, Any]]:
+        """Render the selected docs of ``split`` into examples (``index`` = position in the list)."""
+        docs = self.docs(split, data_dir)
+        ids = self.doc_ids(docs)
+        rows = selection.apply(docs, ids)
+        if not rows:
+            raise SpecError(
+                f"Task {self.cfg.task!r}, language {split_language(self.cfg, split)!r}, split {split!r}: no docs "
+                f"left to use (the split has {len(docs)})."
+            )
+        chosen = docs.select(rows)
+        return [self.render(doc, ids[r], i) for i, (doc, r) in enumerate(zip(chosen, rows))]
+
+    def render(self, doc: dict[str, Any], doc_id: str, index: int) -> dict[str, Any]:
+        example: dict[str, Any] = {"id": doc_id, "index": index}
+        for name, required in self.type.fields.items():
+            key = f"doc_to_{name}"
+            template = getattr(self.cfg, key)
+            if template is None:
+                if required:
+                    raise SpecError(f"Task {self.cfg.task!r} ({self.cfg.task_type}) needs {key!r} in its YAML.")
+                example[name] = None
+                continue
+            where = f"{self.cfg.source.where(key) if self.cfg.source else self.cfg.task}: {key} (doc {doc_id})"
+            example[name] = render(template, doc, where=where)
+        return self.type.prepare(self.cfg, example)

@@ -1,0 +1,97 @@
+"""Task types: what turns rendered examples into model inputs, logits into predictions.
+
+Each ``task_type`` of a spec names one ``TaskType`` here. A task type owns the
+whole per-type path: which fields an example has, how it is tokenised into
+features (one example may become several features: QA windows, long
+sentences), the head on top of the encoder, the loss, and how feature outputs
+are folded back into one prediction per example. Everything else (loading,
+noise, batching, caching, training, scoring, reporting) is shared.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from ..errors import SpecError
+from ..spec import TaskConfig
+
+TASK_TYPE_REGISTRY: dict[str, "TaskType"] = {}
+
+
+def register_task_type(cls: type["TaskType"]) -> type["TaskType"]:
+    TASK_TYPE_REGISTRY[cls.name] = cls()
+    return cls
+
+
+def get_task_type(name: str) -> "TaskType":
+    if name not in TASK_TYPE_REGISTRY:
+        raise SpecError(f"task_type {name!r} is not implemented yet; available: {', '.join(sorted(TASK_TYPE_REGISTRY))}.")
+    return TASK_TYPE_REGISTRY[name]
+
+
+class TaskType:
+    """The per-type half of the pipeline; subclasses fill in the hooks."""
+
+    name: ClassVar[str]
+    #: example field -> whether the spec must provide it (``doc_to_<field>``)
+    fields: ClassVar[dict[str, bool]]
+    #: fields a noise wrapper may touch unless the spec says otherwise
+    noise_fields: ClassVar[tuple[str, ...]] = ()
+    #: metrics used when the spec has no ``metric_list``
+    default_metrics: ClassVar[tuple[str, ...]]
+    #: whether the task has a trained head (retrieval reads the encoder directly)
+    trainable: ClassVar[bool] = True
+    #: bump when ``encode`` changes, so cached features are not reused
+    version: ClassVar[int] = 1
+
+    def prepare(self, cfg: TaskConfig, example: dict[str, Any]) -> dict[str, Any]:
+        """Check and normalise one rendered example (e.g. turn a label name into an index)."""
+        return example
+
+    def encode(self, examples: list[dict[str, Any]], tokenizer: Any, max_length: int) -> dict[str, list[Any]]:
+        """Tokenise examples into feature columns; ``example_index`` links each feature to its example."""
+        raise NotImplementedError
+
+    def collate(self, rows: list[dict[str, Any]], pad_id: int) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def make_head(self, hidden_size: int, cfg: TaskConfig) -> nn.Module | None:
+        raise NotImplementedError
+
+    def forward(self, encoder: nn.Module, head: nn.Module | None, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def loss(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def outputs(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> list[Any]:
+        """Per-feature outputs moved to the CPU (kept small: argmax, top-k spans, ...)."""
+        raise NotImplementedError
+
+    def predict(self, outputs: list[Any], features: Any, examples: list[dict[str, Any]], cfg: TaskConfig) -> list[Any]:
+        """Fold per-feature outputs into one prediction per example."""
+        raise NotImplementedError
+
+    def reference(self, example: dict[str, Any]) -> Any:
+        """The gold answer the metrics compare a prediction with."""
+        return example["target"]
+
+    def show(self, prediction: Any, cfg: TaskConfig) -> Any:
+        """A prediction as written to the samples file (label names rather than indices)."""
+        return prediction
+
+
+def pad(seqs: list[list[int]], value: int) -> torch.Tensor:
+    """Right-pad integer sequences to the longest one (dynamic padding per batch)."""
+    width = max(len(s) for s in seqs)
+    out = torch.full((len(seqs), width), value, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        out[i, : len(s)] = torch.tensor(s, dtype=torch.long)
+    return out
+
+
+# Importing the modules registers the built-in types.
+from . import classification, multiple_choice  # noqa: E402,F401

@@ -1,0 +1,62 @@
+"""Jinja2 rendering of task fields, the way lm-evaluation-harness reads them.
+
+A field is (1) a column name, returned as-is; (2) a template that is exactly one
+``{{ expression }}``, whose *native* value is returned (so ``{{ tokens }}`` stays
+a list and ``{{ [choice1, choice2] }}`` is a list); (3) any other template,
+rendered to a string; (4) a ``!function`` hook called with the doc; or (5) a
+literal list/number. Undefined names are errors (``StrictUndefined``), reported
+with the template and the fields the doc does have.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any, Callable
+
+import jinja2
+
+from .errors import SpecError
+from .yamlio import FunctionRef
+
+ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+_SINGLE_EXPR = re.compile(r"^\{\{(?P<expr>(?:(?!\}\}).)*)\}\}$", re.DOTALL)
+
+
+@lru_cache(maxsize=4096)
+def _compile(template: str) -> Callable[[dict[str, Any]], Any]:
+    match = _SINGLE_EXPR.match(template.strip())
+    if match:
+        expr = ENV.compile_expression(match["expr"].strip(), undefined_to_none=False)
+
+        def evaluate(ctx: dict[str, Any]) -> Any:
+            value = expr(**ctx)
+            if isinstance(value, jinja2.Undefined):
+                value._fail_with_undefined_error()  # StrictUndefined raises lazily; make it eager
+            return value
+
+        return evaluate
+    compiled = ENV.from_string(template)
+    return lambda ctx: compiled.render(**ctx)
+
+
+def render(template: Any, context: dict[str, Any], *, where: str) -> Any:
+    """Render one field against ``context`` (a doc, or ``{lang, split}`` for sources)."""
+    if isinstance(template, FunctionRef):
+        return template.resolve()(context)
+    if isinstance(template, dict):
+        return {k: render(v, context, where=where) for k, v in template.items()}
+    if isinstance(template, list):
+        return [render(v, context, where=where) for v in template]
+    if not isinstance(template, str):
+        return template
+    if template in context:
+        return context[template]
+    try:
+        value = _compile(template)(context)
+    except jinja2.UndefinedError as exc:
+        fields = ", ".join(sorted(context)) or "(none)"
+        raise SpecError(f"{where}: template {template!r} uses an undefined name ({exc.message}). Available fields: {fields}.") from None
+    except jinja2.TemplateError as exc:
+        raise SpecError(f"{where}: template {template!r} is not valid Jinja: {exc}.") from None
+    return value

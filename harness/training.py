@@ -1,0 +1,120 @@
+"""Fine-tuning: one loop for full fine-tuning and LoRA (only ``requires_grad`` parameters move).
+
+Phang et al.'s recipe: AdamW, linear warm-up over 10% of the steps then linear
+decay, gradient clipping at 1.0; mixed precision with fp32 master weights.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+
+import datasets
+import torch
+from torch import nn
+
+from .features import shuffled_batches
+from .models import autocast
+from .tasktypes import TaskType
+
+
+class TaskModel(nn.Module):
+    """The encoder (possibly carrying LoRA adapters) and one task head."""
+
+    def __init__(self, encoder: nn.Module, head: nn.Module | None, task_type: TaskType) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = head
+        self.task_type = task_type
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.task_type.forward(self.encoder, self.head, batch)
+
+
+@dataclass
+class TrainArgs:
+    epochs: float
+    learning_rate: float
+    batch_size: int
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_length: int = 256
+    max_grad_norm: float = 1.0
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def rows_of(features: datasets.Dataset, indices: list[int]) -> list[dict[str, Any]]:
+    """Feature rows for a batch (one Arrow take, then dicts for the collator)."""
+    columns = features[indices]
+    names = list(columns)
+    return [dict(zip(names, values)) for values in zip(*columns.values())]
+
+
+def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+def _optimizer(model: nn.Module, args: TrainArgs) -> torch.optim.Optimizer:
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            (no_decay if param.ndim < 2 or "LayerNorm" in name or name.endswith("bias") else decay).append(param)
+    groups = [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=args.learning_rate)
+
+
+def train(
+    model: TaskModel,
+    features: datasets.Dataset,
+    args: TrainArgs,
+    device: torch.device,
+    dtype: torch.dtype,
+    pad_id: int,
+    on_step: Callable[[int, int, float], None] | None = None,
+) -> dict[str, Any]:
+    """Train in place; returns loss and timing statistics for the result record."""
+    torch.manual_seed(args.seed)
+    model.to(device).train()
+    steps_per_epoch = math.ceil(len(features) / args.batch_size)
+    total = max(1, math.ceil(steps_per_epoch * args.epochs))
+    warmup = int(total * args.warmup_ratio)
+    optimizer = _optimizer(model, args)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: s / max(1, warmup) if s < warmup else max(0.0, (total - s) / max(1, total - warmup))
+    )
+    params = [p for p in model.parameters() if p.requires_grad]
+    step, losses, start = 0, [], time.perf_counter()
+    epoch = 0
+    while step < total:
+        for indices in shuffled_batches(len(features), args.batch_size, args.seed, epoch):
+            batch = to_device(model.task_type.collate(rows_of(features, indices), pad_id), device)
+            with autocast(device, dtype):
+                logits = model(batch)
+            loss = model.task_type.loss(logits, batch)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, args.max_grad_norm)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad(set_to_none=True)
+            losses.append(float(loss.detach()))
+            step += 1
+            if on_step:
+                on_step(step, total, losses[-1])
+            if step >= total:
+                break
+        epoch += 1
+    model.eval()
+    tail = losses[-max(1, steps_per_epoch):]
+    return {
+        "steps": step,
+        "examples": len(features),
+        "first_loss": losses[0],
+        "final_loss": sum(tail) / len(tail),
+        "seconds": round(time.perf_counter() - start, 3),
+        "trainable_parameters": sum(p.numel() for p in params),
+    }

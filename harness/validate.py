@@ -1,0 +1,63 @@
+"""``harness tasks validate``: check spec files without loading data or models.
+
+Checks what can go wrong before a GPU is spent: the schema (unknown or missing
+keys), includes, ``!function`` hooks (they must resolve), Jinja syntax of every
+field template, task types, metric names and the group members. All problems of
+all files are reported together.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from .errors import HarnessError, SpecError
+from .metrics import get_metric
+from .spec import TaskConfig, parse_group, parse_task
+from .tasktypes import get_task_type
+from .templating import ENV
+from .yamlio import FunctionRef, read_spec
+
+
+def _check_task(cfg: TaskConfig) -> None:
+    get_task_type(cfg.task_type)
+    for entry in cfg.metric_list:
+        get_metric(entry["metric"])
+    for key, value in vars(cfg).items():
+        if isinstance(value, FunctionRef):
+            value.resolve()
+        elif key.startswith("doc_to_") and isinstance(value, str):
+            try:
+                ENV.parse(value)
+            except jinja2.TemplateSyntaxError as exc:
+                where = cfg.source.where(key) if cfg.source else cfg.task
+                raise SpecError(f"{where}: {key} is not valid Jinja ({exc.message}).") from None
+    if cfg.languages and cfg.language not in cfg.languages:
+        raise SpecError(f"{cfg.source.where('language') if cfg.source else cfg.task}: language {cfg.language!r} "
+                        f"is not in this family's languages ({', '.join(cfg.languages)}).")
+
+
+def validate_file(path: Path) -> None:
+    raw = read_spec(path)
+    if "group" in raw.data:
+        parse_group(raw)
+    elif path.suffix == ".yaml":
+        _check_task(parse_task(raw))
+    else:  # an include-only common file: must be a valid task once a task name is supplied
+        _check_task(parse_task(type(raw)(raw.path, {"task": "(common)", **raw.data}, raw.origin)))
+
+
+def validate_paths(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        files += sorted([*path.glob("**/*.yaml"), *path.glob("**/*_common")]) if path.is_dir() else [path]
+    problems = []
+    for path in files:
+        try:
+            validate_file(path)
+        except HarnessError as exc:
+            problems.append(f"- {exc}")
+    if problems:
+        raise SpecError(f"{len(problems)} of {len(files)} file(s) have problems:\n" + "\n".join(problems))
+    return files
