@@ -14,8 +14,12 @@ from torch import nn
 DEFAULT_TARGET_MODULES = ("query", "value")
 
 
-def lora_config(rank: int = 8, alpha: int = 16, dropout: float = 0.1,
-                target_modules: tuple[str, ...] | list[str] = DEFAULT_TARGET_MODULES) -> LoraConfig:
+def lora_config(
+    rank: int = 8,
+    alpha: int = 16,
+    dropout: float = 0.1,
+    target_modules: tuple[str, ...] | list[str] = DEFAULT_TARGET_MODULES,
+) -> LoraConfig:
     return LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(target_modules))
 
 

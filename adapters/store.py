@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from harness.errors import HarnessError
 from harness.paths import cache_root, folder_fingerprint
@@ -44,8 +45,10 @@ class ArtefactStore:
         try:
             return json.loads((self.path(key) / META).read_text())
         except (OSError, ValueError) as exc:
-            raise StoreError(f"Artefact {key} in {self.root} has no readable {META} ({exc}). Remove it with "
-                             f"`harness adapters rm {key}` and run again to retrain.") from None
+            raise StoreError(
+                f"Artefact {key} in {self.root} has no readable {META} ({exc}). Remove it with "
+                f"`harness adapters rm {key}` and run again to retrain."
+            ) from None
 
     def keys(self) -> list[str]:
         if not self.root.is_dir():
@@ -73,9 +76,11 @@ class ArtefactStore:
         meta = self.meta(key)
         actual = folder_fingerprint(self.path(key), exclude=(META,))
         if actual != meta.get("content_hash"):
-            raise StoreError(f"Artefact {key} in {self.root} does not match its recorded content hash "
-                             f"({actual} != {meta.get('content_hash')}): its files changed after it was saved. "
-                             f"Remove it with `harness adapters rm {key}` to retrain.")
+            raise StoreError(
+                f"Artefact {key} in {self.root} does not match its recorded content hash "
+                f"({actual} != {meta.get('content_hash')}): its files changed after it was saved. "
+                f"Remove it with `harness adapters rm {key}` to retrain."
+            )
         return meta
 
     def remove(self, key: str) -> None:

@@ -51,8 +51,12 @@ def _csv(value: str | None) -> list[str]:
 
 
 include_path_option = click.option(
-    "--include-path", "include_paths", multiple=True, type=click.Path(path_type=Path),
-    help="A folder of your own task YAML files (repeatable); its names override built-in ones.")
+    "--include-path",
+    "include_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A folder of your own task YAML files (repeatable); its names override built-in ones.",
+)
 
 
 @click.group(cls=HarnessGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -63,28 +67,63 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--tasks", "-t", required=True, help="Comma-separated tasks, groups or tags, e.g. xnli,pawsx.")
-@click.option("--model", "-m", default="xlm-roberta-large", show_default=True,
-              help="Hub id, local folder, or 'tiny' (an offline smoke model built from the run's text).")
-@click.option("--method", type=click.Choice(["full", "lora"]), default="full", show_default=True,
-              help="Full fine-tuning (Phang et al.) or a LoRA adapter on the frozen base.")
-@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Local data laid out like XTREME's download/ folder; without it, data comes from the hub.")
+@click.option(
+    "--model",
+    "-m",
+    default="xlm-roberta-large",
+    show_default=True,
+    help="Hub id, local folder, or 'tiny' (an offline smoke model built from the run's text).",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["full", "lora"]),
+    default="full",
+    show_default=True,
+    help="Full fine-tuning (Phang et al.) or a LoRA adapter on the frozen base.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Local data laid out like XTREME's download/ folder; without it, data comes from the hub.",
+)
 @include_path_option
-@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
-              help="Results folder: records/ (one per finished cell) and one folder per run.")
-@click.option("--adapter-dir", type=click.Path(path_type=Path),
-              help="Where trained models/adapters are stored and reused [default: ~/.cache/harness/adapters].")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=Path("runs"),
+    show_default=True,
+    help="Results folder: records/ (one per finished cell) and one folder per run.",
+)
+@click.option(
+    "--adapter-dir",
+    type=click.Path(path_type=Path),
+    help="Where trained models/adapters are stored and reused [default: ~/.cache/harness/adapters].",
+)
 @click.option("--languages", help="Only these evaluation languages (comma-separated).")
-@click.option("--split", type=click.Choice(["validation", "test"]), default="validation", show_default=True,
-              help="Evaluation split (XTREME's download strips test labels, so validation is the default).")
-@click.option("--train-split", help="Fine-tune on this split instead of the spec's training split; if it is "
-              "also the evaluation split, a seeded half trains and the other half is evaluated.")
+@click.option(
+    "--split",
+    type=click.Choice(["validation", "test"]),
+    default="validation",
+    show_default=True,
+    help="Evaluation split (XTREME's download strips test labels, so validation is the default).",
+)
+@click.option(
+    "--train-split",
+    help="Fine-tune on this split instead of the spec's training split; if it is "
+    "also the evaluation split, a seeded half trains and the other half is evaluated.",
+)
 @click.option("--limit", type=click.IntRange(min=1), help="Evaluate a seeded sample of N docs per language.")
 @click.option("--max-train-examples", type=click.IntRange(min=1), help="Train on a seeded sample of N examples.")
 @click.option("--epochs", type=click.FloatRange(min=0, min_open=True), help="Override the task's epochs.")
 @click.option("--lr", "learning_rate", type=click.FloatRange(min=0, min_open=True), help="Override the learning rate.")
-@click.option("--batch-size", type=BatchSize(), default="auto", show_default=True,
-              help="Batch size; 'auto' probes GPU memory for evaluation and uses the spec's size for training.")
+@click.option(
+    "--batch-size",
+    type=BatchSize(),
+    default="auto",
+    show_default=True,
+    help="Batch size; 'auto' probes GPU memory for evaluation and uses the spec's size for training.",
+)
 @click.option("--max-length", type=click.IntRange(min=8), help="Override the maximum sequence length.")
 @click.option("--rank", "lora_rank", type=click.IntRange(min=1), default=8, show_default=True, help="LoRA rank.")
 @click.option("--alpha", "lora_alpha", type=click.IntRange(min=1), default=16, show_default=True, help="LoRA alpha.")
@@ -99,14 +138,21 @@ def run(tasks: str, no_resume: bool, languages: str | None, include_paths: tuple
     from .pipeline import RunConfig, Runner
 
     quiet_transformers()
-    config = RunConfig(tasks=_csv(tasks), languages=_csv(languages) or None, include_paths=list(include_paths),
-                       resume=not no_resume, **options)
+    config = RunConfig(
+        tasks=_csv(tasks),
+        languages=_csv(languages) or None,
+        include_paths=list(include_paths),
+        resume=not no_resume,
+        **options,
+    )
     result = Runner(config, err_console).run()
     for table in result["table_obj"].to_rich(console.width):
         console.print(table)
     timings = result["timings"]
-    err_console.print(f"Done in {timings['total_s']:.1f}s (data {timings['prepare_data_s']:.1f}s, model load "
-                      f"{timings['load_model_s']:.1f}s). Results: {result['run_dir'] / 'results.json'}")
+    err_console.print(
+        f"Done in {timings['total_s']:.1f}s (data {timings['prepare_data_s']:.1f}s, model load "
+        f"{timings['load_model_s']:.1f}s). Results: {result['run_dir'] / 'results.json'}"
+    )
 
 
 @cli.group(cls=HarnessGroup)
@@ -135,8 +181,13 @@ def tasks_ls(include_paths: tuple[Path, ...], show_all: bool) -> None:
             continue
         members = [index.task(t) for t in index.expand(name)]
         langs = sorted({t.language for t in members})
-        table.add_row(name, entry.kind, members[0].task_type if members else "", members[0].role if members else "",
-                      f"{len(langs)}: {' '.join(langs)}")
+        table.add_row(
+            name,
+            entry.kind,
+            members[0].task_type if members else "",
+            members[0].role if members else "",
+            f"{len(langs)}: {' '.join(langs)}",
+        )
     console.print(table)
 
 
@@ -151,8 +202,13 @@ def tasks_show(name: str, include_paths: tuple[Path, ...]) -> None:
 
     index = TaskIndex(include_paths)
     entry = index.entry(name)
-    data = index.task(name).to_dict() if entry.kind == "task" else index.group(name).to_dict() if entry.kind == "group" \
+    data = (
+        index.task(name).to_dict()
+        if entry.kind == "task"
+        else index.group(name).to_dict()
+        if entry.kind == "group"
         else {"tag": name, "tasks": index.expand(name)}
+    )
     console.print(f"# {entry.kind} {name}" + (f" from {entry.path}" if entry.path else ""))
     console.print(Syntax(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110), "yaml"))
 
@@ -179,8 +235,13 @@ def tasks_generate(paths: tuple[Path, ...]) -> None:
 
 @cli.command()
 @click.argument("output", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["terminal", "markdown", "csv", "latex", "html"]),
-              default="terminal", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["terminal", "markdown", "csv", "latex", "html"]),
+    default="terminal",
+    show_default=True,
+)
 def report(output: Path, fmt: str) -> None:
     """Leaderboard of every record in a results folder (resumable grids, several runs)."""
     from .report import leaderboard

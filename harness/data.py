@@ -11,57 +11,13 @@ from __future__ import annotations
 
 import glob
 from pathlib import Path
-from typing import Any, Callable
 
 import datasets
 
 from .errors import DataError
+from .readers import READERS
 from .spec import TaskConfig
 from .templating import render
-
-Reader = Callable[..., datasets.Dataset]
-READERS: dict[str, Reader] = {}
-
-
-def register_reader(name: str) -> Callable[[Reader], Reader]:
-    """Register a local-file reader: ``reader(files, **data_kwargs) -> Dataset``."""
-
-    def wrap(fn: Reader) -> Reader:
-        READERS[name] = fn
-        return fn
-
-    return wrap
-
-
-def _string_features(columns: list[str]) -> datasets.Features:
-    return datasets.Features({c: datasets.Value("string") for c in columns})
-
-
-@register_reader("tsv")
-def read_tsv(files: list[str], columns: list[str] | None = None, header: bool = False) -> datasets.Dataset:
-    """Tab-separated text with no quoting (XTREME's XNLI/PAWS-X files contain bare quotes)."""
-    kwargs: dict[str, Any] = {"delimiter": "\t", "quoting": 3, "keep_default_na": False}
-    if columns:
-        kwargs["features"] = _string_features(columns)
-        if not header:
-            kwargs["column_names"] = columns
-        else:
-            kwargs["header"] = 0
-    return datasets.load_dataset("csv", data_files=files, split="train", **kwargs)
-
-
-@register_reader("csv")
-def read_csv(files: list[str], columns: list[str] | None = None) -> datasets.Dataset:
-    kwargs: dict[str, Any] = {"keep_default_na": False}
-    if columns:
-        kwargs["features"] = _string_features(columns)
-    return datasets.load_dataset("csv", data_files=files, split="train", **kwargs)
-
-
-@register_reader("jsonl")
-@register_reader("json")
-def read_json(files: list[str], field: str | None = None) -> datasets.Dataset:
-    return datasets.load_dataset("json", data_files=files, split="train", field=field)
 
 
 def split_language(cfg: TaskConfig, split: str) -> str:

@@ -6,7 +6,8 @@ scores do not depend on how the work was batched.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import datasets
 import torch
@@ -18,8 +19,14 @@ from .training import TaskModel, rows_of, to_device
 CPU_BATCH_SIZE = 32
 
 
-def auto_batch_size(model: TaskModel, features: datasets.Dataset, device: torch.device, dtype: torch.dtype,
-                    pad_id: int, start: int = 512) -> int:
+def auto_batch_size(
+    model: TaskModel,
+    features: datasets.Dataset,
+    device: torch.device,
+    dtype: torch.dtype,
+    pad_id: int,
+    start: int = 512,
+) -> int:
     """The largest batch (halving from ``start``) whose longest inputs fit in GPU memory."""
     if device.type != "cuda":
         return CPU_BATCH_SIZE

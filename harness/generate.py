@@ -37,7 +37,9 @@ def generated_files(common: Path) -> dict[Path, str]:
         out[common.parent / f"{name}.yaml"] = header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
     group = {"group": family, "task": names}
     if metrics != [None]:
-        group["aggregate_metric_list"] = [{"metric": m, "aggregation": "mean", "weight_by_size": False} for m in metrics]
+        group["aggregate_metric_list"] = [
+            {"metric": m, "aggregation": "mean", "weight_by_size": False} for m in metrics
+        ]
     out[common.parent / f"_{family}.yaml"] = header + yaml.safe_dump(group, sort_keys=False, allow_unicode=True)
     return out
 

@@ -20,9 +20,10 @@ import os
 import random
 import shutil
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import torch
 from torch import nn
@@ -88,14 +89,22 @@ def resolve_device(spec: str = "auto") -> torch.device:
     except RuntimeError:
         raise ModelError(f"--device {spec!r} is not a device; use auto, cpu, cuda or cuda:N.") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ModelError(f"--device {spec} asked for a GPU, but torch sees none (torch {torch.__version__}). Use --device cpu.")
+        raise ModelError(
+            f"--device {spec} asked for a GPU, but torch sees none (torch {torch.__version__}). Use --device cpu."
+        )
     return device
 
 
 def resolve_dtype(spec: str, device: torch.device) -> torch.dtype:
     """``auto``: bf16 autocast on a GPU that supports it, fp32 elsewhere."""
-    table = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-             "float16": torch.float16, "fp16": torch.float16}
+    table = {
+        "float32": torch.float32,
+        "fp32": torch.float32,
+        "bfloat16": torch.bfloat16,
+        "bf16": torch.bfloat16,
+        "float16": torch.float16,
+        "fp16": torch.float16,
+    }
     if spec == "auto":
         return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
     if spec not in table:
@@ -166,17 +175,24 @@ def build_tiny(corpus: list[str], size: TinySize = TinySize(), seed: int = 0) ->
 
     tokenizer = XLMRobertaTokenizer()
     specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
-    trainer = trainers.UnigramTrainer(vocab_size=size.vocab_size, special_tokens=specials, unk_token="<unk>",
-                                      show_progress=False)
+    trainer = trainers.UnigramTrainer(
+        vocab_size=size.vocab_size, special_tokens=specials, unk_token="<unk>", show_progress=False
+    )
     tokenizer._tokenizer.train_from_iterator(lines, trainer)
     vocab = [tuple(piece) for piece in _unigram_vocab(tokenizer)]
     tokenizer = XLMRobertaTokenizer(vocab=vocab, model_max_length=512)
 
     torch.manual_seed(seed)
     config = XLMRobertaConfig(
-        vocab_size=len(tokenizer), hidden_size=size.hidden_size, num_hidden_layers=size.layers,
-        num_attention_heads=size.heads, intermediate_size=size.hidden_size * 4, max_position_embeddings=514,
-        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        vocab_size=len(tokenizer),
+        hidden_size=size.hidden_size,
+        num_hidden_layers=size.layers,
+        num_attention_heads=size.heads,
+        intermediate_size=size.hidden_size * 4,
+        max_position_embeddings=514,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
     )
     model = XLMRobertaModel(config, add_pooling_layer=False)
     out.parent.mkdir(parents=True, exist_ok=True)

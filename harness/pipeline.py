@@ -147,8 +147,10 @@ def plan_training(tasks: list[Task], config: RunConfig, smoke: bool) -> list[Tra
         note = ""
         if split is not None and not has_split(cfg, split, config.data_dir):
             if smoke and config.train_split is None and has_split(cfg, cfg.validation_split, config.data_dir):
-                note = (f"no {cfg.train_language} training file for {split!r} under {config.data_dir}; the smoke model "
-                        f"trains on a seeded half of {cfg.validation_split!r} and is evaluated on the other half")
+                note = (
+                    f"no {cfg.train_language} training file for {split!r} under {config.data_dir}; the smoke model "
+                    f"trains on a seeded half of {cfg.validation_split!r} and is evaluated on the other half"
+                )
                 split = cfg.validation_split
             else:
                 raise DataError(
@@ -160,7 +162,9 @@ def plan_training(tasks: list[Task], config: RunConfig, smoke: bool) -> list[Tra
         holdout = split is not None and split in (cfg.validation_split, cfg.test_split)
         if holdout and not note:
             note = f"training on a seeded half of {split!r}; the other half is evaluated"
-        selection = DocSelection(holdout="train" if holdout else None, limit=config.max_train_examples, seed=config.seed)
+        selection = DocSelection(
+            holdout="train" if holdout else None, limit=config.max_train_examples, seed=config.seed
+        )
         jobs[identity] = TrainingJob([task], split or "", selection, note, eval_holdout=holdout and split == eval_split)
     return list(jobs.values())
 
@@ -254,9 +258,13 @@ class Runner:
         task, config = job.lead, self.config
         args = train_args(task, base, config)
         spec = {
-            "base": base.fingerprint, "method": config.method, "task": task.training_identity(),
-            "train_split": job.split, "train_selection": asdict(job.selection),
-            "train_examples": stable_hash(job.examples), "args": args.to_dict(),
+            "base": base.fingerprint,
+            "method": config.method,
+            "task": task.training_identity(),
+            "train_split": job.split,
+            "train_selection": asdict(job.selection),
+            "train_examples": stable_hash(job.examples),
+            "args": args.to_dict(),
             "lora": {"rank": config.lora_rank, "alpha": config.lora_alpha} if config.method == "lora" else None,
         }
         key = stable_hash(spec, 20)
@@ -270,8 +278,10 @@ class Runner:
             if head is not None:
                 head.load_state_dict(_load_head(self.artefacts.path(key)))
             artefact.update(reused=True, train_stats=meta.get("train_stats"), seconds=time.perf_counter() - started)
-            self.say(f"[green]{job.family}[/]: reused trained model {key} ({artefact['seconds']:.1f}s; "
-                     f"trained {meta.get('created', '?')} in {meta.get('train_stats', {}).get('seconds', '?')}s)")
+            self.say(
+                f"[green]{job.family}[/]: reused trained model {key} ({artefact['seconds']:.1f}s; "
+                f"trained {meta.get('created', '?')} in {meta.get('train_stats', {}).get('seconds', '?')}s)"
+            )
             return TaskModel(encoder, head, task.type), artefact
         if host is not None:
             encoder = host.add(key, lora_config(config.lora_rank, config.lora_alpha))
@@ -281,18 +291,37 @@ class Runner:
         features = featurize(task.type, job.examples, base.tokenizer, args.max_length)
         with self.progress() as progress:
             bar = progress.add_task(f"train {job.family} ({config.method})", total=None)
-            stats = train(model, features, args, self.device, self.dtype, base.tokenizer.pad_token_id,
-                          on_step=lambda s, n, loss: progress.update(bar, completed=s, total=n,
-                                                                     description=f"train {job.family} loss {loss:.3f}"))
-        meta = {"spec": spec, "role": task.cfg.role, "task": task.cfg.task, "family": job.family,
-                "version": task.cfg.version, "base_model": base.name, "method": config.method,
-                "seed": config.seed, "train_stats": stats, "harness_version": __version__,
-                "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            stats = train(
+                model,
+                features,
+                args,
+                self.device,
+                self.dtype,
+                base.tokenizer.pad_token_id,
+                on_step=lambda s, n, loss: progress.update(
+                    bar, completed=s, total=n, description=f"train {job.family} loss {loss:.3f}"
+                ),
+            )
+        meta = {
+            "spec": spec,
+            "role": task.cfg.role,
+            "task": task.cfg.task,
+            "family": job.family,
+            "version": task.cfg.version,
+            "base_model": base.name,
+            "method": config.method,
+            "seed": config.seed,
+            "train_stats": stats,
+            "harness_version": __version__,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
         self.artefacts.save(key, meta, lambda d: self.save_trained(d, key, model, host))
         artefact.update(reused=False, train_stats=stats, seconds=time.perf_counter() - started)
-        self.say(f"[green]{job.family}[/]: trained {config.method} model {key} in {stats['seconds']:.1f}s "
-                 f"({stats['steps']} steps on {stats['examples']} examples, loss {stats['first_loss']:.3f} → "
-                 f"{stats['final_loss']:.3f})")
+        self.say(
+            f"[green]{job.family}[/]: trained {config.method} model {key} in {stats['seconds']:.1f}s "
+            f"({stats['steps']} steps on {stats['examples']} examples, loss {stats['first_loss']:.3f} → "
+            f"{stats['final_loss']:.3f})"
+        )
         return model, artefact
 
     def save_trained(self, folder: Path, key: str, model: TaskModel, host: LoraHost | None) -> None:
@@ -317,57 +346,112 @@ class Runner:
     def evaluate_cell(self, cell: Cell, model: TaskModel, artefact: dict[str, Any], base: Base) -> dict[str, Any]:
         task, config = cell.task, self.config
         max_length = artefact["args"]["max_length"]
-        cell.key = stable_hash([artefact["key"], task.cfg.fingerprint(), cell.condition, config.split,
-                                stable_hash(cell.examples), max_length], 20)
+        cell.key = stable_hash(
+            [
+                artefact["key"],
+                task.cfg.fingerprint(),
+                cell.condition,
+                config.split,
+                stable_hash(cell.examples),
+                max_length,
+            ],
+            20,
+        )
         if config.resume and (done := self.cells.get(cell.key)) is not None:
             return done
         started = time.perf_counter()
         features = featurize(task.type, cell.examples, base.tokenizer, max_length)
         tokenized = time.perf_counter()
-        batch_size = config.batch_size if isinstance(config.batch_size, int) else auto_batch_size(
-            model, features, self.device, self.dtype, base.tokenizer.pad_token_id)
+        batch_size = (
+            config.batch_size
+            if isinstance(config.batch_size, int)
+            else auto_batch_size(model, features, self.device, self.dtype, base.tokenizer.pad_token_id)
+        )
         with self.progress() as progress:
             bar = progress.add_task(f"eval {task.name}", total=len(features))
-            outputs = predict_features(model, features, batch_size, self.device, self.dtype,
-                                       base.tokenizer.pad_token_id, on_batch=lambda n: progress.advance(bar, n))
+            outputs = predict_features(
+                model,
+                features,
+                batch_size,
+                self.device,
+                self.dtype,
+                base.tokenizer.pad_token_id,
+                on_batch=lambda n: progress.advance(bar, n),
+            )
         predictions = task.type.predict(outputs, features, cell.examples, task.cfg)
         references = [task.type.reference(e) for e in cell.examples]
         metrics = compute(task.metric_list, references, predictions)
         score_name = next(iter(metrics))
         record = {
-            "key": cell.key, "task": task.cfg.task, "family": task.family, "language": task.language, "condition": cell.condition,
-            "model": config.model, "model_label": base.label, "smoke": base.smoke, "base_fingerprint": base.fingerprint,
-            "method": config.method, "intermediate": "none", "seed": config.seed, "split": eval_split_of(task, config),
-            "metrics": metrics, "score": metrics[score_name], "score_name": score_name, "n": len(cell.examples),
+            "key": cell.key,
+            "task": task.cfg.task,
+            "family": task.family,
+            "language": task.language,
+            "condition": cell.condition,
+            "model": config.model,
+            "model_label": base.label,
+            "smoke": base.smoke,
+            "base_fingerprint": base.fingerprint,
+            "method": config.method,
+            "intermediate": "none",
+            "seed": config.seed,
+            "split": eval_split_of(task, config),
+            "metrics": metrics,
+            "score": metrics[score_name],
+            "score_name": score_name,
+            "n": len(cell.examples),
             "doc_ids": [e["id"] for e in cell.examples] if config.limit is not None else None,
-            "artefact": artefact, "spec": task.cfg.to_dict(),
-            "timings": {"tokenize_s": tokenized - started, "predict_s": time.perf_counter() - tokenized,
-                        "batch_size": batch_size},
+            "artefact": artefact,
+            "spec": task.cfg.to_dict(),
+            "timings": {
+                "tokenize_s": tokenized - started,
+                "predict_s": time.perf_counter() - tokenized,
+                "batch_size": batch_size,
+            },
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         if config.log_samples:
-            samples = [{"id": e["id"], **{k: e.get(k) for k in task.type.fields}, "prediction": task.type.show(p, task.cfg),
-                        "correct": task.type.reference(e) == p} for e, p in zip(cell.examples, predictions)]
+            samples = [
+                {
+                    "id": e["id"],
+                    **{k: e.get(k) for k in task.type.fields},
+                    "prediction": task.type.show(p, task.cfg),
+                    "correct": task.type.reference(e) == p,
+                }
+                for e, p in zip(cell.examples, predictions)
+            ]
             write_samples(config.output / "samples" / f"{task.name}@{cell.condition}.jsonl", samples)
         self.cells.put(cell.key, record)
         return record
 
     def progress(self) -> Progress:
-        return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=self.console, transient=True)
+        return Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
 
     # -- results ----------------------------------------------------------------
 
     def finish(self, tasks: list[Task], records: list[dict[str, Any]], base: Base) -> dict[str, Any]:
         config = self.config
         table = leaderboard(records, title=f"{base.label} · {config.method} · seed {config.seed} · {config.split}")
-        run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + stable_hash([r["key"] for r in records], 6)
+        run_id = (
+            datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + stable_hash([r["key"] for r in records], 6)
+        )
         result = {
-            "run_id": run_id, "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
+            "run_id": run_id,
+            "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
             "model": {"name": base.name, "label": base.label, "fingerprint": base.fingerprint, "smoke": base.smoke},
-            "environment": environment(), "tasks": {t.cfg.task: t.cfg.to_dict() for t in tasks},
-            "results": records, "table": {"columns": table.columns, "rows": table.rows},
-            "timings": self.timings, "events": self.events,
+            "environment": environment(),
+            "tasks": {t.cfg.task: t.cfg.to_dict() for t in tasks},
+            "results": records,
+            "table": {"columns": table.columns, "rows": table.rows},
+            "timings": self.timings,
+            "events": self.events,
         }
         run_dir = config.output / run_id
         write_json(run_dir / "results.json", result)

@@ -10,13 +10,15 @@ error, since which one wins would be an accident of file order.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Literal
 
 from .errors import SpecError, TaskNotFound
 from .spec import GroupConfig, TaskConfig, parse_group, parse_task
 from .yamlio import RawSpec, read_spec
+
 
 def builtin_tasks_dir() -> Path:
     """The installed ``harness.tasks`` folder (the repo's ``tasks/`` in editable installs)."""

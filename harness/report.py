@@ -12,8 +12,9 @@ import csv
 import html
 import io
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from rich.table import Table as RichTable
 
@@ -51,8 +52,11 @@ class Table:
         tables = []
         for n, chunk in enumerate(chunks):
             last = n == len(chunks) - 1
-            table = RichTable(title=self.title if n == 0 else None, caption=self.caption if last and self.caption else None,
-                              title_justify="left")
+            table = RichTable(
+                title=self.title if n == 0 else None,
+                caption=self.caption if last and self.caption else None,
+                title_justify="left",
+            )
             for i in [*range(fixed), *chunk]:
                 table.add_column(self.columns[i], justify="left" if i < self.label_columns else "right", no_wrap=True)
             for row in self.rows:
@@ -78,14 +82,21 @@ class Table:
     def to_latex(self) -> str:
         spec = "l" * self.label_columns + "r" * (len(self.columns) - self.label_columns)
         esc = lambda s: s.replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")  # noqa: E731
-        lines = [r"\begin{tabular}{" + spec + "}", r"\toprule", " & ".join(esc(c) for c in self.columns) + r" \\", r"\midrule"]
+        lines = [
+            r"\begin{tabular}{" + spec + "}",
+            r"\toprule",
+            " & ".join(esc(c) for c in self.columns) + r" \\",
+            r"\midrule",
+        ]
         lines += [" & ".join(esc(self.cell(v)) for v in row) + r" \\" for row in self.rows]
         lines += [r"\bottomrule", r"\end{tabular}"]
         return "\n".join(lines) + "\n"
 
     def to_html(self) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(self.cell(v))}</td>" for v in row) + "</tr>" for row in self.rows)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(self.cell(v))}</td>" for v in row) + "</tr>" for row in self.rows
+        )
         caption = f"<caption>{html.escape(self.title)}</caption>"
         return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n"
 
@@ -103,8 +114,11 @@ def _setting(record: dict[str, Any], varying: list[str]) -> list[str]:
 def leaderboard(records: Iterable[dict[str, Any]], title: str = "Zero-shot cross-lingual results") -> Table:
     """Rows: family × varying settings; columns: languages, then the average over them."""
     records = list(records)
-    varying = [k for k in ("model_label", "method", "intermediate", "condition", "seed")
-               if len({str(r.get(k)) for r in records}) > 1]
+    varying = [
+        k
+        for k in ("model_label", "method", "intermediate", "condition", "seed")
+        if len({str(r.get(k)) for r in records}) > 1
+    ]
     languages = sorted({r["language"] for r in records}, key=lambda lang: (lang != "en", lang))
     cells: dict[tuple[str, ...], dict[str, float]] = {}
     metric_of: dict[str, str] = {}

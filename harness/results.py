@@ -14,9 +14,10 @@ import os
 import platform
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 RECORDS = "records"
 
@@ -78,8 +79,12 @@ def environment() -> dict[str, Any]:
             packages[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             packages[name] = None
-    return {"packages": packages, "python": platform.python_version(), "platform": platform.platform(),
-            "git_commit": git_commit()}
+    return {
+        "packages": packages,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "git_commit": git_commit(),
+    }
 
 
 def git_commit() -> str | None:

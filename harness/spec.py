@@ -146,7 +146,12 @@ def _check_keys(raw: RawSpec, cls: type, kind: str) -> None:
                 f"Allowed keys: {', '.join(allowed)}."
             )
     for f in fields(cls):
-        if f.default is MISSING and f.default_factory is MISSING and f.name != "source" and raw.data.get(f.name) is None:
+        if (
+            f.default is MISSING
+            and f.default_factory is MISSING
+            and f.name != "source"
+            and raw.data.get(f.name) is None
+        ):
             raise SpecError(f"{raw.path}: required key {f.name!r} is missing from this {kind} file.")
 
 

@@ -21,8 +21,18 @@ from .tasktypes import TaskType, get_task_type
 from .templating import render
 
 #: spec keys that do not change what a model learns from the training split
-EVAL_ONLY_KEYS = ("task", "task_alias", "tag", "language", "languages", "validation_split", "test_split",
-                  "metric_list", "noise_fields", "metadata")
+EVAL_ONLY_KEYS = (
+    "task",
+    "task_alias",
+    "tag",
+    "language",
+    "languages",
+    "validation_split",
+    "test_split",
+    "metric_list",
+    "noise_fields",
+    "metadata",
+)
 
 
 @dataclass(frozen=True)
@@ -90,7 +100,9 @@ class Task:
         where = f"{self.cfg.task}: doc_to_id"
         return [str(render(self.cfg.doc_to_id, doc, where=where)) for doc in docs]
 
-    def examples(self, split: str, data_dir: Path | None, selection: DocSelection = DocSelection()) -> list[dict[str, Any]]:
+    def examples(
+        self, split: str, data_dir: Path | None, selection: DocSelection = DocSelection()
+    ) -> list[dict[str, Any]]:
         """Render the selected docs of ``split`` into examples (``index`` = position in the list)."""
         docs = self.docs(split, data_dir)
         ids = self.doc_ids(docs)

@@ -11,8 +11,9 @@ with the template and the fields the doc does have.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 import jinja2
 
@@ -56,7 +57,9 @@ def render(template: Any, context: dict[str, Any], *, where: str) -> Any:
         value = _compile(template)(context)
     except jinja2.UndefinedError as exc:
         fields = ", ".join(sorted(context)) or "(none)"
-        raise SpecError(f"{where}: template {template!r} uses an undefined name ({exc.message}). Available fields: {fields}.") from None
+        raise SpecError(
+            f"{where}: template {template!r} uses an undefined name ({exc.message}). Available fields: {fields}."
+        ) from None
     except jinja2.TemplateError as exc:
         raise SpecError(f"{where}: template {template!r} is not valid Jinja: {exc}.") from None
     return value

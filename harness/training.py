@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
 import datasets
 import torch
@@ -109,7 +110,7 @@ def train(
                 break
         epoch += 1
     model.eval()
-    tail = losses[-max(1, steps_per_epoch):]
+    tail = losses[-max(1, steps_per_epoch) :]
     return {
         "steps": step,
         "examples": len(features),

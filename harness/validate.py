@@ -34,8 +34,10 @@ def _check_task(cfg: TaskConfig) -> None:
                 where = cfg.source.where(key) if cfg.source else cfg.task
                 raise SpecError(f"{where}: {key} is not valid Jinja ({exc.message}).") from None
     if cfg.languages and cfg.language not in cfg.languages:
-        raise SpecError(f"{cfg.source.where('language') if cfg.source else cfg.task}: language {cfg.language!r} "
-                        f"is not in this family's languages ({', '.join(cfg.languages)}).")
+        raise SpecError(
+            f"{cfg.source.where('language') if cfg.source else cfg.task}: language {cfg.language!r} "
+            f"is not in this family's languages ({', '.join(cfg.languages)})."
+        )
 
 
 def validate_file(path: Path) -> None:

@@ -11,10 +11,11 @@ import copy
 import importlib.util
 import inspect
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -36,7 +37,9 @@ class FunctionRef:
     def resolve(self) -> Callable[..., Any]:
         module_name, _, attr = self.target.rpartition(".")
         if not module_name:
-            raise SpecError(f"!function {self.target!r} in {self.base_dir}: write it as module.function, e.g. utils.process_docs.")
+            raise SpecError(
+                f"!function {self.target!r} in {self.base_dir}: write it as module.function, e.g. utils.process_docs."
+            )
         module = _load_task_module(self.base_dir / f"{module_name.replace('.', '/')}.py", module_name)
         try:
             return getattr(module, attr)
@@ -104,7 +107,7 @@ def _read_one(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
     return copy.deepcopy(data), lines
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read_cached(path: Path, stamp: int) -> tuple[dict[str, Any], dict[str, int]]:
     """Parse once per file version: shared include files are read by dozens of tasks."""
     text = path.read_text(encoding="utf-8")
@@ -137,7 +140,9 @@ def read_spec(path: Path, _chain: tuple[Path, ...] = ()) -> RawSpec:
     if includes is not None:
         for inc in [includes] if isinstance(includes, str) else list(includes):
             if not isinstance(inc, str):
-                raise SpecError(f"{path}, line {lines.get('include', 0)}: include: takes a file name or a list of them.")
+                raise SpecError(
+                    f"{path}, line {lines.get('include', 0)}: include: takes a file name or a list of them."
+                )
             inc_path = Path(inc) if Path(inc).is_absolute() else path.parent / inc
             if not inc_path.exists():
                 raise SpecError(f"{path}, line {lines.get('include', 0)}: included file {inc_path} does not exist.")

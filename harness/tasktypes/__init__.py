@@ -18,17 +18,19 @@ from torch import nn
 from ..errors import SpecError
 from ..spec import TaskConfig
 
-TASK_TYPE_REGISTRY: dict[str, "TaskType"] = {}
+TASK_TYPE_REGISTRY: dict[str, TaskType] = {}
 
 
-def register_task_type(cls: type["TaskType"]) -> type["TaskType"]:
+def register_task_type(cls: type[TaskType]) -> type[TaskType]:
     TASK_TYPE_REGISTRY[cls.name] = cls()
     return cls
 
 
-def get_task_type(name: str) -> "TaskType":
+def get_task_type(name: str) -> TaskType:
     if name not in TASK_TYPE_REGISTRY:
-        raise SpecError(f"task_type {name!r} is not implemented yet; available: {', '.join(sorted(TASK_TYPE_REGISTRY))}.")
+        raise SpecError(
+            f"task_type {name!r} is not implemented yet; available: {', '.join(sorted(TASK_TYPE_REGISTRY))}."
+        )
     return TASK_TYPE_REGISTRY[name]
 
 

@@ -62,7 +62,9 @@ class Classification(TaskType):
 
     def encode(self, examples: list[dict[str, Any]], tokenizer: Any, max_length: int) -> dict[str, list[Any]]:
         texts = [str(e["text"]) for e in examples]
-        pairs = [str(e["text_pair"]) for e in examples] if examples and examples[0].get("text_pair") is not None else None
+        pairs = (
+            [str(e["text_pair"]) for e in examples] if examples and examples[0].get("text_pair") is not None else None
+        )
         enc = tokenizer(texts, pairs, truncation=True, max_length=max_length)
         return {
             "input_ids": enc["input_ids"],
@@ -73,7 +75,11 @@ class Classification(TaskType):
 
     def collate(self, rows: list[dict[str, Any]], pad_id: int) -> dict[str, torch.Tensor]:
         ids = pad([r["input_ids"] for r in rows], pad_id)
-        return {"input_ids": ids, "attention_mask": (ids != pad_id).long(), "labels": torch.tensor([r["label"] for r in rows])}
+        return {
+            "input_ids": ids,
+            "attention_mask": (ids != pad_id).long(),
+            "labels": torch.tensor([r["label"] for r in rows]),
+        }
 
     def make_head(self, hidden_size: int, cfg: TaskConfig) -> nn.Module:
         return SentenceHead(hidden_size, len(cfg.label_list))

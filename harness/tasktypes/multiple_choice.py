@@ -30,7 +30,9 @@ class MultipleChoice(Classification):
     def prepare(self, cfg: TaskConfig, example: dict[str, Any]) -> dict[str, Any]:
         choices = example["choices"]
         if not isinstance(choices, list) or len(choices) < 2:
-            raise SpecError(f"Task {cfg.task!r}, doc {example['id']}: doc_to_choice must give a list of 2+ choices, got {choices!r}.")
+            raise SpecError(
+                f"Task {cfg.task!r}, doc {example['id']}: doc_to_choice must give a list of 2+ choices, got {choices!r}."
+            )
         example["choices"] = [str(c) for c in choices]
         example["target"] = label_index(cfg, example["target"], len(choices), example["id"])
         return example
@@ -53,10 +55,16 @@ class MultipleChoice(Classification):
     def collate(self, rows: list[dict[str, Any]], pad_id: int) -> dict[str, torch.Tensor]:
         n_choices = {len(r["input_ids"]) for r in rows}
         if len(n_choices) != 1:
-            raise SpecError(f"multiple_choice: every doc of a task must have the same number of choices, got {sorted(n_choices)}.")
+            raise SpecError(
+                f"multiple_choice: every doc of a task must have the same number of choices, got {sorted(n_choices)}."
+            )
         flat = pad([ids for r in rows for ids in r["input_ids"]], pad_id)
         ids = flat.view(len(rows), n_choices.pop(), -1)
-        return {"input_ids": ids, "attention_mask": (ids != pad_id).long(), "labels": torch.tensor([r["label"] for r in rows])}
+        return {
+            "input_ids": ids,
+            "attention_mask": (ids != pad_id).long(),
+            "labels": torch.tensor([r["label"] for r in rows]),
+        }
 
     def make_head(self, hidden_size: int, cfg: TaskConfig) -> nn.Module:
         return SentenceHead(hidden_size, 1)
@@ -64,5 +72,7 @@ class MultipleChoice(Classification):
     def forward(self, encoder: nn.Module, head: nn.Module | None, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         assert head is not None
         b, c, length = batch["input_ids"].shape
-        hidden = encoder_states(encoder, batch["input_ids"].view(b * c, length), batch["attention_mask"].view(b * c, length))
+        hidden = encoder_states(
+            encoder, batch["input_ids"].view(b * c, length), batch["attention_mask"].view(b * c, length)
+        )
         return head(hidden).view(b, c)

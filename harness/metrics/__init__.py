@@ -9,10 +9,11 @@ google-research/xtreme's ``evaluate.py`` digit for digit.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
-from .errors import SpecError
+from ..errors import SpecError
 
 MetricFn = Callable[..., "float | dict[str, float]"]
 
@@ -48,11 +49,13 @@ def accuracy(references: Sequence[Any], predictions: Sequence[Any]) -> float:
         raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
     if not predictions:
         return float("nan")
-    correct = sum([int(p == l) for p, l in zip(predictions, references)])
+    correct = sum([int(p == gold) for p, gold in zip(predictions, references)])
     return float(correct) / len(predictions) * 100
 
 
-def compute(metric_list: list[dict[str, Any]], references: Sequence[Any], predictions: Sequence[Any]) -> dict[str, float]:
+def compute(
+    metric_list: list[dict[str, Any]], references: Sequence[Any], predictions: Sequence[Any]
+) -> dict[str, float]:
     """All metrics of a task's ``metric_list``, flattened to ``name -> value``."""
     scores: dict[str, float] = {}
     for entry in metric_list:
