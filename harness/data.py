@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 from pathlib import Path
+from typing import Any
 
 import datasets
 
@@ -25,6 +26,11 @@ def split_language(cfg: TaskConfig, split: str) -> str:
     return cfg.train_language if split == cfg.training_split else cfg.language
 
 
+def source_context(cfg: TaskConfig, split: str) -> dict[str, Any]:
+    """What data-source templates see: ``lang``, ``split`` and the spec's ``template_vars``."""
+    return {**cfg.template_vars, "lang": split_language(cfg, split), "split": split}
+
+
 def local_files(cfg: TaskConfig, split: str, data_dir: Path) -> list[str]:
     """The files of one split under ``data_dir``; a clear error if they are missing."""
     lang = split_language(cfg, split)
@@ -35,7 +41,7 @@ def local_files(cfg: TaskConfig, split: str, data_dir: Path) -> list[str]:
             f"or add the split to data_files in {cfg.source.path if cfg.source else 'its YAML'}."
         )
     where = f"{cfg.source.where('data_files') if cfg.source else cfg.task} (data_files.{split})"
-    patterns = render(cfg.data_files[split], {"lang": lang, "split": split}, where=where)
+    patterns = render(cfg.data_files[split], source_context(cfg, split), where=where)
     found: list[str] = []
     for pattern in [patterns] if isinstance(patterns, str) else patterns:
         matches = sorted(glob.glob(str(data_dir / pattern)))
@@ -70,7 +76,7 @@ def load_hub(cfg: TaskConfig, split: str) -> datasets.Dataset:
             f"Task {cfg.task!r} has no hub source (dataset_path) and reads local files only: "
             f"pass --data-dir DIR with the files its data_files name."
         )
-    ctx = {"lang": lang, "split": split}
+    ctx = source_context(cfg, split)
     path = render(cfg.dataset_path, ctx, where=f"{cfg.task}: dataset_path")
     name = render(cfg.dataset_name, ctx, where=f"{cfg.task}: dataset_name") if cfg.dataset_name else None
     hub_split = render(cfg.hub_splits.get(split, split), ctx, where=f"{cfg.task}: hub_splits")

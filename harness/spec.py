@@ -59,6 +59,8 @@ class TaskConfig:
     data_files: dict[str, Any] = field(default_factory=dict)
     data_format: str | None = None
     data_kwargs: dict[str, Any] = field(default_factory=dict)
+    #: extra names for the source templates, e.g. ``{iso3: {de: deu}}`` for ``"tatoeba.{{ iso3[lang] }}"``
+    template_vars: dict[str, Any] = field(default_factory=dict)
     training_split: str | None = "train"
     validation_split: str | None = "validation"
     test_split: str | None = None
