@@ -122,8 +122,9 @@ def cli() -> None:
     type=BatchSize(),
     default="auto",
     show_default=True,
-    help="Batch size; 'auto' probes GPU memory for evaluation and uses the spec's size for training.",
+    help="Evaluation batch size ('auto' probes GPU memory); scores never depend on it.",
 )
+@click.option("--train-batch-size", type=click.IntRange(min=1), help="Override the task's training batch size.")
 @click.option("--max-length", type=click.IntRange(min=8), help="Override the maximum sequence length.")
 @click.option("--rank", "lora_rank", type=click.IntRange(min=1), default=8, show_default=True, help="LoRA rank.")
 @click.option("--alpha", "lora_alpha", type=click.IntRange(min=1), default=16, show_default=True, help="LoRA alpha.")

@@ -31,6 +31,13 @@ def source_context(cfg: TaskConfig, split: str) -> dict[str, Any]:
     return {**cfg.template_vars, "lang": split_language(cfg, split), "split": split}
 
 
+def local_patterns(cfg: TaskConfig, split: str, data_dir: Path) -> list[Path]:
+    """The rendered file patterns of one split under ``data_dir``."""
+    where = f"{cfg.source.where('data_files') if cfg.source else cfg.task} (data_files.{split})"
+    patterns = render(cfg.data_files[split], source_context(cfg, split), where=where)
+    return [data_dir / p for p in ([patterns] if isinstance(patterns, str) else patterns)]
+
+
 def local_files(cfg: TaskConfig, split: str, data_dir: Path) -> list[str]:
     """The files of one split under ``data_dir``; a clear error if they are missing."""
     lang = split_language(cfg, split)
@@ -40,14 +47,12 @@ def local_files(cfg: TaskConfig, split: str, data_dir: Path) -> list[str]:
             f"{', '.join(cfg.data_files) or 'nothing'}). Load it from the hub by leaving out --data-dir, "
             f"or add the split to data_files in {cfg.source.path if cfg.source else 'its YAML'}."
         )
-    where = f"{cfg.source.where('data_files') if cfg.source else cfg.task} (data_files.{split})"
-    patterns = render(cfg.data_files[split], source_context(cfg, split), where=where)
     found: list[str] = []
-    for pattern in [patterns] if isinstance(patterns, str) else patterns:
-        matches = sorted(glob.glob(str(data_dir / pattern)))
+    for pattern in local_patterns(cfg, split, data_dir):
+        matches = sorted(glob.glob(str(pattern)))
         if not matches:
             raise DataError(
-                f"Task {cfg.task!r}, language {lang!r}, split {split!r}: no file {data_dir / pattern}. "
+                f"Task {cfg.task!r}, language {lang!r}, split {split!r}: no file {pattern}. "
                 f"--data-dir should point at a folder laid out like google-research/xtreme's download/ "
                 f"(scripts/download_data.sh writes it); or leave out --data-dir to load "
                 f"{cfg.dataset_path or 'the dataset'} from the Hugging Face hub (cached in HF_DATASETS_CACHE)."

@@ -45,10 +45,13 @@ def generated_files(common: Path) -> dict[Path, str]:
 
 
 def common_files(paths: list[Path]) -> list[Path]:
-    """Common files under ``paths`` (files themselves, or folders searched for ``*_common``)."""
+    """Family files under ``paths``: files given by name, or the ``*_common`` files in folders that list ``languages``."""
     found: list[Path] = []
     for path in paths:
-        found += sorted(path.glob("**/*_common")) if path.is_dir() else [path]
+        if path.is_dir():
+            found += [p for p in sorted(path.glob("**/*_common")) if read_spec(p).data.get("languages")]
+        else:
+            found.append(path)
     return found
 
 

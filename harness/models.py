@@ -39,7 +39,7 @@ TINY_VERSION = 1
 
 @dataclass(frozen=True)
 class TinySize:
-    hidden_size: int = 128
+    hidden_size: int = 64
     layers: int = 2
     heads: int = 4
     vocab_size: int = 8000
@@ -154,7 +154,7 @@ def load_base(name: str, corpus: Iterable[str] | None = None, tiny: TinySize = T
         fingerprint = folder_fingerprint(Path(path))
     else:
         fingerprint = f"{name}@{getattr(encoder.config, '_commit_hash', None) or 'unknown-revision'}"
-    overrides = {"learning_rate": 1e-3, "lora_learning_rate": 3e-3, "epochs": 6.0, "max_length": 128} if smoke else {}
+    overrides = {"learning_rate": 1e-3, "lora_learning_rate": 3e-3, "epochs": 4.0, "max_length": 128} if smoke else {}
     return Base(name, path, fingerprint, encoder, tokenizer, smoke, overrides)
 
 

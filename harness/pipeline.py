@@ -31,14 +31,14 @@ from harness.adapters.lora import LoraHost, lora_config
 from harness.adapters.store import ArtefactStore
 
 from . import __version__
-from .data import has_split
+from .data import has_split, local_patterns
 from .errors import DataError, HarnessError
 from .evaluation import auto_batch_size, predict_features
 from .features import featurize
 from .metrics import compute
 from .models import DEFAULT_MODEL, SMOKE_PRESETS, Base, load_base, load_encoder, resolve_device, resolve_dtype
 from .registry import TaskIndex
-from .report import leaderboard
+from .report import aggregate, leaderboard
 from .results import CellStore, environment, write_atomic, write_json, write_samples
 from .spec import stable_hash
 from .task import DocSelection, Task
@@ -63,7 +63,8 @@ class RunConfig:
     max_train_examples: int | None = None
     epochs: float | None = None
     learning_rate: float | None = None
-    batch_size: int | str = "auto"
+    batch_size: int | str = "auto"  # evaluation; results never depend on it
+    train_batch_size: int | None = None  # a hyperparameter: part of the trained model's key
     max_length: int | None = None
     lora_rank: int = 8
     lora_alpha: int = 16
@@ -106,14 +107,20 @@ class Cell:
 # ----------------------------------------------------------------------------- planning
 
 
+def make_task(index: TaskIndex, name: str) -> Task:
+    """A runtime task: its spec, its table row (the group it belongs to), its mixture members."""
+    cfg = index.task(name)
+    parents = index.parent_groups(name)
+    return Task(cfg, family=parents[0] if parents else name, members=[make_task(index, m) for m in cfg.mixture])
+
+
 def resolve_tasks(config: RunConfig, index: TaskIndex) -> list[Task]:
     """Task names, groups and tags → per-language tasks, filtered by ``--languages``."""
     tasks: list[Task] = []
     for name in config.tasks:
         for task_name in index.expand(name):
             if all(t.name != task_name for t in tasks):
-                parents = index.parent_groups(task_name)
-                tasks.append(Task(index.task(task_name), family=parents[0] if parents else task_name))
+                tasks.append(make_task(index, task_name))
     if config.languages:
         available = sorted({t.language for t in tasks})
         unknown = [lang for lang in config.languages if lang not in available]
@@ -153,9 +160,10 @@ def plan_training(tasks: list[Task], config: RunConfig, smoke: bool) -> list[Tra
                 )
                 split = cfg.validation_split
             else:
+                files = ", ".join(map(str, local_patterns(cfg, split, config.data_dir))) if split in cfg.data_files else "-"
                 raise DataError(
                     f"Task {cfg.task!r}: its {cfg.train_language} training split {split!r} is not under "
-                    f"{config.data_dir} (data_files.{split}: {cfg.data_files.get(split)}). Supply the file (XTREME's "
+                    f"{config.data_dir} (expected {files}). Supply the file (XTREME's "
                     f"download_data.sh writes it), leave out --data-dir to use the hub, or pass "
                     f"--train-split {cfg.validation_split} to fine-tune on a held-out half of the English dev set."
                 )
@@ -183,7 +191,7 @@ def train_args(task: Task, base: Base, config: RunConfig) -> TrainArgs:
     return TrainArgs(
         epochs=config.epochs if config.epochs is not None else d["epochs"],
         learning_rate=config.learning_rate if config.learning_rate is not None else lr,
-        batch_size=config.batch_size if isinstance(config.batch_size, int) else d["batch_size"],
+        batch_size=config.train_batch_size or d["batch_size"],
         warmup_ratio=d["warmup_ratio"],
         weight_decay=d["weight_decay"],
         max_length=config.max_length if config.max_length is not None else d["max_length"],
@@ -436,6 +444,18 @@ class Runner:
 
     # -- results ----------------------------------------------------------------
 
+    def group_scores(self, tasks: list[Task], records: list[dict[str, Any]]) -> dict[str, Any]:
+        """Each group's aggregate (mean over its languages, as XTREME-R averages), per condition."""
+        groups: dict[str, Any] = {}
+        for family in dict.fromkeys(t.family for t in tasks):
+            if self.index.entry(family).kind != "group":
+                continue
+            group = self.index.group(family)
+            rows = [r for r in records if r["family"] == family]
+            metrics = [m["metric"] for m in group.aggregate_metric_list] or [rows[0]["score_name"]]
+            groups[family] = {"tasks": group.task, "scores": aggregate(rows, metrics)}
+        return groups
+
     def finish(self, tasks: list[Task], records: list[dict[str, Any]], base: Base) -> dict[str, Any]:
         config = self.config
         table = leaderboard(records, title=f"{base.label} · {config.method} · seed {config.seed} · {config.split}")
@@ -448,6 +468,7 @@ class Runner:
             "model": {"name": base.name, "label": base.label, "fingerprint": base.fingerprint, "smoke": base.smoke},
             "environment": environment(),
             "tasks": {t.cfg.task: t.cfg.to_dict() for t in tasks},
+            "groups": self.group_scores(tasks, records),
             "results": records,
             "table": {"columns": table.columns, "rows": table.rows},
             "timings": self.timings,

@@ -135,3 +135,14 @@ def leaderboard(records: Iterable[dict[str, Any]], title: str = "Zero-shot cross
     if smoke:
         table.caption = f"{', '.join(smoke)}: random-init, checks the pipeline only; not an XLM-R result."
     return table
+
+
+def aggregate(records: Iterable[dict[str, Any]], metrics: list[str]) -> dict[str, dict[str, float]]:
+    """A group's score per condition: the macro mean of each metric over its tasks (languages)."""
+    out: dict[str, dict[str, float]] = {}
+    by_condition: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        by_condition.setdefault(r["condition"], []).append(r)
+    for condition, rows in by_condition.items():
+        out[condition] = {m: mean([r["metrics"][m] for r in rows if m in r["metrics"]]) for m in metrics}
+    return out

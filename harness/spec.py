@@ -75,6 +75,8 @@ class TaskConfig:
     doc_to_question: Any = None
     doc_to_tokens: Any = None
     label_list: list[str] = field(default_factory=list)
+    #: train on the concatenated training examples of these tasks (same type and labels), e.g. ANLI+
+    mixture: list[str] = field(default_factory=list)
     noise_fields: list[str] = field(default_factory=list)
     metric_list: list[dict[str, Any]] = field(default_factory=list)
     training: TrainingDefaults = field(default_factory=TrainingDefaults)
@@ -184,6 +186,7 @@ def parse_task(raw: RawSpec) -> TaskConfig:
     data["tag"] = _as_list(data.get("tag"))
     data["languages"] = [str(x) for x in _as_list(data.get("languages"))]
     data["noise_fields"] = _as_list(data.get("noise_fields"))
+    data["mixture"] = _as_list(data.get("mixture"))
     if data.get("process_docs") is not None and not isinstance(data["process_docs"], FunctionRef):
         raise SpecError(f"{raw.where('process_docs')}: process_docs takes a hook: process_docs: !function utils.name")
     for entry in data.get("metric_list") or []:

@@ -20,6 +20,9 @@ from .spec import TaskConfig, stable_hash
 from .tasktypes import TaskType, get_task_type
 from .templating import render
 
+#: example field -> spec key; lm-eval's singular ``doc_to_choice`` fills the ``choices`` field
+SPEC_KEYS = {"choices": "doc_to_choice"}
+
 #: spec keys that do not change what a model learns from the training split
 EVAL_ONLY_KEYS = (
     "task",
@@ -48,6 +51,10 @@ class DocSelection:
         if self.holdout:
             keep = 0 if self.holdout == "train" else 1
             rows = [r for r in rows if _half(ids[r], self.seed) == keep]
+        return self.sample(rows)
+
+    def sample(self, rows: list[int]) -> list[int]:
+        """A seeded sample of ``limit`` rows, in their original order."""
         if self.limit is not None and self.limit < len(rows):
             rows = sorted(random.Random(f"limit:{self.seed}").sample(rows, self.limit))
         return rows
@@ -65,11 +72,19 @@ class Task:
     cfg: TaskConfig
     family: str = ""  # the group whose row this task fills in tables (xnli for xnli_de)
     noise: Any = None  # a noise.NoiseSpec, set by harness.noise.wrap
+    members: list[Task] = field(default_factory=list)  # the tasks of a ``mixture``
     type: TaskType = field(init=False)
 
     def __post_init__(self) -> None:
         self.type = get_task_type(self.cfg.task_type)
         self.family = self.family or self.cfg.task
+        for member in self.members:
+            if (member.cfg.task_type, member.cfg.label_list) != (self.cfg.task_type, self.cfg.label_list):
+                raise SpecError(
+                    f"Task {self.cfg.task!r}: mixture member {member.cfg.task!r} must have the same task_type and "
+                    f"label_list ({member.cfg.task_type}, {member.cfg.label_list} vs {self.cfg.task_type}, "
+                    f"{self.cfg.label_list})."
+                )
 
     @property
     def name(self) -> str:
@@ -89,7 +104,8 @@ class Task:
 
     def training_identity(self) -> str:
         """Hash of everything in the spec that shapes training (shared by all languages of a family)."""
-        return self.cfg.fingerprint(exclude=EVAL_ONLY_KEYS) + f"-v{self.cfg.version}"
+        own = self.cfg.fingerprint(exclude=EVAL_ONLY_KEYS) + f"-v{self.cfg.version}"
+        return stable_hash([own, *(m.training_identity() for m in self.members)]) if self.members else own
 
     def docs(self, split: str, data_dir: Path | None) -> datasets.Dataset:
         return load_docs(self.cfg, split, data_dir)
@@ -104,6 +120,8 @@ class Task:
         self, split: str, data_dir: Path | None, selection: DocSelection = DocSelection()
     ) -> list[dict[str, Any]]:
         """Render the selected docs of ``split`` into examples (``index`` = position in the list)."""
+        if self.members and split == self.cfg.training_split:
+            return self.mixture_examples(data_dir, selection)
         docs = self.docs(split, data_dir)
         ids = self.doc_ids(docs)
         rows = selection.apply(docs, ids)
@@ -115,10 +133,22 @@ class Task:
         chosen = docs.select(rows)
         return [self.render(doc, ids[r], i) for i, (doc, r) in enumerate(zip(chosen, rows))]
 
+    def mixture_examples(self, data_dir: Path | None, selection: DocSelection) -> list[dict[str, Any]]:
+        """The members' training examples, concatenated (ids prefixed by member), then sampled."""
+        if selection.holdout:
+            raise SpecError(f"Task {self.cfg.task!r} trains on a mixture of other tasks' training splits; "
+                            f"--train-split does not apply to it.")
+        pooled = []
+        for member in self.members:
+            for example in member.examples(member.cfg.training_split or "", data_dir, DocSelection(seed=selection.seed)):
+                pooled.append({**example, "id": f"{member.cfg.task}:{example['id']}"})
+        rows = selection.sample(list(range(len(pooled))))
+        return [{**pooled[r], "index": i} for i, r in enumerate(rows)]
+
     def render(self, doc: dict[str, Any], doc_id: str, index: int) -> dict[str, Any]:
         example: dict[str, Any] = {"id": doc_id, "index": index}
         for name, required in self.type.fields.items():
-            key = f"doc_to_{name}"
+            key = SPEC_KEYS.get(name, f"doc_to_{name}")
             template = getattr(self.cfg, key)
             if template is None:
                 if required:

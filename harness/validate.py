@@ -46,8 +46,10 @@ def validate_file(path: Path) -> None:
         parse_group(raw)
     elif path.suffix == ".yaml":
         _check_task(parse_task(raw))
-    else:  # an include-only common file: must be a valid task once a task name is supplied
-        _check_task(parse_task(type(raw)(raw.path, {"task": "(common)", **raw.data}, raw.origin)))
+    else:  # an include-only common file: must be a valid task once its generated keys are supplied
+        languages = raw.data.get("languages") or ["en"]
+        data = {"task": "(common)", "language": str(languages[0]), **raw.data}
+        _check_task(parse_task(type(raw)(raw.path, data, raw.origin)))
 
 
 def validate_paths(paths: list[Path]) -> list[Path]:
