@@ -1,17 +1,29 @@
 """Named LoRA adapters (HF PEFT) on the one base encoder a run keeps in memory.
 
-Switching adapters flips which LoRA deltas are active; the base weights are
-never copied or reloaded. No PEFT ``task_type`` is set: heads stay outside PEFT.
+Switching adapters only changes which LoRA deltas are active: the base weights
+are never copied or reloaded. No PEFT ``task_type`` is set, so task heads stay
+outside PEFT (XLM-R's composite sequence head breaks PEFT's mixed-adapter
+batches, and an intermediate adapter must serve under any target head).
+
+Stacking a target adapter on an intermediate one (peft_noise.md, A4):
+``frozen`` keeps both active and trains only the target (active deltas add,
+so this equals merging the intermediate first); ``continue`` starts the
+target from a copy of the intermediate's weights; ``merge`` folds the
+intermediate into a copy of the base (parity with full fine-tuning).
 """
 
 from __future__ import annotations
 
+import copy
+import shutil
 from pathlib import Path
 
 from peft import LoraConfig, PeftModel, get_peft_model
+from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
 from torch import nn
 
 DEFAULT_TARGET_MODULES = ("query", "value")
+STACKS = ("frozen", "continue", "merge")
 
 
 def lora_config(
@@ -29,18 +41,21 @@ class LoraHost:
     def __init__(self, encoder: nn.Module) -> None:
         self.base = encoder
         self.peft: PeftModel | None = None
+        self._combined: dict[tuple[str, ...], str] = {}
 
     @property
     def adapters(self) -> list[str]:
         return list(self.peft.peft_config) if self.peft is not None else []
 
-    def add(self, name: str, config: LoraConfig) -> nn.Module:
-        """A new trainable adapter, made the only active one; returns the module to train."""
+    def add(self, name: str, config: LoraConfig, init_from: str | None = None) -> None:
+        """A new adapter; ``init_from`` copies another adapter's weights into it (the ``continue`` stack)."""
         if self.peft is None:
             self.peft = get_peft_model(self.base, config, adapter_name=name)
         else:
             self.peft.add_adapter(name, config)
-        return self.use(name, trainable=True)
+        if init_from is not None:
+            state = get_peft_model_state_dict(self.peft, adapter_name=init_from)
+            set_peft_model_state_dict(self.peft, state, adapter_name=name)
 
     def load(self, name: str, path: Path) -> None:
         if name in self.adapters:
@@ -50,12 +65,57 @@ class LoraHost:
         else:
             self.peft.load_adapter(str(path), adapter_name=name, is_trainable=False)
 
-    def use(self, name: str, trainable: bool = False) -> nn.Module:
-        """Activate one adapter (frozen unless ``trainable``); returns the module to call."""
-        assert self.peft is not None, "no adapter added or loaded yet"
-        self.peft.set_adapter(name, inference_mode=not trainable)
+    def activate(self, names: list[str], train: str | None = None) -> nn.Module:
+        """Make exactly ``names`` active (their deltas add up); only ``train`` gets gradients.
+
+        Returns the module to call. With no names the plain base runs (PEFT wraps
+        the same modules, so this is still no copy of the weights).
+        """
+        if self.peft is None:
+            assert not names, "no adapter added or loaded yet"
+            return self.base
+        self.peft.base_model.set_adapter(list(names) or self.adapters[:1], inference_mode=True)
+        self.peft.set_requires_grad(self.adapters, False)
+        if not names:
+            return _Disabled(self.peft)
+        if train is not None:
+            self.peft.set_requires_grad(train, True)
         return self.peft
 
-    def save(self, name: str, path: Path) -> None:
+    def combine(self, names: list[str]) -> str:
+        """One adapter equal to the sum of ``names`` (PEFT's exact ``cat`` combination), for mixed batches."""
+        if len(names) == 1:
+            return names[0]
+        key = tuple(names)
+        if key not in self._combined:
+            assert self.peft is not None
+            combined = "+".join(names)
+            self.peft.add_weighted_adapter(list(names), [1.0] * len(names), combined, combination_type="cat")
+            self._combined[key] = combined
+        return self._combined[key]
+
+    def merged_copy(self, names: list[str]) -> nn.Module:
+        """A separate plain encoder with ``names`` merged into its weights (the ``merge`` stack)."""
         assert self.peft is not None
-        self.peft.save_pretrained(str(path), selected_adapters=[name])
+        clone = copy.deepcopy(self.peft)
+        return clone.merge_and_unload(adapter_names=list(names))
+
+    def save(self, name: str, path: Path) -> None:
+        """Write one adapter in PEFT's format (``adapter_model.safetensors`` + ``adapter_config.json``) to ``path``."""
+        assert self.peft is not None
+        scratch = path.parent / ".peft-save"
+        self.peft.save_pretrained(str(scratch), selected_adapters=[name])
+        (scratch / name if name != "default" else scratch).rename(path)  # PEFT nests non-default names
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+class _Disabled(nn.Module):
+    """The base model with every adapter switched off, for the no-intermediate baseline."""
+
+    def __init__(self, peft: PeftModel) -> None:
+        super().__init__()
+        self.peft = peft
+
+    def forward(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        with self.peft.disable_adapter():
+            return self.peft(*args, **kwargs)

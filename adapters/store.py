@@ -2,16 +2,24 @@
 
 Each artefact lives in ``<root>/<key>/`` where ``key`` hashes everything that
 determines the weights: base model fingerprint, method, task training identity
-and data fingerprint, hyperparameters, seed, and the keys of the artefacts it
-was trained on top of. ``meta.json`` records those inputs plus a hash of the
-files, checked when the artefact is loaded. Artefacts are written to a
-temporary folder and renamed into place, so a crash never leaves half of one.
+and data fingerprint, hyperparameters, seed, and the artefact it was trained on
+top of. Inside: ``adapter/`` (PEFT's safetensors format) or ``encoder/`` (a full
+fine-tuned checkpoint), ``heads/<task>.safetensors`` kept apart from the
+adapter, and ``meta.json``: base model id and fingerprint, role, tasks and
+their spec versions, training data hash, hyperparameters, seed, dev metrics,
+harness version, and a hash of every other file, checked on every load.
+
+Artefacts are written to a temporary folder and renamed into place, so a crash
+never leaves half of one; ``export``/``import_archive`` move one as a single
+``.tar.gz`` whose unpacked files are bit-identical.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
+import tarfile
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -42,11 +50,13 @@ class ArtefactStore:
         return (self.path(key) / META).is_file()
 
     def meta(self, key: str) -> dict[str, Any]:
+        if not self.path(key).is_dir():
+            raise StoreError(f"No artefact {key!r} in {self.root}; `harness adapters ls` lists the stored ones.")
         try:
             return json.loads((self.path(key) / META).read_text())
         except (OSError, ValueError) as exc:
             raise StoreError(
-                f"Artefact {key} in {self.root} has no readable {META} ({exc}). Remove it with "
+                f"{self.path(key)} is not a valid artefact folder: no readable {META} ({exc}). Remove it with "
                 f"`harness adapters rm {key}` and run again to retrain."
             ) from None
 
@@ -63,13 +73,16 @@ class ArtefactStore:
             write(tmp)
             meta = {**meta, "key": key, "content_hash": folder_fingerprint(tmp, exclude=(META,))}
             (tmp / META).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
-            target = self.path(key)
-            if target.exists():
-                shutil.rmtree(target)
-            tmp.rename(target)
+            self._move_into_place(tmp, key)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return self.path(key)
+
+    def _move_into_place(self, folder: Path, key: str) -> None:
+        target = self.path(key)
+        if target.exists():
+            shutil.rmtree(target)
+        folder.rename(target)
 
     def verify(self, key: str) -> dict[str, Any]:
         """The artefact's metadata, after checking its files still hash to what was saved."""
@@ -83,7 +96,78 @@ class ArtefactStore:
             )
         return meta
 
+    def load_meta(self, key: str, base_fingerprint: str, task_type: str | None = None) -> dict[str, Any]:
+        """Verified metadata of an artefact that is about to be used on ``base_fingerprint``."""
+        meta = self.verify(key)
+        if meta.get("base_fingerprint") != base_fingerprint:
+            raise StoreError(
+                f"Artefact {key} was trained on base model {meta.get('base_model')!r} "
+                f"(fingerprint {meta.get('base_fingerprint')}), not on the loaded one ({base_fingerprint}). "
+                f"Adapters only work on the exact base they were trained on: pass --model {meta.get('base_model')}."
+            )
+        if task_type is not None and task_type not in meta.get("task_types", []):
+            raise StoreError(
+                f"Artefact {key} was trained for task type(s) {', '.join(meta.get('task_types', []))} "
+                f"({', '.join(meta.get('tasks', []))}), so its head cannot score a {task_type} task."
+            )
+        return meta
+
     def remove(self, key: str) -> None:
         if not self.path(key).exists():
-            raise StoreError(f"No artefact {key} in {self.root}.")
+            raise StoreError(f"No artefact {key!r} in {self.root}.")
         shutil.rmtree(self.path(key))
+
+    # -- moving one artefact between machines ----------------------------------------------------
+
+    def export(self, key: str, dest: Path) -> Path:
+        """Write ``<dest>/<key>.tar.gz`` (or to ``dest`` if it names a file); verified before it leaves."""
+        self.verify(key)
+        out = dest / f"{key}.tar.gz" if dest.is_dir() else dest
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.partial")
+        with tarfile.open(tmp, "w:gz") as tar:
+            for path in sorted(self.path(key).rglob("*")):
+                info = tar.gettarinfo(str(path), arcname=f"{key}/{path.relative_to(self.path(key))}")
+                info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+                if path.is_file():
+                    with path.open("rb") as fh:
+                        tar.addfile(info, fh)
+                else:
+                    tar.addfile(info)
+        tmp.replace(out)
+        return out
+
+    def import_archive(self, archive: Path) -> str:
+        """Unpack an exported artefact into the store; its content hash must still match."""
+        try:
+            tar = tarfile.open(archive, "r:gz")
+        except (OSError, tarfile.TarError) as exc:
+            raise StoreError(
+                f"{archive} is not an exported artefact (a .tar.gz from `harness adapters export`): {exc}"
+            ) from None
+        with tar:
+            names = tar.getnames()
+            if any(n.startswith("/") or ".." in Path(n).parts for n in names):
+                raise StoreError(f"{archive} has paths outside its artefact folder; refusing to unpack it.")
+            keys = {n.split("/", 1)[0] for n in names}
+            if len(keys) != 1 or f"{next(iter(keys))}/{META}" not in names:
+                raise StoreError(f"{archive} does not hold exactly one artefact folder with a {META}.")
+            key = keys.pop()
+            meta = json.load(io.TextIOWrapper(tar.extractfile(f"{key}/{META}"), encoding="utf-8"))  # type: ignore[arg-type]
+            if meta.get("key") != key:
+                raise StoreError(f"{archive}: its {META} names artefact {meta.get('key')!r}, its folder {key!r}.")
+            self.root.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f".importing-{key}-"))
+            try:
+                safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # Python >= 3.10.12
+                tar.extractall(tmp, **safe)
+                actual = folder_fingerprint(tmp / key, exclude=(META,))
+                if actual != meta.get("content_hash"):
+                    raise StoreError(
+                        f"{archive}: the files do not match the artefact's content hash "
+                        f"({actual} != {meta.get('content_hash')}); the archive is damaged."
+                    )
+                self._move_into_place(tmp / key, key)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+        return key

@@ -63,9 +63,9 @@ def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def shuffled_batches(n: int, batch_size: int, seed: int, epoch: int) -> Iterator[list[int]]:
-    """Training batches: a fresh seeded permutation every epoch."""
+def shuffled_batches(n: int, batch_size: int, key: str, epoch: int) -> Iterator[list[int]]:
+    """One epoch of training batches: a permutation seeded by ``key`` and the epoch."""
     order = list(range(n))
-    random.Random(f"{seed}:{epoch}").shuffle(order)
+    random.Random(f"{key}:{epoch}").shuffle(order)
     for i in range(0, n, batch_size):
         yield order[i : i + batch_size]

@@ -42,7 +42,7 @@ from .report import aggregate, leaderboard
 from .results import CellStore, environment, write_atomic, write_json, write_samples
 from .spec import stable_hash
 from .task import DocSelection, Task
-from .training import TaskModel, TrainArgs, train
+from .training import Stream, TaskModel, TrainArgs, train
 
 
 @dataclass
@@ -160,7 +160,9 @@ def plan_training(tasks: list[Task], config: RunConfig, smoke: bool) -> list[Tra
                 )
                 split = cfg.validation_split
             else:
-                files = ", ".join(map(str, local_patterns(cfg, split, config.data_dir))) if split in cfg.data_files else "-"
+                files = (
+                    ", ".join(map(str, local_patterns(cfg, split, config.data_dir))) if split in cfg.data_files else "-"
+                )
                 raise DataError(
                     f"Task {cfg.task!r}: its {cfg.train_language} training split {split!r} is not under "
                     f"{config.data_dir} (expected {files}). Supply the file (XTREME's "
@@ -300,8 +302,7 @@ class Runner:
         with self.progress() as progress:
             bar = progress.add_task(f"train {job.family} ({config.method})", total=None)
             stats = train(
-                model,
-                features,
+                [Stream(model, features)],
                 args,
                 self.device,
                 self.dtype,

@@ -136,11 +136,15 @@ class Task:
     def mixture_examples(self, data_dir: Path | None, selection: DocSelection) -> list[dict[str, Any]]:
         """The members' training examples, concatenated (ids prefixed by member), then sampled."""
         if selection.holdout:
-            raise SpecError(f"Task {self.cfg.task!r} trains on a mixture of other tasks' training splits; "
-                            f"--train-split does not apply to it.")
+            raise SpecError(
+                f"Task {self.cfg.task!r} trains on a mixture of other tasks' training splits; "
+                f"--train-split does not apply to it."
+            )
         pooled = []
         for member in self.members:
-            for example in member.examples(member.cfg.training_split or "", data_dir, DocSelection(seed=selection.seed)):
+            for example in member.examples(
+                member.cfg.training_split or "", data_dir, DocSelection(seed=selection.seed)
+            ):
                 pooled.append({**example, "id": f"{member.cfg.task}:{example['id']}"})
         rows = selection.sample(list(range(len(pooled))))
         return [{**pooled[r], "index": i} for i, r in enumerate(rows)]

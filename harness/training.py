@@ -6,9 +6,11 @@ decay, gradient clipping at 1.0; mixed precision with fp32 master weights.
 
 from __future__ import annotations
 
+import itertools
 import math
+import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -69,51 +71,72 @@ def _optimizer(model: nn.Module, args: TrainArgs) -> torch.optim.Optimizer:
     return torch.optim.AdamW(groups, lr=args.learning_rate)
 
 
+@dataclass
+class Stream:
+    """One task's model (encoder + its head) and training features; multi-task training has several."""
+
+    model: TaskModel
+    features: datasets.Dataset
+
+
+def _batches(n: int, batch_size: int, key: str) -> Iterator[list[int]]:
+    """Endless training batches: a fresh seeded permutation every epoch."""
+    for epoch in itertools.count():
+        yield from shuffled_batches(n, batch_size, key, epoch)
+
+
 def train(
-    model: TaskModel,
-    features: datasets.Dataset,
+    streams: list[Stream],
     args: TrainArgs,
     device: torch.device,
     dtype: torch.dtype,
     pad_id: int,
+    temperature: float = 1.0,
     on_step: Callable[[int, int, float], None] | None = None,
 ) -> dict[str, Any]:
-    """Train in place; returns loss and timing statistics for the result record."""
+    """Train in place; returns loss and timing statistics for the result record.
+
+    With several streams (multi-task training: one shared encoder, one head per
+    task) each step draws its task with probability proportional to
+    ``size ** (1 / temperature)``: 1 is size-proportional, larger flattens
+    towards uniform. Epochs count over all tasks' examples together.
+    """
     torch.manual_seed(args.seed)
-    model.to(device).train()
-    steps_per_epoch = math.ceil(len(features) / args.batch_size)
+    models = nn.ModuleList([s.model for s in streams]).to(device).train()  # shared parameters counted once
+    sizes = [len(s.features) for s in streams]
+    steps_per_epoch = math.ceil(sum(sizes) / args.batch_size)
     total = max(1, math.ceil(steps_per_epoch * args.epochs))
     warmup = int(total * args.warmup_ratio)
-    optimizer = _optimizer(model, args)
+    optimizer = _optimizer(models, args)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: s / max(1, warmup) if s < warmup else max(0.0, (total - s) / max(1, total - warmup))
     )
-    params = [p for p in model.parameters() if p.requires_grad]
-    step, losses, start = 0, [], time.perf_counter()
-    epoch = 0
-    while step < total:
-        for indices in shuffled_batches(len(features), args.batch_size, args.seed, epoch):
-            batch = to_device(model.task_type.collate(rows_of(features, indices), pad_id), device)
-            with autocast(device, dtype):
-                logits = model(batch)
-            loss = model.task_type.loss(logits, batch)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, args.max_grad_norm)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad(set_to_none=True)
-            losses.append(float(loss.detach()))
-            step += 1
-            if on_step:
-                on_step(step, total, losses[-1])
-            if step >= total:
-                break
-        epoch += 1
-    model.eval()
+    params = [p for p in models.parameters() if p.requires_grad]
+    weights = [n ** (1.0 / temperature) for n in sizes]
+    pick = random.Random(f"tasks:{args.seed}")
+    batches = [_batches(n, args.batch_size, f"{args.seed}:{i}") for i, n in enumerate(sizes)]
+    losses: list[float] = []
+    start = time.perf_counter()
+    for step in range(1, total + 1):
+        i = pick.choices(range(len(streams)), weights)[0] if len(streams) > 1 else 0
+        model, features = streams[i].model, streams[i].features
+        batch = to_device(model.task_type.collate(rows_of(features, next(batches[i])), pad_id), device)
+        with autocast(device, dtype):
+            logits = model(batch)
+        loss = model.task_type.loss(logits, batch)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, args.max_grad_norm)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(float(loss.detach()))
+        if on_step:
+            on_step(step, total, losses[-1])
+    models.eval()
     tail = losses[-max(1, steps_per_epoch) :]
     return {
-        "steps": step,
-        "examples": len(features),
+        "steps": total,
+        "examples": sum(sizes),
         "first_loss": losses[0],
         "final_loss": sum(tail) / len(tail),
         "seconds": round(time.perf_counter() - start, 3),

@@ -76,7 +76,9 @@ def test_hub_code_path_loads_a_hub_layout_repository(tmp_path: Path, toy_tasks: 
         docs = load_docs(toy(toy_tasks, f"toy_{lang}").cfg, "validation", toy_data)
         (repo / lang).mkdir(parents=True)
         docs.to_parquet(str(repo / lang / "validation.parquet"))
-        configs.append(f"- config_name: {lang}\n  data_files:\n  - split: validation\n    path: {lang}/validation.parquet\n")
+        configs.append(
+            f"- config_name: {lang}\n  data_files:\n  - split: validation\n    path: {lang}/validation.parquet\n"
+        )
     (repo / "README.md").write_text("---\nconfigs:\n" + "".join(configs) + "---\n")
     spec = (toy_tasks / "toy" / "toy_common").read_text().replace("harness-tests/toy", str(repo))
     (tmp_path / "mine" / "toy").mkdir(parents=True)

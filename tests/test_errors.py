@@ -37,10 +37,16 @@ def test_unknown_yaml_key_names_file_line_and_key(mine: Path) -> None:
 
 def test_jinja_error_names_file_template_and_missing_field(mine: Path, toy_data: Path, toy_tasks: Path) -> None:
     mine.mkdir()
-    spec = (toy_tasks / "toy" / "toy_common").read_text().replace("doc_to_text: sentence", "doc_to_text: '{{ sentense }}!'")
+    spec = (
+        (toy_tasks / "toy" / "toy_common")
+        .read_text()
+        .replace("doc_to_text: sentence", "doc_to_text: '{{ sentense }}!'")
+    )
     (mine / "bad_common").write_text(spec)
     (mine / "bad_en.yaml").write_text("include: bad_common\ntask: bad_en\n")
-    code, out = run("run", "--tasks", "bad_en", "--include-path", str(mine), "--model", "tiny", "--data-dir", str(toy_data))
+    code, out = run(
+        "run", "--tasks", "bad_en", "--include-path", str(mine), "--model", "tiny", "--data-dir", str(toy_data)
+    )
     flat = " ".join(out.split())
     assert code == 2
     assert "bad_common, line" in flat and "doc_to_text" in flat
@@ -63,27 +69,50 @@ def test_missing_hub_data_offline(toy_tasks: Path) -> None:
     assert "could not load harness-tests/toy (config en)" in flat and "HF_DATASETS_CACHE" in flat
 
 
-def test_missing_training_file_for_a_real_model_offers_train_split(toy_tasks: Path, tmp_path: Path, toy_data: Path) -> None:
+def test_missing_training_file_for_a_real_model_offers_train_split(
+    toy_tasks: Path, tmp_path: Path, toy_data: Path
+) -> None:
     data = tmp_path / "data"
     (data / "toy").mkdir(parents=True)
     (data / "toy" / "dev-en.tsv").write_text((toy_data / "toy" / "dev-en.tsv").read_text())
-    code, out = run("run", "--tasks", "toy_en", "--include-path", str(toy_tasks), "--model", str(tmp_path),
-                    "--data-dir", str(data))
+    code, out = run(
+        "run", "--tasks", "toy_en", "--include-path", str(toy_tasks), "--model", str(tmp_path), "--data-dir", str(data)
+    )
     flat = " ".join(out.split())
     assert code == 2
     assert "training split 'train' is not under" in flat and "--train-split validation" in flat
 
 
 def test_unknown_language_lists_the_available_ones(toy_tasks: Path, toy_data: Path) -> None:
-    code, out = run("run", "--tasks", "toy", "--include-path", str(toy_tasks), "--languages", "de,xx", "--model", "tiny",
-                    "--data-dir", str(toy_data))
+    code, out = run(
+        "run",
+        "--tasks",
+        "toy",
+        "--include-path",
+        str(toy_tasks),
+        "--languages",
+        "de,xx",
+        "--model",
+        "tiny",
+        "--data-dir",
+        str(toy_data),
+    )
     assert code == 2
     assert "Unknown language(s) xx for tasks toy; they cover: de, en." in " ".join(out.split())
 
 
 def test_bad_model_path(toy_tasks: Path, toy_data: Path, tmp_path: Path) -> None:
-    code, out = run("run", "--tasks", "toy_en", "--include-path", str(toy_tasks), "--data-dir", str(toy_data),
-                    "--model", str(tmp_path / "no-such-model"))
+    code, out = run(
+        "run",
+        "--tasks",
+        "toy_en",
+        "--include-path",
+        str(toy_tasks),
+        "--data-dir",
+        str(toy_data),
+        "--model",
+        str(tmp_path / "no-such-model"),
+    )
     flat = " ".join(out.split())
     assert code == 2
     assert f"Could not load model '{tmp_path / 'no-such-model'}'" in flat

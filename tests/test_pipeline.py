@@ -13,8 +13,15 @@ from harness.pipeline import RunConfig, Runner
 
 
 def toy_config(model: Path, toy_tasks: Path, toy_data: Path, out: Path, **kw) -> RunConfig:
-    return RunConfig(tasks=["toy"], model=str(model), data_dir=toy_data, include_paths=[toy_tasks], output=out,
-                     adapter_dir=out / "store", **kw)
+    return RunConfig(
+        tasks=["toy"],
+        model=str(model),
+        data_dir=toy_data,
+        include_paths=[toy_tasks],
+        output=out,
+        adapter_dir=out / "store",
+        **kw,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -75,17 +82,49 @@ def test_numbers_do_not_depend_on_the_batch_size(first_run, tiny_model_dir, toy_
 
 
 def test_same_seed_same_model_other_seed_other_key(tiny_model_dir, toy_tasks, toy_data, tmp_path) -> None:
-    runs = [Runner(toy_config(tiny_model_dir, toy_tasks, toy_data, tmp_path / f"s{seed}", seed=seed, limit=10,
-                              epochs=1.0, languages=["en"])).run() for seed in (1, 1, 2)]
+    runs = [
+        Runner(
+            toy_config(
+                tiny_model_dir,
+                toy_tasks,
+                toy_data,
+                tmp_path / f"s{seed}",
+                seed=seed,
+                limit=10,
+                epochs=1.0,
+                languages=["en"],
+            )
+        ).run()
+        for seed in (1, 1, 2)
+    ]
     keys = [r["results"][0]["artefact"]["key"] for r in runs]
     assert keys[0] == keys[1] != keys[2]
     assert runs[0]["results"][0]["doc_ids"] == runs[1]["results"][0]["doc_ids"] != runs[2]["results"][0]["doc_ids"]
 
 
 def test_cli_run_prints_a_per_language_table(tiny_model_dir, toy_tasks, toy_data, tmp_path) -> None:
-    result = CliRunner().invoke(cli, ["run", "--tasks", "toy", "--include-path", str(toy_tasks), "--data-dir",
-                                      str(toy_data), "--model", str(tiny_model_dir), "--output", str(tmp_path),
-                                      "--adapter-dir", str(tmp_path / "store"), "--epochs", "1", "--limit", "8"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--tasks",
+            "toy",
+            "--include-path",
+            str(toy_tasks),
+            "--data-dir",
+            str(toy_data),
+            "--model",
+            str(tiny_model_dir),
+            "--output",
+            str(tmp_path),
+            "--adapter-dir",
+            str(tmp_path / "store"),
+            "--epochs",
+            "1",
+            "--limit",
+            "8",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "toy" in result.output and " en " in result.output and " de " in result.output and "avg" in result.output
     assert "Results:" in result.output

@@ -22,8 +22,20 @@ def test_builtin_families_expand_to_per_language_tasks() -> None:
 
 def test_intermediate_tasks_are_registered() -> None:
     index = TaskIndex()
-    for name in ["mnli", "anli", "anli_r1", "anli_r2", "anli_r3", "anli_plus", "qqp", "snli", "hellaswag", "cosmosqa",
-                 "commonsenseqa", "siqa"]:
+    for name in [
+        "mnli",
+        "anli",
+        "anli_r1",
+        "anli_r2",
+        "anli_r3",
+        "anli_plus",
+        "qqp",
+        "snli",
+        "hellaswag",
+        "cosmosqa",
+        "commonsenseqa",
+        "siqa",
+    ]:
         assert index.task(name).role == "intermediate", name
     assert index.task("anli_plus").mixture == ["anli", "mnli", "snli"]
 
@@ -64,4 +76,6 @@ def test_include_path_must_exist(tmp_path: Path) -> None:
 def test_generated_task_files_are_up_to_date(common: Path) -> None:
     for path, text in generated_files(common).items():
         assert path.exists(), f"{path} is missing: run `harness tasks generate {common.parent}`"
-        assert path.read_text(encoding="utf-8") == text, f"{path} is stale: run `harness tasks generate {common.parent}`"
+        assert path.read_text(encoding="utf-8") == text, (
+            f"{path} is stale: run `harness tasks generate {common.parent}`"
+        )

@@ -1,0 +1,164 @@
+"""LoRA adapters on one resident base: stacking, switching, mixed batches, store round trips and errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
+
+from harness.adapters.lora import LoraHost, lora_config
+from harness.adapters.mixed import GroupedHead, MixedEncoder, hooks_restored, repeat_batch
+from harness.adapters.store import ArtefactStore, StoreError
+from harness.features import featurize
+from harness.models import load_base
+from harness.registry import TaskIndex
+from harness.task import Task
+from harness.training import Stream, TaskModel, TrainArgs, train
+
+
+def random_lora(rank: int = 4):  # random A and B, so every adapter changes the output
+    config = lora_config(rank=rank, alpha=8, dropout=0.0)
+    config.init_lora_weights = False
+    return config
+
+
+@pytest.fixture
+def setup(tiny_model_dir: Path, toy_tasks: Path, toy_data: Path):
+    base = load_base(str(tiny_model_dir))
+    task = Task(TaskIndex([toy_tasks]).task("toy_en"))
+    examples = task.examples("validation", toy_data)[:24]
+    features = featurize(task.type, examples, base.tokenizer, 32)
+    batch = task.type.collate([features[i] for i in range(8)], base.tokenizer.pad_token_id)
+    return base, task, features, batch
+
+
+def logits(encoder, head, task, batch) -> torch.Tensor:
+    with torch.inference_mode():
+        return TaskModel(encoder, head, task.type).eval()(batch)
+
+
+def test_frozen_stack_trains_only_the_target_and_equals_merge_then_train(setup) -> None:
+    base, task, features, batch = setup
+    host = LoraHost(base.encoder)
+    torch.manual_seed(0)
+    host.add("inter", random_lora())
+    host.add("tgt", random_lora())
+    inter_before = {k: v.clone() for k, v in get_peft_model_state_dict(host.peft, adapter_name="inter").items()}
+    head = task.type.make_head(base.hidden_size, task.cfg)
+    model = TaskModel(host.activate(["inter", "tgt"], train="tgt"), head, task.type)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable and all(".tgt." in n or n.startswith("head.") for n in trainable)
+    args = TrainArgs(epochs=2, learning_rate=1e-2, batch_size=8, seed=0)
+    train([Stream(model, features)], args, torch.device("cpu"), torch.float32, base.tokenizer.pad_token_id)
+    after = get_peft_model_state_dict(host.peft, adapter_name="inter")
+    assert all(torch.equal(inter_before[k], after[k]) for k in after)  # the intermediate stayed frozen
+
+    stacked = logits(host.activate(["inter", "tgt"]), head, task, batch)
+    merged = LoraHost(host.merged_copy(["inter"]))  # merge the intermediate first, then the same target on top
+    merged.add("tgt", random_lora())
+    set_peft_model_state_dict(merged.peft, get_peft_model_state_dict(host.peft, adapter_name="tgt"), adapter_name="tgt")
+    assert torch.allclose(stacked, logits(merged.activate(["tgt"]), head, task, batch), atol=1e-5)
+
+
+def test_continue_starts_from_the_intermediate_weights(setup) -> None:
+    base, *_ = setup
+    host = LoraHost(base.encoder)
+    host.add("inter", random_lora())
+    host.add("tgt", random_lora(), init_from="inter")
+    a, b = (get_peft_model_state_dict(host.peft, adapter_name=n) for n in ("inter", "tgt"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_switching_never_touches_the_base_weights(setup) -> None:
+    base, task, _, batch = setup
+    weight = base.encoder.encoder.layer[0].attention.self.query.weight
+    storage = weight.untyped_storage().data_ptr()
+    host = LoraHost(base.encoder)
+    for name in ("ad1", "ad2", "ad3"):
+        host.add(name, random_lora())
+    head = task.type.make_head(base.hidden_size, task.cfg)
+    outputs = []
+    for names in (["ad1"], ["ad2"], ["ad1", "ad3"], []):
+        outputs.append(logits(host.activate(names), head, task, batch))
+        query = host.peft.base_model.model.encoder.layer[0].attention.self.query.base_layer.weight
+        assert query is weight and query.untyped_storage().data_ptr() == storage
+    assert not torch.allclose(outputs[0], outputs[1])  # the adapters really differ
+
+
+def test_mixed_batch_equals_switching_and_survives_a_failed_call(setup) -> None:
+    base, task, _, batch = setup
+    host = LoraHost(base.encoder)
+    for name in ("i1", "t1", "t2"):
+        host.add(name, random_lora())
+    combos = [["i1", "t1"], ["t2"]]
+    heads = [task.type.make_head(base.hidden_size, task.cfg) for _ in combos]
+    one_by_one = torch.cat([logits(host.activate(c), h, task, batch) for c, h in zip(combos, heads)])
+    names = [host.combine(c) for c in combos]
+    host.activate([])
+    mixed = logits(MixedEncoder(host.peft, names), GroupedHead(heads), task, repeat_batch(batch, len(combos)))
+    assert torch.allclose(mixed, one_by_one, atol=1e-5)
+
+    with pytest.raises(ValueError), hooks_restored(host.peft):
+        logits(MixedEncoder(host.peft, ["no-such-adapter", "t2"]), GroupedHead(heads), task, repeat_batch(batch, 2))
+    assert torch.allclose(logits(host.activate(["t2"]), heads[1], task, batch), one_by_one[8:], atol=1e-6)
+
+
+def save_adapter(store: ArtefactStore, host: LoraHost, name: str, base_fp: str, task_type: str) -> str:
+    meta = {
+        "base_fingerprint": base_fp,
+        "base_model": "tiny-test",
+        "task_types": [task_type],
+        "tasks": ["toy_en"],
+        "role": "intermediate",
+    }
+    store.save(name, meta, lambda d: host.save(name, d / "adapter"))
+    return name
+
+
+def test_store_round_trips_bit_exactly_and_verifies(setup, tmp_path: Path, tiny_model_dir: Path) -> None:
+    base, *_ = setup
+    host = LoraHost(base.encoder)
+    host.add("k1", random_lora())
+    store = ArtefactStore(tmp_path / "store")
+    save_adapter(store, host, "k1", base.fingerprint, "classification")
+    meta = store.load_meta("k1", base.fingerprint, "classification")
+    assert meta["content_hash"] and (store.path("k1") / "adapter" / "adapter_model.safetensors").is_file()
+
+    fresh = LoraHost(load_base(str(tiny_model_dir)).encoder)
+    fresh.load("k1", store.path("k1") / "adapter")
+    saved, loaded = (get_peft_model_state_dict(h.peft, adapter_name="k1") for h in (host, fresh))
+    assert all(torch.equal(saved[k], loaded[k]) for k in saved)
+
+    archive = store.export("k1", tmp_path)
+    other = ArtefactStore(tmp_path / "other")
+    assert other.import_archive(archive) == "k1"
+    for path in store.path("k1").rglob("*"):
+        if path.is_file():
+            assert path.read_bytes() == (other.path("k1") / path.relative_to(store.path("k1"))).read_bytes()
+    assert other.verify("k1")["content_hash"] == meta["content_hash"]
+
+
+def test_store_errors_are_clear(setup, tmp_path: Path) -> None:
+    base, *_ = setup
+    host = LoraHost(base.encoder)
+    host.add("k2", random_lora())
+    store = ArtefactStore(tmp_path / "store")
+    save_adapter(store, host, "k2", base.fingerprint, "classification")
+    with pytest.raises(StoreError, match="trained on base model 'tiny-test'.*pass --model tiny-test"):
+        store.load_meta("k2", "another-base", None)
+    with pytest.raises(StoreError, match="task type\\(s\\) classification.*cannot score a tagging task"):
+        store.load_meta("k2", base.fingerprint, "tagging")
+    weights = store.path("k2") / "adapter" / "adapter_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1] + b"\0")
+    with pytest.raises(StoreError, match="does not match its recorded content hash"):
+        store.verify("k2")
+    (store.path("broken")).mkdir()
+    with pytest.raises(StoreError, match="not a valid artefact folder"):
+        store.meta("broken")
+    (tmp_path / "junk.tar.gz").write_bytes(b"not an archive")
+    with pytest.raises(StoreError, match="is not an exported artefact"):
+        store.import_archive(tmp_path / "junk.tar.gz")
+    assert json.loads((store.path("k2") / "meta.json").read_text())["key"] == "k2"
