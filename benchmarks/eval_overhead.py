@@ -37,9 +37,16 @@ def build(size: str, texts: list[str]) -> tuple[torch.nn.Module, object]:
 
     tokenizer = AutoTokenizer.from_pretrained(build_tiny(texts, TinySize()))
     hidden, layers, heads = SIZES[size]
-    config = XLMRobertaConfig(vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers,
-                              num_attention_heads=heads, intermediate_size=4 * hidden, max_position_embeddings=514,
-                              pad_token_id=tokenizer.pad_token_id, attn_implementation="sdpa")
+    config = XLMRobertaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=4 * hidden,
+        max_position_embeddings=514,
+        pad_token_id=tokenizer.pad_token_id,
+        attn_implementation="sdpa",
+    )
     torch.manual_seed(0)
     return XLMRobertaModel(config, add_pooling_layer=False).eval(), tokenizer
 
@@ -63,8 +70,10 @@ def main() -> None:
     torch.manual_seed(0)
     model = TaskModel(encoder, task.type.make_head(encoder.config.hidden_size, task.cfg), task.type).to(device).eval()
     features = featurize(task.type, examples, tokenizer, 256)
-    batches = [to_device(task.type.collate(rows_of(features, b), pad), device)
-               for b in length_batches(features["length"], args.batch_size)]
+    batches = [
+        to_device(task.type.collate(rows_of(features, b), pad), device)
+        for b in length_batches(features["length"], args.batch_size)
+    ]
 
     def bare() -> None:
         with torch.inference_mode():
@@ -91,10 +100,14 @@ def main() -> None:
         return min(times)
 
     t_bare, t_harness = best(bare), best(harness)
-    print(f"model={args.size} device={device} dtype={dtype} examples={len(examples)} batches={len(batches)} "
-          f"threads={torch.get_num_threads()}")
-    print(f"bare forward loop: {t_bare:.3f}s  harness evaluation: {t_harness:.3f}s  "
-          f"ratio: {t_harness / t_bare:.3f} (goal < 1.15)")
+    print(
+        f"model={args.size} device={device} dtype={dtype} examples={len(examples)} batches={len(batches)} "
+        f"threads={torch.get_num_threads()}"
+    )
+    print(
+        f"bare forward loop: {t_bare:.3f}s  harness evaluation: {t_harness:.3f}s  "
+        f"ratio: {t_harness / t_bare:.3f} (goal < 1.15)"
+    )
 
 
 if __name__ == "__main__":

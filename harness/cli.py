@@ -16,6 +16,8 @@ from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table as RichTable
 
+from harness.adapters.commands import adapters_group
+
 from .errors import HarnessError
 
 console = Console()
@@ -257,6 +259,9 @@ def report(output: Path, fmt: str) -> None:
             console.print(part)
     else:
         click.echo(table.render(fmt), nl=False)
+
+
+cli.add_command(adapters_group)
 
 
 def main() -> None:
