@@ -7,6 +7,7 @@ never copied or reloaded. No PEFT ``task_type`` is set: heads stay outside PEFT.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from peft import LoraConfig, PeftModel, get_peft_model
 from torch import nn
@@ -59,3 +60,16 @@ class LoraHost:
     def save(self, name: str, path: Path) -> None:
         assert self.peft is not None
         self.peft.save_pretrained(str(path), selected_adapters=[name])
+
+
+class BaseOnly(nn.Module):
+    """The base encoder with every LoRA adapter switched off: what an untrained (zero-shot) cell reads
+    once adapters have been injected into the shared base."""
+
+    def __init__(self, peft: PeftModel) -> None:
+        super().__init__()
+        self.peft = peft
+
+    def forward(self, **inputs: Any) -> Any:
+        with self.peft.disable_adapter():
+            return self.peft(**inputs)

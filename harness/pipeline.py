@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -27,13 +27,13 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness.adapters.lora import LoraHost, lora_config
+from harness.adapters.lora import BaseOnly, LoraHost, lora_config
 from harness.adapters.store import ArtefactStore
 
 from . import __version__
 from .data import has_split
 from .errors import DataError, HarnessError
-from .evaluation import auto_batch_size, predict_features
+from .evaluation import EvalContext, auto_batch_size, predict_features
 from .features import featurize
 from .metrics import compute
 from .models import DEFAULT_MODEL, SMOKE_PRESETS, Base, load_base, load_encoder, resolve_device, resolve_dtype
@@ -65,6 +65,7 @@ class RunConfig:
     learning_rate: float | None = None
     batch_size: int | str = "auto"
     max_length: int | None = None
+    retrieval_layer: int | None = None
     lora_rank: int = 8
     lora_alpha: int = 16
     seed: int = 0
@@ -113,7 +114,10 @@ def resolve_tasks(config: RunConfig, index: TaskIndex) -> list[Task]:
         for task_name in index.expand(name):
             if all(t.name != task_name for t in tasks):
                 parents = index.parent_groups(task_name)
-                tasks.append(Task(index.task(task_name), family=parents[0] if parents else task_name))
+                cfg = index.task(task_name)
+                if config.retrieval_layer is not None and cfg.task_type == "retrieval":
+                    cfg = replace(cfg, retrieval=replace(cfg.retrieval, layer=config.retrieval_layer))
+                tasks.append(Task(cfg, family=parents[0] if parents else task_name))
     if config.languages:
         available = sorted({t.language for t in tasks})
         unknown = [lang for lang in config.languages if lang not in available]
@@ -257,6 +261,8 @@ class Runner:
         """The job's model: loaded from the store when this exact training was done before."""
         task, config = job.lead, self.config
         args = train_args(task, base, config)
+        if not job.split or not task.type.trainable:
+            return self.untrained_model(job, base, host, args)
         spec = {
             "base": base.fingerprint,
             "method": config.method,
@@ -324,6 +330,19 @@ class Runner:
         )
         return model, artefact
 
+    def untrained_model(
+        self, job: TrainingJob, base: Base, host: LoraHost | None, args: TrainArgs
+    ) -> tuple[TaskModel, dict[str, Any]]:
+        """Tasks with nothing to train (Tatoeba, BUCC) read the encoder as it is, as Phang et al. did."""
+        task = job.lead
+        torch.manual_seed(self.config.seed)
+        head = task.type.make_head(base.hidden_size, task.cfg)
+        encoder = base.encoder if host is None or host.peft is None else BaseOnly(host.peft)
+        key = stable_hash({"base": base.fingerprint, "untrained": task.training_identity()}, 20)
+        artefact = {"key": key, "args": args.to_dict(), "train_split": None, "note": job.note, "reused": False}
+        self.say(f"[green]{job.family}[/]: no training; evaluating the encoder as it is")
+        return TaskModel(encoder, head, task.type), artefact
+
     def save_trained(self, folder: Path, key: str, model: TaskModel, host: LoraHost | None) -> None:
         from safetensors.torch import save_file
 
@@ -378,7 +397,11 @@ class Runner:
                 base.tokenizer.pad_token_id,
                 on_batch=lambda n: progress.advance(bar, n),
             )
-        predictions = task.type.predict(outputs, features, cell.examples, task.cfg)
+        context = EvalContext(
+            task, eval_split_of(task, config), config.data_dir, model, base.tokenizer, max_length, batch_size,
+            self.device, self.dtype, self.progress,
+        )  # fmt: skip
+        predictions = task.type.predict_in_context(context, outputs, features, cell.examples)
         references = [task.type.reference(e) for e in cell.examples]
         metrics = compute(task.metric_list, references, predictions)
         score_name = next(iter(metrics))
