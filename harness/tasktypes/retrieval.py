@@ -303,7 +303,7 @@ def candidate_pool(cfg: TaskConfig, split: str, data_dir: Path | None) -> list[d
             f"{f'; unknown: {sorted(unknown)}' if unknown else ''}."
         )
     to_id, to_text = spec.pop("doc_to_id"), spec.pop("doc_to_text")
-    pool_cfg = replace(cfg, process_docs=None, data_kwargs={}, **spec)
+    pool_cfg = replace(cfg, **{"process_docs": None, "data_kwargs": {}, **spec})
     docs = load_docs(pool_cfg, split, data_dir)
     return [
         {
