@@ -56,12 +56,13 @@ def iter_outputs(
 ) -> Iterator[tuple[list[int], list[Any]]]:
     """(feature indices, per-feature outputs) one length-sorted batch at a time, never all at once."""
     model.to(device).eval()
-    with torch.inference_mode():
-        for indices in length_batches(features["length"], batch_size):
+    for indices in length_batches(features["length"], batch_size):
+        with torch.inference_mode():  # entered per batch: the caller's code between batches runs normally
             batch = to_device(model.task_type.collate(rows_of(features, indices), pad_id), device)
             with autocast(device, dtype):
                 logits = model(batch)
-            yield indices, model.task_type.outputs(logits, batch)
+            outputs = model.task_type.outputs(logits, batch)
+        yield indices, outputs
 
 
 def predict_features(

@@ -3,21 +3,29 @@ small fixtures, the zero-shot path (no training; LoRA adapters of other tasks sw
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 from pathlib import Path
 
+import datasets
 import pytest
 import torch
+from harness.adapters.lora import LoraHost, lora_config
 from rich.console import Console
+from transformers import AutoModel, AutoTokenizer
 
 from harness import search
 from harness.errors import DataError
+from harness.models import load_encoder
 from harness.pipeline import RunConfig, Runner
 from harness.readers import READERS
-from harness.registry import TaskIndex
+from harness.registry import TaskIndex, builtin_tasks_dir
+from harness.spec import RetrievalSettings
 from harness.task import DocSelection, Task
-from harness.tasktypes.retrieval import mined_candidates
+from harness.tasktypes import get_task_type
+from harness.tasktypes.retrieval import RetrievalHead, mined_candidates
+from harness.yamlio import FunctionRef
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "data"
 
@@ -88,8 +96,6 @@ def test_mewslix_reader_writes_xtreme_queries() -> None:
 
 
 def test_tatoeba_on_real_files_matches_a_direct_computation(tmp_path: Path, tiny_model_dir: Path, shared_data: Path):
-    from transformers import AutoModel, AutoTokenizer
-
     languages = ["de", "ja", "sw"]
     result = run(tmp_path, tiny_model_dir, tasks=["tatoeba"], data_dir=shared_data, languages=languages, limit=100)
     scores = metrics(result)
@@ -183,3 +189,79 @@ def test_dual_encoders_train_then_rank_the_pool(
     monkeypatch.setattr(search, "BLOCK", 3)
     again = run(tmp_path / "b", tiny_model_dir, adapters=tmp_path / "a" / "adapters", **options)
     assert metrics(again) == metrics(result)
+
+
+# ----------------------------------------------------------------------------- hub hooks (hub copies, offline)
+
+
+def hook(family: str, name: str):
+    return FunctionRef(builtin_tasks_dir() / family, f"utils.{name}").resolve()
+
+
+def flat_squad(path: Path) -> datasets.Dataset:
+    """A SQuAD JSON file as the hub's flat rows (no sentence_breaks), like google-research-datasets/xquad_r."""
+    squad = json.loads(path.read_text())
+    return datasets.Dataset.from_list(
+        [
+            {
+                "id": qa["id"],
+                "context": p["context"],
+                "question": qa["question"],
+                "answers": {
+                    "text": [a["text"] for a in qa["answers"]],
+                    "answer_start": [a["answer_start"] for a in qa["answers"]],
+                },
+            }
+            for article in squad["data"]
+            for p in article["paragraphs"]
+            for qa in p["qas"]
+        ]
+    )
+
+
+def test_lareqa_hub_hooks_rebuild_the_local_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = FIXTURES / "lareqa" / "xquad-r"
+    from_hub, hub_pool = hook("lareqa", "from_hub"), hook("lareqa", "hub_pool")
+    monkeypatch.setattr(
+        from_hub.__globals__["datasets"], "load_dataset", lambda path, lang, split: flat_squad(folder / f"{lang}.json")
+    )
+    monkeypatch.setitem(from_hub.__globals__, "LANGUAGES", ("de", "en"))
+    from_hub.__globals__["hub_pool_and_relevant"].cache_clear()
+    files = sorted(str(p) for p in folder.glob("*.json"))
+    local = READERS["lareqa"](files, records="questions", language="de")
+    hub = from_hub(flat_squad(folder / "de.json"))
+    assert hub["relevant"] == local["relevant"]
+    assert (
+        hub_pool(flat_squad(folder / "de.json")).to_list() == READERS["lareqa"](files, records="candidates").to_list()
+    )
+    from_hub.__globals__["hub_pool_and_relevant"].cache_clear()
+
+
+def test_mewslix_hub_hook_flattens_json_records() -> None:
+    path = FIXTURES / "mewslix" / "wikinews_mentions-dev.jsonl"
+    nested = datasets.Dataset.from_list([json.loads(line) for line in path.read_text().splitlines()])
+    flat = READERS["mewslix"]([str(path)])
+    assert hook("mewslix", "from_hub")(nested).to_list() == flat.to_list()
+    assert hook("mewslix", "from_hub")(flat) is flat
+
+
+def test_embeddings_read_whatever_encoder_is_handed_over(tiny_model_dir: Path) -> None:
+    """An encoder carrying an active LoRA adapter embeds as the merged model does, not as the base."""
+    retrieval, tokenizer = get_task_type("retrieval"), AutoTokenizer.from_pretrained(tiny_model_dir)
+    examples = [{"index": 0, "text": "Guten Morgen.", "text_pair": "Good morning."}]
+    features = retrieval.encode(examples, tokenizer, 64)
+    batch = retrieval.collate([{k: v[0] for k, v in features.items()}], tokenizer.pad_token_id)
+    head = RetrievalHead(32, RetrievalSettings())
+
+    base = load_encoder(str(tiny_model_dir)).eval()
+    adapted = LoraHost(copy.deepcopy(base)).add("intermediate", lora_config())
+    torch.manual_seed(0)
+    for name, param in adapted.named_parameters():
+        if "lora_B" in name:
+            param.data.normal_()
+    adapted.eval()
+    merged = copy.deepcopy(adapted).merge_and_unload().eval()
+    with torch.no_grad():
+        plain, lora, reference = (retrieval.forward(m, head, batch).text for m in (base, adapted, merged))
+    assert torch.allclose(lora, reference, atol=1e-5)
+    assert not torch.allclose(lora, plain, atol=1e-3)

@@ -330,8 +330,9 @@ def ranked_predictions(embedded: list[tuple[Any, Any]], examples: list[dict[str,
     block: list[torch.Tensor] = []
     ids: list[int] = []
     for indices, outputs in context.outputs(pool, f"rank {context.task.name} candidates"):
-        block += [out[0] for out in outputs]
-        ids += indices
+        embedded_pool = [(i, out[0]) for i, out in zip(indices, outputs) if out[0] is not None]
+        block += [vector for _, vector in embedded_pool]
+        ids += [i for i, _ in embedded_pool]
         if len(block) >= search.BLOCK:
             index.add(search.normalize(torch.stack(block)), torch.tensor(ids))
             block, ids = [], []
