@@ -16,16 +16,16 @@ from rich.console import Console
 from transformers import AutoModel, AutoTokenizer
 
 from harness import search
-from harness.errors import DataError
+from harness.errors import DataError, SpecError
 from harness.models import load_encoder
 from harness.pipeline import RunConfig, Runner
 from harness.readers import READERS
 from harness.registry import TaskIndex, builtin_tasks_dir
-from harness.spec import RetrievalSettings
+from harness.spec import RetrievalSettings, parse_task
 from harness.task import DocSelection, Task
 from harness.tasktypes import get_task_type
 from harness.tasktypes.retrieval import RetrievalHead, mined_candidates
-from harness.yamlio import FunctionRef
+from harness.yamlio import FunctionRef, read_spec
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "data"
 
@@ -124,7 +124,7 @@ def test_retrieval_layer_option_changes_the_layer(tmp_path: Path, tiny_model_dir
     options = dict(tasks=["tatoeba"], data_dir=shared_data, languages=["de"], limit=50)
     last = run(tmp_path, tiny_model_dir, retrieval_layer=-1, **options)["results"][0]
     assert last["spec"]["retrieval"]["layer"] == -1
-    with pytest.raises(Exception, match="retrieval.layer 5 does not exist"):
+    with pytest.raises(SpecError, match="retrieval.layer 5 does not exist"):
         run(tmp_path, tiny_model_dir, retrieval_layer=5, **options)
 
 
@@ -153,9 +153,10 @@ def test_bucc_tunes_the_threshold_on_dev_and_applies_it_to_test(tmp_path: Path, 
     options = dict(tasks=["bucc2018"], data_dir=FIXTURES, languages=["de"])
     dev = metrics(run(tmp_path, tiny_model_dir, **options))["bucc2018_de"]
     test = metrics(run(tmp_path, tiny_model_dir, split="test", **options))["bucc2018_de"]
-    # identical strings are the planted translations: the margin puts them first on both splits
-    assert dev["f1"] == 100.0 and test["f1"] == 100.0
-    assert test["threshold"] == dev["threshold"] > 0
+    assert test["threshold"] == pytest.approx(dev["threshold"], rel=1e-6)  # test is cut at dev's threshold
+    # the planted translations (identical strings) are mined even by a random model (F1 85.7-100 over 8 seeds)
+    assert dev["f1"] >= 80 and test["f1"] >= 80
+    assert set(dev) == {"f1", "precision", "recall", "threshold"}
 
 
 def test_repeated_sentences_have_no_id_and_their_pairs_are_dropped() -> None:
@@ -265,3 +266,18 @@ def test_embeddings_read_whatever_encoder_is_handed_over(tiny_model_dir: Path) -
         plain, lora, reference = (retrieval.forward(m, head, batch).text for m in (base, adapted, merged))
     assert torch.allclose(lora, reference, atol=1e-5)
     assert not torch.allclose(lora, plain, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "block, message",
+    [
+        ("{pooling: max}", "retrieval.pooling must be one of mean, cls, not 'max'"),
+        ("{layers: 3}", "Did you mean 'layer'"),
+    ],
+)
+def test_bad_retrieval_settings_name_the_file_and_key(tmp_path: Path, block: str, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"task: bad\ntask_type: retrieval\nretrieval: {block}\n")
+    with pytest.raises(SpecError, match=message) as error:
+        parse_task(read_spec(path))
+    assert f"{path}, line 3" in str(error.value)
