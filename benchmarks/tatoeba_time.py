@@ -66,7 +66,8 @@ def main() -> None:
     records = result["results"]
     pairs = sum(r["n"] for r in records)
     embed = sum(r["timings"]["tokenize_s"] + r["timings"]["predict_s"] for r in records)
-    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
+    machine = platform.processor() or platform.machine()
+    print(f"machine: {machine}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
     print(f"model: {args.size} {SIZES[args.size]} (built/loaded in {built:.1f}s)")
     print(f"{len(records)} languages, {pairs} pairs ({2 * pairs} sentences), batch size {args.batch_size}")
     for r in sorted(records, key=lambda r: r["language"]):
