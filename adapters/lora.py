@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import shutil
 from pathlib import Path
+from typing import Any
 
 from peft import LoraConfig, PeftModel, get_peft_model
 from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
@@ -77,7 +78,7 @@ class LoraHost:
         self.peft.base_model.set_adapter(list(names) or self.adapters[:1], inference_mode=True)
         self.peft.set_requires_grad(self.adapters, False)
         if not names:
-            return _Disabled(self.peft)
+            return BaseOnly(self.peft)
         if train is not None:
             self.peft.set_requires_grad(train, True)
         return self.peft
@@ -109,13 +110,14 @@ class LoraHost:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-class _Disabled(nn.Module):
-    """The base model with every adapter switched off, for the no-intermediate baseline."""
+class BaseOnly(nn.Module):
+    """The base encoder with every LoRA adapter switched off: what the no-intermediate baseline and an
+    untrained (zero-shot) cell read once adapters have been injected into the shared base."""
 
     def __init__(self, peft: PeftModel) -> None:
         super().__init__()
         self.peft = peft
 
-    def forward(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def forward(self, **inputs: Any) -> Any:
         with self.peft.disable_adapter():
-            return self.peft(*args, **kwargs)
+            return self.peft(**inputs)

@@ -128,6 +128,12 @@ def cli() -> None:
 )
 @click.option("--train-batch-size", type=click.IntRange(min=1), help="Override the task's training batch size.")
 @click.option("--max-length", type=click.IntRange(min=8), help="Override the maximum sequence length.")
+@click.option(
+    "--retrieval-layer",
+    type=int,
+    help="Hidden state that retrieval tasks pool (0 = embeddings, -1 = last) [default: the spec's; "
+    "XTREME-R: 14 of XLM-R Large's 24].",
+)
 @click.option("--rank", "lora_rank", type=click.IntRange(min=1), default=8, show_default=True, help="LoRA rank.")
 @click.option("--alpha", "lora_alpha", type=click.IntRange(min=1), default=16, show_default=True, help="LoRA alpha.")
 @click.option("--seed", type=int, default=0, show_default=True)

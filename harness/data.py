@@ -66,8 +66,11 @@ def load_local(cfg: TaskConfig, split: str, data_dir: Path) -> datasets.Dataset:
     fmt = cfg.data_format or Path(files[0]).suffix.lstrip(".")
     if fmt not in READERS:
         raise DataError(f"Task {cfg.task!r}: unknown data_format {fmt!r}; known readers: {', '.join(sorted(READERS))}.")
+    # reader options may name the language (``language: "{{ lang }}"``); other strings stay literal
+    templated = {k: v for k, v in cfg.data_kwargs.items() if isinstance(v, str) and "{{" in v}
+    kwargs = {**cfg.data_kwargs, **render(templated, source_context(cfg, split), where=f"{cfg.task}: data_kwargs")}
     try:
-        return READERS[fmt](files, **cfg.data_kwargs)
+        return READERS[fmt](files, **kwargs)
     except DataError:
         raise
     except Exception as exc:  # a reader failing on a malformed file

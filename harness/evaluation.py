@@ -6,13 +6,16 @@ scores do not depend on how the work was batched.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import datasets
 import torch
+from rich.progress import Progress
 
-from .features import length_batches
+from .features import featurize, length_batches
 from .models import autocast
 from .training import TaskModel, rows_of, to_device
 
@@ -43,6 +46,25 @@ def auto_batch_size(
     return 1
 
 
+def iter_outputs(
+    model: TaskModel,
+    features: datasets.Dataset,
+    batch_size: int,
+    device: torch.device,
+    dtype: torch.dtype,
+    pad_id: int,
+) -> Iterator[tuple[list[int], list[Any]]]:
+    """(feature indices, per-feature outputs) one length-sorted batch at a time, never all at once."""
+    model.to(device).eval()
+    for indices in length_batches(features["length"], batch_size):
+        with torch.inference_mode():  # entered per batch: the caller's code between batches runs normally
+            batch = to_device(model.task_type.collate(rows_of(features, indices), pad_id), device)
+            with autocast(device, dtype):
+                logits = model(batch)
+            outputs = model.task_type.outputs(logits, batch)
+        yield indices, outputs
+
+
 def predict_features(
     model: TaskModel,
     features: datasets.Dataset,
@@ -53,15 +75,40 @@ def predict_features(
     on_batch: Callable[[int], None] | None = None,
 ) -> list[Any]:
     """Per-feature outputs of ``model`` (as the task type's ``outputs`` defines them), in feature order."""
-    model.to(device).eval()
     outputs: list[Any] = [None] * len(features)
-    with torch.inference_mode():
-        for indices in length_batches(features["length"], batch_size):
-            batch = to_device(model.task_type.collate(rows_of(features, indices), pad_id), device)
-            with autocast(device, dtype):
-                logits = model(batch)
-            for i, out in zip(indices, model.task_type.outputs(logits, batch)):
-                outputs[i] = out
-            if on_batch:
-                on_batch(len(indices))
+    for indices, batch_outputs in iter_outputs(model, features, batch_size, device, dtype, pad_id):
+        for i, out in zip(indices, batch_outputs):
+            outputs[i] = out
+        if on_batch:
+            on_batch(len(indices))
     return outputs
+
+
+@dataclass
+class EvalContext:
+    """One evaluation cell's model and data, for task types whose predictions need more than the cell's
+    own outputs (retrieval: a candidate pool outside the examples, a dev split to tune a threshold on)."""
+
+    task: Any  # the cell's Task (noise included)
+    split: str
+    data_dir: Path | None
+    model: TaskModel
+    tokenizer: Any
+    max_length: int
+    batch_size: int
+    device: torch.device
+    dtype: torch.dtype
+    progress: Callable[[], Progress]
+
+    def outputs(self, examples: list[dict[str, Any]], description: str) -> Iterator[tuple[list[int], list[Any]]]:
+        """The model's outputs on more examples, streamed: (example indices, outputs) per batch."""
+        features = featurize(self.model.task_type, examples, self.tokenizer, self.max_length)
+        owners = features["example_index"]
+        pad_id = self.tokenizer.pad_token_id
+        with self.progress() as progress:
+            bar = progress.add_task(description, total=len(features))
+            for indices, outputs in iter_outputs(
+                self.model, features, self.batch_size, self.device, self.dtype, pad_id
+            ):
+                progress.advance(bar, len(indices))
+                yield [owners[i] for i in indices], outputs

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from harness.adapters.store import ArtefactStore
 from . import __version__
 from .data import has_split, local_patterns
 from .errors import DataError, HarnessError
-from .evaluation import auto_batch_size, predict_features
+from .evaluation import EvalContext, auto_batch_size, predict_features
 from .features import featurize
 from .metrics import compute
 from .models import DEFAULT_MODEL, SMOKE_PRESETS, Base, load_base, load_encoder, resolve_device, resolve_dtype
@@ -66,6 +66,7 @@ class RunConfig:
     batch_size: int | str = "auto"  # evaluation; results never depend on it
     train_batch_size: int | None = None  # a hyperparameter: part of the trained model's key
     max_length: int | None = None
+    retrieval_layer: int | None = None
     lora_rank: int = 8
     lora_alpha: int = 16
     seed: int = 0
@@ -107,11 +108,14 @@ class Cell:
 # ----------------------------------------------------------------------------- planning
 
 
-def make_task(index: TaskIndex, name: str) -> Task:
+def make_task(index: TaskIndex, name: str, config: RunConfig) -> Task:
     """A runtime task: its spec, its table row (the group it belongs to), its mixture members."""
     cfg = index.task(name)
+    if config.retrieval_layer is not None and cfg.task_type == "retrieval":
+        cfg = replace(cfg, retrieval=replace(cfg.retrieval, layer=config.retrieval_layer))
     parents = index.parent_groups(name)
-    return Task(cfg, family=parents[0] if parents else name, members=[make_task(index, m) for m in cfg.mixture])
+    members = [make_task(index, m, config) for m in cfg.mixture]
+    return Task(cfg, family=parents[0] if parents else name, members=members)
 
 
 def resolve_tasks(config: RunConfig, index: TaskIndex) -> list[Task]:
@@ -120,7 +124,7 @@ def resolve_tasks(config: RunConfig, index: TaskIndex) -> list[Task]:
     for name in config.tasks:
         for task_name in index.expand(name):
             if all(t.name != task_name for t in tasks):
-                tasks.append(make_task(index, task_name))
+                tasks.append(make_task(index, task_name, config))
     if config.languages:
         available = sorted({t.language for t in tasks})
         unknown = [lang for lang in config.languages if lang not in available]
@@ -267,6 +271,8 @@ class Runner:
         """The job's model: loaded from the store when this exact training was done before."""
         task, config = job.lead, self.config
         args = train_args(task, base, config)
+        if not job.split or not task.type.trainable:
+            return self.untrained_model(job, base, host, args)
         spec = {
             "base": base.fingerprint,
             "method": config.method,
@@ -294,7 +300,8 @@ class Runner:
             )
             return TaskModel(encoder, head, task.type), artefact
         if host is not None:
-            encoder = host.add(key, lora_config(config.lora_rank, config.lora_alpha))
+            host.add(key, lora_config(config.lora_rank, config.lora_alpha))
+            encoder = host.activate([key], train=key)
         else:
             encoder = copy.deepcopy(base.encoder)
         model = TaskModel(encoder, head, task.type)
@@ -333,6 +340,19 @@ class Runner:
         )
         return model, artefact
 
+    def untrained_model(
+        self, job: TrainingJob, base: Base, host: LoraHost | None, args: TrainArgs
+    ) -> tuple[TaskModel, dict[str, Any]]:
+        """Tasks with nothing to train (Tatoeba, BUCC) read the encoder as it is, as Phang et al. did."""
+        task = job.lead
+        torch.manual_seed(self.config.seed)
+        head = task.type.make_head(base.hidden_size, task.cfg)
+        encoder = base.encoder if host is None else host.activate([])
+        key = stable_hash({"base": base.fingerprint, "untrained": task.training_identity()}, 20)
+        artefact = {"key": key, "args": args.to_dict(), "train_split": None, "note": job.note, "reused": False}
+        self.say(f"[green]{job.family}[/]: no training; evaluating the encoder as it is")
+        return TaskModel(encoder, head, task.type), artefact
+
     def save_trained(self, folder: Path, key: str, model: TaskModel, host: LoraHost | None) -> None:
         from safetensors.torch import save_file
 
@@ -346,8 +366,8 @@ class Runner:
     def load_trained_encoder(self, key: str, host: LoraHost | None) -> torch.nn.Module:
         folder = self.artefacts.path(key)
         if host is not None:
-            host.load(key, folder / "adapter" / key)
-            return host.use(key)
+            host.load(key, folder / "adapter")
+            return host.activate([key])
         return load_encoder(str(folder / "encoder"))
 
     # -- evaluation -------------------------------------------------------------
@@ -387,7 +407,11 @@ class Runner:
                 base.tokenizer.pad_token_id,
                 on_batch=lambda n: progress.advance(bar, n),
             )
-        predictions = task.type.predict(outputs, features, cell.examples, task.cfg)
+        context = EvalContext(
+            task, eval_split_of(task, config), config.data_dir, model, base.tokenizer, max_length, batch_size,
+            self.device, self.dtype, self.progress,
+        )  # fmt: skip
+        predictions = task.type.predict_in_context(context, outputs, features, cell.examples)
         references = [task.type.reference(e) for e in cell.examples]
         metrics = compute(task.metric_list, references, predictions)
         score_name = next(iter(metrics))

@@ -13,8 +13,8 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from dataclasses import MISSING, asdict, dataclass, field, fields
-from typing import Any, Literal
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from .errors import SpecError
 from .yamlio import FunctionRef, RawSpec
@@ -34,6 +34,24 @@ class TrainingDefaults:
     batch_size: int = 32
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
+
+
+@dataclass
+class RetrievalSettings:
+    """How a ``retrieval`` task embeds and searches (spec key ``retrieval``; see tasktypes/retrieval.py)."""
+
+    #: hidden-state index to pool (0 = embeddings, -1 = last); None = XTREME-R's depth, 14 of 24 layers
+    layer: int | None = None
+    pooling: Literal["mean", "cls"] = "mean"
+    #: a trained dense+tanh on the pooled vector (XTREME's dual encoders use BERT's pooler)
+    projection: bool = False
+    #: nearest: Tatoeba accuracy; mine: BUCC margin mining; rank: top-k over a candidate pool (mAP@20)
+    search: Literal["nearest", "mine", "rank"] = "nearest"
+    #: nearest: the side whose sentences are the queries (XTREME searches with the English side)
+    query: Literal["text", "text_pair"] = "text_pair"
+    top_k: int = 20
+    #: rank: the pool's source (data/hub keys overlaid on the task's) and its doc_to_id / doc_to_text
+    candidates: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,6 +98,8 @@ class TaskConfig:
     noise_fields: list[str] = field(default_factory=list)
     metric_list: list[dict[str, Any]] = field(default_factory=list)
     training: TrainingDefaults = field(default_factory=TrainingDefaults)
+    # how retrieval tasks embed and search (layer, pooling, candidate pool): not training hyperparameters
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     metadata: dict[str, Any] = field(default_factory=dict)
     # where the spec came from (not a YAML key)
     source: RawSpec | None = field(default=None, repr=False, compare=False)
@@ -121,8 +141,8 @@ class GroupConfig:
 def _plain(value: Any) -> Any:
     if isinstance(value, FunctionRef):
         return {"!function": value.target, "source": value.source()}
-    if isinstance(value, TrainingDefaults):
-        return asdict(value)
+    if isinstance(value, (TrainingDefaults, RetrievalSettings)):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -165,6 +185,22 @@ def _as_list(value: Any) -> list[Any]:
     return [value] if isinstance(value, str) else list(value)
 
 
+def _nested(raw: RawSpec, value: Any, key: str, cls: type) -> Any:
+    """A nested settings block (``training:``, ``retrieval:``) as its dataclass; unknown keys are errors."""
+    value = value or {}
+    known = sorted(f.name for f in fields(cls))
+    hints = get_type_hints(cls)
+    for name, given in value.items():
+        if name not in known:
+            raise SpecError(
+                f"{raw.where(key)}: unknown key {key}.{name}.{_suggest(name, known)} Allowed: {', '.join(known)}."
+            )
+        choices = get_args(hints[name]) if get_origin(hints[name]) is Literal else ()
+        if choices and given not in choices:
+            raise SpecError(f"{raw.where(key)}: {key}.{name} must be one of {', '.join(choices)}, not {given!r}.")
+    return cls(**value)
+
+
 def parse_task(raw: RawSpec) -> TaskConfig:
     """Validate a resolved YAML mapping as a task spec."""
     _check_keys(raw, TaskConfig, "task")
@@ -175,14 +211,8 @@ def parse_task(raw: RawSpec) -> TaskConfig:
         )
     if data.get("role", "target") not in ("target", "intermediate"):
         raise SpecError(f"{raw.where('role')}: role must be 'target' or 'intermediate', not {data['role']!r}.")
-    training = data.pop("training", None) or {}
-    known = {f.name for f in fields(TrainingDefaults)}
-    for key in training:
-        if key not in known:
-            raise SpecError(
-                f"{raw.where('training')}: unknown key training.{key}.{_suggest(key, sorted(known))} "
-                f"Allowed: {', '.join(sorted(known))}."
-            )
+    training = _nested(raw, data.pop("training", None), "training", TrainingDefaults)
+    retrieval = _nested(raw, data.pop("retrieval", None), "retrieval", RetrievalSettings)
     data["tag"] = _as_list(data.get("tag"))
     data["languages"] = [str(x) for x in _as_list(data.get("languages"))]
     data["noise_fields"] = _as_list(data.get("noise_fields"))
@@ -193,7 +223,7 @@ def parse_task(raw: RawSpec) -> TaskConfig:
         if not isinstance(entry, dict) or "metric" not in entry:
             raise SpecError(f"{raw.where('metric_list')}: each metric_list entry needs a 'metric:' name.")
     data = {k: v for k, v in data.items() if v is not None or k in ("test_split", "training_split", "validation_split")}
-    return TaskConfig(**data, training=TrainingDefaults(**training), source=raw)
+    return TaskConfig(**data, training=training, retrieval=retrieval, source=raw)
 
 
 def parse_group(raw: RawSpec) -> GroupConfig:

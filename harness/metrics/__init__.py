@@ -71,3 +71,7 @@ def compute(
 def mean(values: Sequence[float]) -> float:
     """XTREME's macro average: ``sum / len`` over languages (or tasks)."""
     return sum(values) / len(values) if values else float("nan")
+
+
+# Importing the modules registers the built-in metrics.
+from . import retrieval  # noqa: E402,F401

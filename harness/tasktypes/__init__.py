@@ -10,13 +10,16 @@ noise, batching, caching, training, scoring, reporting) is shared.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import nn
 
 from ..errors import SpecError
 from ..spec import TaskConfig
+
+if TYPE_CHECKING:
+    from ..evaluation import EvalContext
 
 TASK_TYPE_REGISTRY: dict[str, TaskType] = {}
 
@@ -77,6 +80,13 @@ class TaskType:
         """Fold per-feature outputs into one prediction per example."""
         raise NotImplementedError
 
+    def predict_in_context(
+        self, context: EvalContext, outputs: list[Any], features: Any, examples: list[dict[str, Any]]
+    ) -> list[Any]:
+        """``predict`` for types that need the model or more data to decide (retrieval embeds a candidate
+        pool, or a dev split to tune a threshold on); by default just ``predict``."""
+        return self.predict(outputs, features, examples, context.task.cfg)
+
     def reference(self, example: dict[str, Any]) -> Any:
         """The gold answer the metrics compare a prediction with."""
         return example["target"]
@@ -96,4 +106,4 @@ def pad(seqs: list[list[int]], value: int) -> torch.Tensor:
 
 
 # Importing the modules registers the built-in types.
-from . import classification, multiple_choice  # noqa: E402,F401
+from . import classification, multiple_choice, retrieval  # noqa: E402,F401
