@@ -255,7 +255,9 @@ def test_embeddings_read_whatever_encoder_is_handed_over(tiny_model_dir: Path) -
     head = RetrievalHead(32, RetrievalSettings())
 
     base = load_encoder(str(tiny_model_dir)).eval()
-    adapted = LoraHost(copy.deepcopy(base)).add("intermediate", lora_config())
+    host = LoraHost(copy.deepcopy(base))
+    host.add("intermediate", lora_config())
+    adapted = host.activate(["intermediate"])
     torch.manual_seed(0)
     for name, param in adapted.named_parameters():
         if "lora_B" in name:
