@@ -34,7 +34,7 @@ from .spec import stable_hash
 
 DEFAULT_MODEL = "xlm-roberta-large"
 SMOKE_PRESETS = {"tiny"}
-TINY_VERSION = 1
+TINY_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ def build_tiny(corpus: list[str], size: TinySize = TinySize(), seed: int = 0) ->
         vocab_size=size.vocab_size, special_tokens=specials, unk_token="<unk>", show_progress=False
     )
     tokenizer._tokenizer.train_from_iterator(lines, trainer)
-    vocab = [tuple(piece) for piece in _unigram_vocab(tokenizer)]
+    vocab = _canonical_vocab(_unigram_vocab(tokenizer), specials)
     tokenizer = XLMRobertaTokenizer(vocab=vocab, model_max_length=512)
 
     torch.manual_seed(seed)
@@ -206,6 +206,23 @@ def build_tiny(corpus: list[str], size: TinySize = TinySize(), seed: int = 0) ->
         if not (out / "config.json").exists():  # lost a race with another process: theirs is as good
             raise
     return out
+
+
+def _canonical_vocab(vocab: list[list[Any]], specials: list[str]) -> list[tuple[str, float]]:
+    """The trained pieces in an order and precision that do not depend on the process.
+
+    The Unigram trainer's output varies between processes (Rust hash-set order):
+    scores differ in the last bits, and the characters it must keep but did not
+    learn get scores ``min + k * 1e-4`` with ``k`` in a random order. Rounding the
+    scores, giving every single character in that band one shared score, and
+    sorting by (score, piece) makes the same corpus give the same tokenizer, so
+    tiny runs are reproducible across processes and machines.
+    """
+    pieces = [(p, score) for p, score in vocab if p not in specials]
+    low = min(score for _, score in pieces)
+    band = low + 1e-4 * sum(len(p) == 1 for p, _ in pieces) + 1e-9
+    canonical = [(p, round(low if len(p) == 1 and score <= band else score, 6)) for p, score in pieces]
+    return [(piece, 0.0) for piece in specials] + sorted(canonical, key=lambda x: (-x[1], x[0]))
 
 
 def _unigram_vocab(tokenizer: Any) -> list[list[Any]]:
