@@ -71,3 +71,7 @@ def compute(
 def mean(values: Sequence[float]) -> float:
     """XTREME's macro average: ``sum / len`` over languages (or tasks)."""
     return sum(values) / len(values) if values else float("nan")
+
+
+# Importing the modules registers their metrics.
+from . import tagging  # noqa: E402,F401
