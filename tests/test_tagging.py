@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import datasets
 import pytest
 import torch
 from transformers import AutoTokenizer, XLMRobertaConfig, XLMRobertaModel
@@ -60,6 +61,21 @@ def test_prepare_checks_words_and_tags():
         TAGGING.prepare(task_cfg, example("a b", ["O", "O"]))
     # an open label set (labels_from_data) keeps tags the training data never had: they simply score as wrong
     assert TAGGING.prepare(cfg(labels_from_data=True), example(["a"], ["B-LOC"]))["target"] == ["B-LOC"]
+
+
+def test_hub_class_label_ids_become_the_datasets_own_tag_names():
+    # deliberately not label_list's order: names come from the dataset, so the order cannot go wrong
+    features = datasets.Features(
+        {
+            "tokens": datasets.List(datasets.Value("string")),
+            "ner_tags": datasets.List(datasets.ClassLabel(names=["I-PER", "O", "B-PER"])),
+        }
+    )
+    docs = datasets.Dataset.from_dict({"tokens": [["Ann", "Lee", "ran"]], "ner_tags": [[2, 0, 1]]}, features=features)
+    hook = TaskIndex().task("panx_de").process_docs.resolve()
+    assert hook(docs)[0] == {"tokens": ["Ann", "Lee", "ran"], "ner_tags": ["B-PER", "I-PER", "O"]}
+    local = docs.cast_column("ner_tags", datasets.List(datasets.Value("string")))
+    assert hook(local) is local  # local files already hold names
 
 
 def test_head_maps_tag_codes_to_classes():

@@ -21,6 +21,7 @@ import hashlib
 from functools import lru_cache
 from typing import Any
 
+import datasets
 import torch
 from torch import nn
 
@@ -91,6 +92,29 @@ def tag_name(cfg: TaskConfig, tag: Any, example_id: Any) -> str:
     raise SpecError(
         f"Task {cfg.task!r}, doc {example_id}: tag {tag!r} is not in label_list {cfg.label_list}. "
         f"Fix doc_to_target (does it read the tag column?) or label_list."
+    )
+
+
+def tag_names(docs: datasets.Dataset) -> datasets.Dataset:
+    """A ``process_docs`` hook: tag columns of ClassLabel ids (hub datasets) become the dataset's own tag names.
+
+    Decoding with the dataset's own names makes the result independent of ``label_list``'s order. Columns that
+    already hold names (local files) are left alone.
+    """
+    decoders = {
+        name: feature.feature
+        for name, feature in docs.features.items()
+        if isinstance(feature, datasets.List) and isinstance(feature.feature, datasets.ClassLabel)
+    }
+    if not decoders:
+        return docs
+    features = docs.features.copy()
+    for name in decoders:
+        features[name] = datasets.List(datasets.Value("string"))
+    return docs.map(
+        lambda batch: {name: [labels.int2str(row) for row in batch[name]] for name, labels in decoders.items()},
+        batched=True,
+        features=features,
     )
 
 
