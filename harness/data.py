@@ -37,6 +37,17 @@ def local_patterns(cfg: TaskConfig, split: str, data_dir: Path) -> list[Path]:
     patterns = render(cfg.data_files[split], source_context(cfg, split), where=where)
     return [data_dir / p for p in ([patterns] if isinstance(patterns, str) else patterns)]
 
+def data_note(cfg: TaskConfig, split: str) -> str:
+    """The spec's ``data_note`` for this language, as a sentence to append to a missing-data error."""
+    if not cfg.data_note:
+        return ""
+    return " " + str(render(cfg.data_note, source_context(cfg, split), where=f"{cfg.task}: data_note"))
+
+
+def hub_path(cfg: TaskConfig, split: str) -> str:
+    """The hub dataset of one split; empty when the task (or just this language) has no hub source."""
+    return str(render(cfg.dataset_path, source_context(cfg, split), where=f"{cfg.task}: dataset_path") or "")
+
 
 def local_files(cfg: TaskConfig, split: str, data_dir: Path) -> list[str]:
     """The files of one split under ``data_dir``; a clear error if they are missing."""
@@ -51,11 +62,16 @@ def local_files(cfg: TaskConfig, split: str, data_dir: Path) -> list[str]:
     for pattern in local_patterns(cfg, split, data_dir):
         matches = sorted(glob.glob(str(pattern)))
         if not matches:
+            hub = hub_path(cfg, split)
+            alternative = (
+                f"or leave out --data-dir to load {hub} from the Hugging Face hub (cached in HF_DATASETS_CACHE)."
+                if hub
+                else "this task has no hub source."
+            )
             raise DataError(
                 f"Task {cfg.task!r}, language {lang!r}, split {split!r}: no file {pattern}. "
                 f"--data-dir should point at a folder laid out like google-research/xtreme's download/ "
-                f"(scripts/download_data.sh writes it); or leave out --data-dir to load "
-                f"{cfg.dataset_path or 'the dataset'} from the Hugging Face hub (cached in HF_DATASETS_CACHE)."
+                f"(scripts/download_data.sh writes it); {alternative}{data_note(cfg, split)}"
             )
         found.extend(matches)
     return found
@@ -79,13 +95,13 @@ def load_local(cfg: TaskConfig, split: str, data_dir: Path) -> datasets.Dataset:
 
 def load_hub(cfg: TaskConfig, split: str) -> datasets.Dataset:
     lang = split_language(cfg, split)
-    if not cfg.dataset_path:
+    path = hub_path(cfg, split)
+    if not path:
         raise DataError(
-            f"Task {cfg.task!r} has no hub source (dataset_path) and reads local files only: "
-            f"pass --data-dir DIR with the files its data_files name."
+            f"Task {cfg.task!r}, language {lang!r} has no hub source (dataset_path) and reads local files only: "
+            f"pass --data-dir DIR with the files its data_files name.{data_note(cfg, split)}"
         )
     ctx = source_context(cfg, split)
-    path = render(cfg.dataset_path, ctx, where=f"{cfg.task}: dataset_path")
     name = render(cfg.dataset_name, ctx, where=f"{cfg.task}: dataset_name") if cfg.dataset_name else None
     hub_split = render(cfg.hub_splits.get(split, split), ctx, where=f"{cfg.task}: hub_splits")
     kwargs = render(cfg.dataset_kwargs, ctx, where=f"{cfg.task}: dataset_kwargs")

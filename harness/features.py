@@ -59,6 +59,7 @@ def featurize(task_type: TaskType, examples: list[dict[str, Any]], tokenizer: An
 
 def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
     """Indices grouped longest-first, so each batch pads to a similar length."""
+    lengths = lengths[:]  # a datasets Column reads row by row when indexed; a slice reads it at once
     order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 

@@ -77,6 +77,8 @@ class TaskConfig:
     data_files: dict[str, Any] = field(default_factory=dict)
     data_format: str | None = None
     data_kwargs: dict[str, Any] = field(default_factory=dict)
+    #: how to obtain data that no hub has (licensed CCGbank, UD v2.7 languages); added to missing-data errors
+    data_note: str | None = None
     #: extra names for the source templates, e.g. ``{iso3: {de: deu}}`` for ``"tatoeba.{{ iso3[lang] }}"``
     template_vars: dict[str, Any] = field(default_factory=dict)
     training_split: str | None = "train"
@@ -95,6 +97,9 @@ class TaskConfig:
     label_list: list[str] = field(default_factory=list)
     #: train on the concatenated training examples of these tasks (same type and labels), e.g. ANLI+
     mixture: list[str] = field(default_factory=list)
+    #: label_list is the sorted set of the training split's targets: for label sets that cannot ship with the
+    #: spec (CCGbank's ~1.3k supertags come from licensed data)
+    labels_from_data: bool = False
     noise_fields: list[str] = field(default_factory=list)
     metric_list: list[dict[str, Any]] = field(default_factory=list)
     training: TrainingDefaults = field(default_factory=TrainingDefaults)

@@ -122,6 +122,8 @@ class Task:
         """Render the selected docs of ``split`` into examples (``index`` = position in the list)."""
         if self.members and split == self.cfg.training_split:
             return self.mixture_examples(data_dir, selection)
+        if self.cfg.labels_from_data and not self.cfg.label_list:
+            self.cfg.label_list = self.training_labels(data_dir)
         docs = self.docs(split, data_dir)
         ids = self.doc_ids(docs)
         rows = selection.apply(docs, ids)
@@ -148,6 +150,16 @@ class Task:
                 pooled.append({**example, "id": f"{member.cfg.task}:{example['id']}"})
         rows = selection.sample(list(range(len(pooled))))
         return [{**pooled[r], "index": i} for i, r in enumerate(rows)]
+
+    def training_labels(self, data_dir: Path | None) -> list[str]:
+        """``labels_from_data``: the sorted set of the training split's gold labels (tag lists flattened)."""
+        if self.cfg.training_split is None:
+            raise SpecError(f"Task {self.cfg.task!r}: labels_from_data needs a training_split to read labels from.")
+        labels: set[str] = set()
+        for doc in self.docs(self.cfg.training_split, data_dir):
+            target = render(self.cfg.doc_to_target, doc, where=f"{self.cfg.task}: doc_to_target")
+            labels.update(str(t) for t in (target if isinstance(target, list) else [target]))
+        return sorted(labels)
 
     def render(self, doc: dict[str, Any], doc_id: str, index: int) -> dict[str, Any]:
         example: dict[str, Any] = {"id": doc_id, "index": index}

@@ -73,5 +73,5 @@ def mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else float("nan")
 
 
-# Importing the modules registers the built-in metrics.
-from . import retrieval  # noqa: E402,F401
+# Importing the modules registers their metrics.
+from . import retrieval, tagging  # noqa: E402,F401

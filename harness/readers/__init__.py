@@ -58,5 +58,5 @@ def read_json(files: list[str], field: str | None = None) -> datasets.Dataset:
     return datasets.load_dataset("json", data_files=files, split="train", field=field)
 
 
-# Importing the modules registers the built-in readers.
-from . import retrieval  # noqa: E402,F401
+# Importing the modules registers the structured readers.
+from . import conll, retrieval  # noqa: E402,F401
