@@ -37,6 +37,7 @@ def local_patterns(cfg: TaskConfig, split: str, data_dir: Path) -> list[Path]:
     patterns = render(cfg.data_files[split], source_context(cfg, split), where=where)
     return [data_dir / p for p in ([patterns] if isinstance(patterns, str) else patterns)]
 
+
 def data_note(cfg: TaskConfig, split: str) -> str:
     """The spec's ``data_note`` for this language, as a sentence to append to a missing-data error."""
     if not cfg.data_note:
