@@ -34,11 +34,11 @@ _EXPORTS = {
     "parse": "spec",
     "parse_conditions": "spec",
     "perturb_examples": "structure",
-    "NOISE_VERSION": "wrap",
-    "NoisyTask": "wrap",
-    "Variant": "wrap",
-    "noisy_variants": "wrap",
-    "wrap": "wrap",
+    "NOISE_VERSION": "noisy",
+    "NoisyTask": "noisy",
+    "Variant": "noisy",
+    "noisy_variants": "noisy",
+    "wrap": "noisy",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -78,7 +78,7 @@ def noise_preview(
     from ..registry import TaskIndex
     from ..task import DocSelection, Task
     from .measure import error_rates
-    from .wrap import wrap
+    from .noisy import wrap
 
     index = TaskIndex(include_paths)
     configs = [index.task(name) for name in index.expand(task_name)]

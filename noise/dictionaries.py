@@ -38,11 +38,13 @@ class Dictionary:
         while end > start and _is_punct(word[end - 1]):
             end -= 1
         core = word[start:end]
-        options = self.entries.get(core) or self.entries.get(core.lower())
+        options = self.entries.get(core)
+        lowered = not options
+        options = options or self.entries.get(core.lower())
         if not options:
             return None
         translation = options[int(fraction * len(options))]
-        if core[:1].isupper() and translation[:1].islower():
+        if lowered and core[:1].isupper():  # "Das" found as "das": a capital from the sentence, kept
             translation = translation[:1].upper() + translation[1:]
         return word[:start] + translation + word[end:]
 

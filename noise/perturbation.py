@@ -105,7 +105,7 @@ class Perturbation:
     def perturb_token(self, token: str, rng: random.Random) -> str:
         """One tagging token: the result is never empty and has no whitespace."""
         new = self.perturb(token, rng)
-        return new if new and not any(c.isspace() for c in new) else token
+        return new if new and len(new.split()) == 1 else token
 
     @classmethod
     def summary(cls) -> str:
@@ -207,6 +207,8 @@ class WordPerturbation(Perturbation):
     """Edits words; ``edit`` works on ``Words`` so labels can follow their words."""
 
     level = "word"
+    #: writes new words (a translation, a romanisation) rather than only moving or removing them
+    rewrites_words: ClassVar[bool] = False
 
     def perturb(self, text: str, rng: random.Random) -> str:
         """``edit`` on the words of ``text``; an edit that would glue two clusters together is not made."""

@@ -16,6 +16,7 @@ parameters, so ``typo`` and ``typo:0.1`` name the same condition.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from difflib import get_close_matches
@@ -27,6 +28,7 @@ from .perturbation import NoiseError, Perturbation, get_perturbation
 from .text import Words
 
 ANSWER_MODES = ("relocate", "protect")
+_SPACE = re.compile(r"\s")
 
 
 @dataclass(frozen=True)
@@ -100,20 +102,53 @@ class Chain:
 
     def perturb_tokens(self, tokens: list[str], rng: random.Random) -> tuple[list[str], list[int]]:
         """Tagging tokens: the new tokens, and for each the index of the token (and label) it comes from."""
-        current = Words.of_tokens(tokens)
+        return self.perturb_sentences([tokens], [rng])[0]
+
+    def perturb_sentences(
+        self, sentences: list[list[str]], rngs: list[random.Random]
+    ) -> list[tuple[list[str], list[int]]]:
+        """``perturb_tokens`` for many sentences, each with its own generator: the same result, faster.
+
+        Character edits touch letters only and never type a space, so they run on
+        each sentence joined by spaces (all sentences in one batch) and the result
+        splits back into as many tokens; a token that lost every letter keeps its
+        old form. Word edits move the labels with their words; those that add
+        words are skipped.
+        """
+        current = [Words.of_tokens(tokens) for tokens in sentences]
         for p in self.perturbations:
             if p.level == "char":
-                current = Words.of_tokens([p.perturb_token(t, rng) for t in current.words], current.origin)
+                edited = _edit_tokens(p, [w.words for w in current], rngs)
+                current = [Words.of_tokens(new, w.origin) for new, w in zip(edited, current)]
             elif not p.adds_words:
-                before = dict(zip(current.origin, current.words))
-                edited = p.edit(current, rng)  # type: ignore[attr-defined]
-                # a word that became empty or several tokens (a romanisation with spaces) stays as it was
-                new = [
-                    w if w and not any(c.isspace() for c in w) else before[o]
-                    for w, o in zip(edited.words, edited.origin)
-                ]
-                current = Words.of_tokens(new, edited.origin)
-        return current.words, current.origin
+                current = [_edit_words(p, w, rng) for w, rng in zip(current, rngs)]
+        return [(w.words, w.origin) for w in current]
+
+
+def _edit_tokens(p: Perturbation, sentences: list[list[str]], rngs: list[random.Random]) -> list[list[str]]:
+    joinable = [k for k, tokens in enumerate(sentences) if tokens and all(t and " " not in t for t in tokens)]
+    chosen = set(joinable)
+    out = [
+        tokens if k in chosen else [p.perturb_token(t, rngs[k]) for t in tokens] for k, tokens in enumerate(sentences)
+    ]
+    edited = p.perturb_batch([" ".join(sentences[k]) for k in joinable], [rngs[k] for k in joinable])
+    for k, text in zip(joinable, edited):
+        parts = text.split(" ")
+        out[k] = (
+            [new or old for new, old in zip(parts, sentences[k])] if len(parts) == len(sentences[k]) else sentences[k]
+        )
+    return out
+
+
+def _edit_words(p: Perturbation, words: Words, rng: random.Random) -> Words:
+    """A word edit on tokens; a word that became empty or several tokens (a romanisation with
+    spaces) stays as it was."""
+    edited = p.edit(words, rng)  # type: ignore[attr-defined]
+    if edited is words or not p.rewrites_words:
+        return edited
+    before = dict(zip(words.origin, words.words))
+    new = [w if w and not _SPACE.search(w) else before[o] for w, o in zip(edited.words, edited.origin)]
+    return Words.of_tokens(new, edited.origin)
 
 
 def parse(text: str) -> NoiseSpec:

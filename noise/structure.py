@@ -48,10 +48,15 @@ def perturb_examples(
     for name in fields:
         if examples:
             check_field(examples[0], name, task)
-        plain = [k for k, e in enumerate(examples) if isinstance(e.get(name), str)]
-        if not (task_type == "span_qa" and name == "context") and len(plain) == len(examples):
-            texts = chain.perturb_batch([e[name] for e in examples], [keys.rng(e["id"], name) for e in examples])
-            for noisy, text in zip(out, texts):
+        rngs = [keys.rng(e["id"], name) for e in examples]
+        if task_type == "tagging" and name == "tokens":
+            for noisy, example, (tokens, origin) in zip(
+                out, examples, chain.perturb_sentences([e[name] for e in examples], rngs)
+            ):
+                noisy.update(tokens=tokens, target=[example["target"][i] for i in origin])
+            continue
+        if not (task_type == "span_qa" and name == "context") and all(isinstance(e.get(name), str) for e in examples):
+            for noisy, text in zip(out, chain.perturb_batch([e[name] for e in examples], rngs)):
                 noisy[name] = text
             continue
         for example, noisy in zip(examples, out):
@@ -84,9 +89,6 @@ def perturb_field(
     if task_type == "span_qa" and name == "context":
         context, target = perturb_context(value, example["target"], chain, rng(name), spec.answers == "protect")
         return {"context": context, "target": target}
-    if task_type == "tagging" and name == "tokens":
-        tokens, origin = chain.perturb_tokens(value, rng(name))
-        return {"tokens": tokens, "target": [example["target"][i] for i in origin]}
     if isinstance(value, str):
         return {name: chain.perturb(value, rng(name))}
     if _is_text(value):

@@ -152,6 +152,8 @@ class Merge(WordPerturbation):
 class WordSubstitution(WordPerturbation):
     """Replaces picked words one for one (labels stay put); ``variant`` says what a word becomes."""
 
+    rewrites_words = True
+
     def edit(self, words: Words, rng: random.Random) -> Words:
         new = list(words.words)
         changed = False
@@ -225,6 +227,7 @@ class Codeswitch(WordPerturbation):
 
     name = "codeswitch"
     default_rate = 0.3
+    rewrites_words = True
     params = {"dict": Param(str, None, "MUSE dictionary file (`source target` per line); {lang} = language code")}
 
     def __init__(self, rate: float | None = None, language: str = "en", **params: object) -> None:
