@@ -140,13 +140,13 @@ def _edit_tokens(p: Perturbation, sentences: list[list[str]], rngs: list[random.
     return out
 
 
-def _edit_words(p: Perturbation, words: Words, rng: random.Random) -> Words:
+def _edit_words(p: Perturbation, tokens: Words, rng: random.Random) -> Words:
     """A word edit on tokens; a word that became empty or several tokens (a romanisation with
     spaces) stays as it was."""
-    edited = p.edit(words, rng)  # type: ignore[attr-defined]
-    if edited is words or not p.rewrites_words:
+    edited = p.edit(tokens, rng)  # type: ignore[attr-defined]
+    if edited is tokens or not p.rewrites_words:  # type: ignore[attr-defined]
         return edited
-    before = dict(zip(words.origin, words.words))
+    before = dict(zip(tokens.origin, tokens.words))
     new = [w if w and not _SPACE.search(w) else before[o] for w, o in zip(edited.words, edited.origin)]
     return Words.of_tokens(new, edited.origin)
 
