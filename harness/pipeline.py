@@ -87,6 +87,7 @@ class TrainingJob:
     note: str = ""
     eval_holdout: bool = False  # evaluate on the other half of the split trained on
     examples: list[dict[str, Any]] = field(default_factory=list)
+    noisy_examples: list[dict[str, Any]] | None = None  # --train-noise: what the model is fine-tuned on instead
 
     @property
     def lead(self) -> Task:
@@ -230,7 +231,7 @@ class Runner:
                 self.say(f"[yellow]{job.family}[/]: {job.note}")
             job.examples = job.lead.examples(job.split, config.data_dir, job.selection) if job.split else []
             if self.train_noise is not None:
-                job.examples = wrap(job.lead, self.train_noise, config.seed).perturb(job.examples, job.split)
+                job.noisy_examples = wrap(job.lead, self.train_noise, config.seed).perturb(job.examples, job.split)
         cells = [Cell(task, job, "clean", self.eval_examples(task, job)) for job in jobs for task in job.tasks]
         cells += [
             Cell(v.task, c.job, v.condition, v.examples, v.record)
@@ -271,14 +272,16 @@ class Runner:
         """The job's model: loaded from the store when this exact training was done before."""
         task, config = job.lead, self.config
         args = train_args(task, base, config)
+        examples = job.examples if job.noisy_examples is None else job.noisy_examples
         spec = {
             "base": base.fingerprint,
             "method": config.method,
             "task": task.training_identity(),
             "train_split": job.split,
             "train_selection": asdict(job.selection),
-            "train_examples": stable_hash(job.examples),
-            "train_noise": [str(self.train_noise), config.seed] if self.train_noise else None,
+            "train_examples": stable_hash(examples),
+            # only when set, so that the keys of models trained on clean data stay as they were
+            **({"train_noise": [str(self.train_noise), config.seed]} if self.train_noise else {}),
             "args": args.to_dict(),
             "lora": {"rank": config.lora_rank, "alpha": config.lora_alpha} if config.method == "lora" else None,
         }
@@ -303,7 +306,7 @@ class Runner:
         else:
             encoder = copy.deepcopy(base.encoder)
         model = TaskModel(encoder, head, task.type)
-        features = featurize(task.type, job.examples, base.tokenizer, args.max_length)
+        features = featurize(task.type, examples, base.tokenizer, args.max_length)
         with self.progress() as progress:
             bar = progress.add_task(f"train {job.family} ({config.method})", total=None)
             stats = train(

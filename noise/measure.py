@@ -71,7 +71,7 @@ def stats_table(records: list[dict[str, Any]]) -> Table | None:
         skipped.update(f"{name} on {r['family']}" for name in r["noise"].get("skipped", []))
     table = Table(
         "Applied noise (% of grapheme clusters / words)",
-        ["task", "condition", "rate", "avg", *languages],
+        ["task", "condition", "measure", "avg", *languages],
         label_columns=3,
     )
     for (family, condition, measure), by_lang in rows.items():

@@ -16,6 +16,7 @@ from ..data import split_language
 from ..spec import stable_hash
 from ..task import DocSelection, Task
 from .measure import error_rates
+from .perturbation import NoiseError
 from .spec import NoiseSpec, parse
 from .structure import perturb_examples
 
@@ -35,7 +36,13 @@ class NoisyTask(Task):
 
     @property
     def fields(self) -> list[str]:
-        return list(self.spec.fields) if self.spec.fields else self.noise_fields
+        fields = list(self.spec.fields) if self.spec.fields else self.noise_fields
+        if not fields:
+            raise NoiseError(
+                f"Task {self.cfg.task!r} ({self.cfg.task_type}) names no fields to noise: set noise_fields in its "
+                f"YAML, or add fields=a/b to the noise condition ({self.spec})."
+            )
+        return fields
 
     def fingerprint(self) -> str:
         return stable_hash([self.cfg.fingerprint(), str(self.spec), self.seed, NOISE_VERSION])

@@ -17,6 +17,13 @@ from harness.noise.clusters import cluster_list
 QA_SPEC = parse("typo:0.2")
 
 
+def noise(
+    examples: list[dict], spec, task_type: str, fields: list[str], language: str = "en", seed: int = 0, task: str = "t"
+):
+    spec = parse(spec) if isinstance(spec, str) else spec
+    return perturb_examples(examples, spec, task=task, task_type=task_type, fields=fields, language=language, seed=seed)
+
+
 def squad_examples(path: Path) -> list[dict]:
     """SQuAD-format JSON as span-QA examples: question, context, target = {text, answer_start}."""
     examples = []
@@ -69,15 +76,7 @@ def test_relocated_answers_match_the_noised_context_on_every_xquad_and_tydiqa_fi
     for path in files:
         language = path.name.split(".")[-2] if path.parent.name == "xquad" else path.name.split(".")[2]
         clean = squad_examples(path)
-        noisy = perturb_examples(
-            clean,
-            QA_SPEC,
-            task=path.stem,
-            task_type="span_qa",
-            fields=["question", "context"],
-            language=language,
-            seed=0,
-        )
+        noisy = noise(clean, QA_SPEC, "span_qa", ["question", "context"], language=language, task=path.stem)
         in_place = [_answers_in_place(e) for e in clean]
         assert all(_answers_in_place(n) for n, ok in zip(noisy, in_place) if ok), path
         changed = sum(n["context"] != c["context"] for n, c in zip(noisy, clean))
@@ -95,14 +94,8 @@ def test_relocated_answers_match_the_noised_context_on_every_xquad_and_tydiqa_fi
 def test_answer_spans_can_be_protected_instead(shared_data):
     path = shared_data / "xquad" / "xquad.hi.json"
     clean = squad_examples(path)[:200]
-    noisy = perturb_examples(
-        clean,
-        parse("typo:0.3+drop:0.1+answers=protect"),
-        task="xquad_hi",
-        task_type="span_qa",
-        fields=["question", "context"],
-        language="hi",
-        seed=0,
+    noisy = noise(
+        clean, "typo:0.3+drop:0.1+answers=protect", "span_qa", ["question", "context"], language="hi", task="xquad_hi"
     )
     for n, c in zip(noisy, clean):
         assert n["target"]["text"] == c["target"]["text"] and _answers_in_place(n)
@@ -115,9 +108,7 @@ def test_word_noise_keeps_overlapping_answers_in_place():
     example = {"id": "q1", "index": 0, "question": "Who won?", "context": context, "target": answers}
     for seed in range(30):
         spec = parse("typo:0.3+drop:0.3+shuffle:0.3+split:0.3+merge:0.3+repeat:0.3+delete:0.2")
-        (noisy,) = perturb_examples(
-            [example], spec, task="t", task_type="span_qa", fields=["context"], language="en", seed=seed
-        )
+        (noisy,) = noise([example], spec, "span_qa", ["context"], seed=seed)
         assert _answers_in_place(noisy) and all(noisy["target"]["text"])
         assert noisy["target"]["text"][1].endswith(noisy["target"]["text"][0])  # nesting survives
 
@@ -130,9 +121,7 @@ def test_no_answer_examples_are_noised_as_plain_text():
         "context": "nothing to find here at all",
         "target": {"text": [], "answer_start": []},
     }
-    (noisy,) = perturb_examples(
-        [example], parse("typo:0.5"), task="t", task_type="span_qa", fields=["context"], language="en", seed=1
-    )
+    (noisy,) = noise([example], "typo:0.5", "span_qa", ["context"], seed=1)
     assert noisy["target"] == {"text": [], "answer_start": []} and noisy["context"] != example["context"]
 
 
@@ -146,15 +135,7 @@ def test_every_sentence_keeps_one_label_per_word(shared_data, family):
     for path in files:
         language = path.stem.split("-")[1]
         clean = tagged_sentences(path)
-        noisy = perturb_examples(
-            clean,
-            TAGGING_SPEC,
-            task=f"{family}_{language}",
-            task_type="tagging",
-            fields=["tokens"],
-            language=language,
-            seed=0,
-        )
+        noisy = noise(clean, TAGGING_SPEC, "tagging", ["tokens"], language=language, task=f"{family}_{language}")
         dropped = 0
         for n, c in zip(noisy, clean):
             assert len(n["tokens"]) == len(n["target"]) and n["tokens"] and all(n["tokens"]), path
@@ -170,29 +151,13 @@ def test_labels_follow_their_words():
     example = {"id": "s", "index": 0, "tokens": tokens, "target": tags}
     pairs = set(zip(tokens, tags))
     for seed in range(20):
-        (noisy,) = perturb_examples(
-            [example],
-            parse("drop:0.3+shuffle:0.5"),
-            task="t",
-            task_type="tagging",
-            fields=["tokens"],
-            language="en",
-            seed=seed,
-        )
+        (noisy,) = noise([example], "drop:0.3+shuffle:0.5", "tagging", ["tokens"], seed=seed)
         assert set(zip(noisy["tokens"], noisy["target"])) <= pairs and noisy["tokens"]
 
 
 def test_word_insertions_are_skipped_on_tagging():
     example = {"id": "s", "index": 0, "tokens": ["a", "bb", "ccc"], "target": ["X", "Y", "Z"]}
-    (noisy,) = perturb_examples(
-        [example],
-        parse("split:1+merge:1+repeat:1"),
-        task="t",
-        task_type="tagging",
-        fields=["tokens"],
-        language="en",
-        seed=0,
-    )
+    (noisy,) = noise([example], "split:1+merge:1+repeat:1", "tagging", ["tokens"])
     assert noisy["tokens"] == example["tokens"] and noisy["target"] == example["target"]
 
 
@@ -204,75 +169,40 @@ def test_multiple_choice_noises_context_and_each_choice_apart():
         "choices": ["The toilet filled with water.", "Water flowed from the spout."],
         "target": 1,
     }
-    (noisy,) = perturb_examples(
-        [example],
-        parse("typo:0.3"),
-        task="xcopa_en",
-        task_type="multiple_choice",
-        fields=["text", "choices"],
-        language="en",
-        seed=0,
-    )
+    (noisy,) = noise([example], "typo:0.3", "multiple_choice", ["text", "choices"], task="xcopa_en")
     assert noisy["text"] != example["text"] and len(noisy["choices"]) == 2
     assert all(a != b for a, b in zip(noisy["choices"], example["choices"]))
-    (again,) = perturb_examples(
+    (again,) = noise(
         [{**example, "choices": example["choices"][::-1]}],
         parse("typo:0.3"),
+        "multiple_choice",
+        ["text", "choices"],
         task="xcopa_en",
-        task_type="multiple_choice",
-        fields=["text", "choices"],
-        language="en",
-        seed=0,
     )
     assert again["choices"][0] != noisy["choices"][1]  # each option has its own generator (by position)
 
 
 def test_retrieval_noises_only_the_query_side():
     example = {"id": "3", "index": 0, "text": "Ich liebe dich sehr.", "text_pair": "I love you very much.", "target": 3}
-    (noisy,) = perturb_examples(
-        [example], parse("typo:0.5"), task="tatoeba_de", task_type="retrieval", fields=["text"], language="de", seed=0
-    )
+    (noisy,) = noise([example], "typo:0.5", "retrieval", ["text"], language="de", task="tatoeba_de")
     assert noisy["text"] != example["text"] and noisy["text_pair"] == example["text_pair"]
 
 
 def test_fields_can_be_overridden_and_bad_fields_are_clear_errors():
     example = {"id": "1", "index": 0, "text": "premise words here", "text_pair": "hypothesis words here", "target": 0}
-    (noisy,) = perturb_examples(
-        [example],
-        parse("typo:0.5+fields=text_pair"),
-        task="t",
-        task_type="classification",
-        fields=["text_pair"],
-        language="en",
-        seed=0,
-    )
+    (noisy,) = noise([example], "typo:0.5+fields=text_pair", "classification", ["text_pair"])
     assert noisy["text"] == example["text"] and noisy["text_pair"] != example["text_pair"]
     with pytest.raises(NoiseError, match="cannot noise field 'context'.*text, text_pair"):
-        perturb_examples(
-            [example],
-            parse("typo"),
-            task="xnli_de",
-            task_type="classification",
-            fields=["context"],
-            language="en",
-            seed=0,
-        )
+        noise([example], "typo", "classification", ["context"], task="xnli_de")
 
 
 def test_the_same_doc_gets_the_same_noise_whatever_the_batch():
     texts = [f"sentence number {i} with some words" for i in range(50)]
     examples = [{"id": str(i), "index": i, "text": t, "target": 0} for i, t in enumerate(texts)]
     spec = parse("typo:0.2+drop:0.1")
-    whole = perturb_examples(
-        examples, spec, task="t", task_type="classification", fields=["text"], language="en", seed=3
-    )
-    parts = [
-        perturb_examples([e], spec, task="t", task_type="classification", fields=["text"], language="en", seed=3)[0]
-        for e in reversed(examples)
-    ]
+    whole = noise(examples, spec, "classification", ["text"], seed=3)
+    parts = [noise([e], spec, "classification", ["text"], seed=3)[0] for e in reversed(examples)]
     assert [w["text"] for w in whole] == [p["text"] for p in reversed(parts)]
-    other = perturb_examples(
-        examples, spec, task="t", task_type="classification", fields=["text"], language="en", seed=4
-    )
+    other = noise(examples, spec, "classification", ["text"], seed=4)
     assert [w["text"] for w in whole] != [o["text"] for o in other]
     assert all(len(cluster_list(w["text"])) > 0 for w in whole)
