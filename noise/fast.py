@@ -13,13 +13,13 @@ segmentation rules (``clusters.py``, tier 3) take the ordinary path.
 
 from __future__ import annotations
 
-import random
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .clusters import has_linker, is_regular, segment, starts
 from .perturbation import fits
+from .rng import Rng
 
 if TYPE_CHECKING:
     from .perturbation import OptionPerturbation
@@ -40,7 +40,7 @@ def _as_code_points(options: tuple[str, ...]) -> np.ndarray | None:
     return cached[1]
 
 
-def perturb_batch(p: OptionPerturbation, texts: list[str], rngs: list[random.Random]) -> list[str]:
+def perturb_batch(p: OptionPerturbation, texts: list[str], rngs: list[Rng]) -> list[str]:
     out: list[str] = list(texts)
     regular = [k for k, text in enumerate(texts) if text and is_regular(text)]
     chosen = set(regular)
@@ -54,7 +54,7 @@ def perturb_batch(p: OptionPerturbation, texts: list[str], rngs: list[random.Ran
     return out
 
 
-def _vectorised(p: OptionPerturbation, texts: list[str], rngs: list[random.Random]) -> list[str]:
+def _vectorised(p: OptionPerturbation, texts: list[str], rngs: list[Rng]) -> list[str]:
     joined = "".join(texts)
     cps = _code_points(joined)
     lengths = np.array([len(t) for t in texts], dtype=np.int64)
@@ -81,24 +81,8 @@ def _vectorised(p: OptionPerturbation, texts: list[str], rngs: list[random.Rando
     done[np.flatnonzero(single)[table_done]] = True
     result = new_cps.tobytes().decode("utf-32-le")
     # the rest in Python: clusters or options of several code points, texts with a virama
-    at, end, owner_of = cluster_at.tolist(), cluster_end.tolist(), owner.tolist()
-    first, last = (np.cumsum(counts) - counts).tolist(), (np.cumsum(counts) - 1).tolist()
-    linked_text = linked.tolist()
-    edits: list[tuple[int, int, str]] = []
-    previous = (-1, "")  # the last edited cluster and what it became
-    for c, f in zip(picked[~done].tolist(), fraction[~done].tolist()):
-        unit = joined[at[c] : end[c]]
-        new = p.replace(unit, f)
-        if new is None or new == unit:
-            continue
-        t = owner_of[c]
-        if linked_text[t]:
-            left = "" if c == first[t] else previous[1] if previous[0] == c - 1 else joined[at[c - 1] : at[c]]
-            right = "" if c == last[t] else joined[at[c + 1] : end[c + 1]]
-            if not fits(left, new, right):
-                continue
-        edits.append((at[c], end[c], new))
-        previous = (c, new)
+    rest = picked[~done]
+    edits = _python_edits(p, joined, cluster_at, cluster_end, owner[rest], counts, linked, rest, fraction[~done])
     if not edits:
         return [result[a : a + n] for a, n in zip(text_at.tolist(), lengths.tolist())]
     pieces, last, shift, shifts = [], 0, 0, []
@@ -113,6 +97,43 @@ def _vectorised(p: OptionPerturbation, texts: list[str], rngs: list[random.Rando
     bounds = np.append(text_at, len(cps))
     bounds = bounds + moved[np.searchsorted(ends, bounds, side="right")]
     return [final[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+
+
+def _python_edits(
+    p: OptionPerturbation,
+    joined: str,
+    cluster_at: np.ndarray,
+    cluster_end: np.ndarray,
+    owners: np.ndarray,
+    counts: np.ndarray,
+    linked: np.ndarray,
+    rest: np.ndarray,
+    fraction: np.ndarray,
+) -> list[tuple[int, int, str]]:
+    """``apply``'s loop for the picked clusters the code-point table cannot do, in order."""
+    first = (np.cumsum(counts) - counts)[owners]
+    last = first + counts[owners] - 1
+    bounds = np.append(cluster_at, len(joined))
+    previous_at = bounds[np.maximum(rest - 1, 0)]
+    next_end = cluster_end[np.minimum(rest + 1, len(cluster_at) - 1)]
+    edits: list[tuple[int, int, str]] = []
+    previous = (-1, "")  # the last edited cluster and what it became
+    rows = zip(
+        rest.tolist(), fraction.tolist(), cluster_at[rest].tolist(), cluster_end[rest].tolist(),
+        (rest == first).tolist(), (rest == last).tolist(), linked[owners].tolist(), previous_at.tolist(), next_end.tolist(),
+    )  # fmt: skip
+    for c, f, a, b, is_first, is_last, check, before, after in rows:
+        unit = joined[a:b]
+        new = p.replace(unit, f)
+        if new is None or new == unit:
+            continue
+        if check:  # left as edited so far, right as it is: what keeps_clusters looks at
+            left = "" if is_first else previous[1] if previous[0] == c - 1 else joined[before:a]
+            if not fits(left, new, "" if is_last else joined[b:after]):
+                continue
+        edits.append((a, b, new))
+        previous = (c, new)
+    return edits
 
 
 def _single_code_points(

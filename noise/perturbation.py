@@ -1,7 +1,7 @@
 """The perturbation API (HELM's ``Perturbation``, made script- and structure-aware).
 
 A perturbation is a small class with a ``name``, typed ``params`` and one method,
-``perturb(text, rng)``, that perturbs one text with a given ``random.Random``.
+``perturb(text, rng)``, that perturbs one text with a given generator (``rng.Rng``: a ``random.Random`` will do).
 Instances are bound to a language (its keyboard, its dictionary), so every
 language-dependent check happens when a noise condition is set up, before any
 training. The rate counts *eligible units* of the perturbation's level: grapheme
@@ -16,13 +16,12 @@ each word's label; perturbations that add words (``adds_words``) are skipped the
 from __future__ import annotations
 
 import difflib
-import random
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import HarnessError
 from .clusters import is_simple, join, joins, segment
-from .rng import select
+from .rng import Rng, select
 from .text import Words, is_letter_cluster
 
 
@@ -95,14 +94,14 @@ class Perturbation:
         for key, param in self.params.items():
             setattr(self, key, params.get(key, param.default))
 
-    def perturb(self, text: str, rng: random.Random) -> str:
+    def perturb(self, text: str, rng: Rng) -> str:
         raise NotImplementedError
 
-    def perturb_batch(self, texts: list[str], rngs: list[random.Random]) -> list[str]:
+    def perturb_batch(self, texts: list[str], rngs: list[Rng]) -> list[str]:
         """``perturb`` for many texts, each with its own generator (subclasses may vectorise it)."""
         return [self.perturb(text, rng) for text, rng in zip(texts, rngs)]
 
-    def perturb_token(self, token: str, rng: random.Random) -> str:
+    def perturb_token(self, token: str, rng: Rng) -> str:
         """One tagging token: the result is never empty and has no whitespace."""
         new = self.perturb(token, rng)
         return new if new and len(new.split()) == 1 else token
@@ -117,7 +116,7 @@ class CharPerturbation(Perturbation):
 
     level = "char"
 
-    def perturb(self, text: str, rng: random.Random) -> str:
+    def perturb(self, text: str, rng: Rng) -> str:
         units, check = segment(text)
         return self.apply(units, check, rng.randbytes(2 * len(units)))
 
@@ -152,7 +151,7 @@ class OptionPerturbation(CharPerturbation):
     def replace(self, unit: str, fraction: float) -> str | None:
         return pick_other(self.options(unit), fraction, unit)
 
-    def perturb_batch(self, texts: list[str], rngs: list[random.Random]) -> list[str]:
+    def perturb_batch(self, texts: list[str], rngs: list[Rng]) -> list[str]:
         from .fast import perturb_batch
 
         return perturb_batch(self, texts, rngs)
@@ -210,7 +209,7 @@ class WordPerturbation(Perturbation):
     #: writes new words (a translation, a romanisation) rather than only moving or removing them
     rewrites_words: ClassVar[bool] = False
 
-    def perturb(self, text: str, rng: random.Random) -> str:
+    def perturb(self, text: str, rng: Rng) -> str:
         """``edit`` on the words of ``text``; an edit that would glue two clusters together is not made."""
         words = Words.of_text(text)
         edited = self.edit(words, rng)
@@ -218,5 +217,5 @@ class WordPerturbation(Perturbation):
             return text
         return edited.text()
 
-    def edit(self, words: Words, rng: random.Random) -> Words:
+    def edit(self, words: Words, rng: Rng) -> Words:
         raise NotImplementedError

@@ -2,11 +2,12 @@
 
 HELM gives each instance its own ``Random``; we do the same per doc *and field*,
 so the noisy text of a doc never depends on the order, batch size, number of
-workers or machine. The generator is a ``random.Random`` whose bytes are the
-SHAKE-128 output of ``BLAKE2b(seed, spec, task, language) + doc id + field``:
-creating one costs a hash instead of seeding a 2.5 KB Mersenne Twister (10 µs,
-more than perturbing a sentence), and the stream is defined by the key alone, so
-it is the same on every platform and Python version.
+workers or machine. Perturbations draw only bytes (``randbytes``), so any
+``random.Random`` serves; ours, ``DocRandom``, streams the SHAKE-128 output of
+``BLAKE2b(seed, spec, task, language) + doc id + field``: creating one costs a
+hash instead of seeding a 2.5 KB Mersenne Twister (10 µs, more than perturbing
+a sentence), and the stream is defined by the key alone, so it is the same on
+every platform and Python version.
 
 Every unit of a text gets one uniform number, drawn before anything else, and is
 edited when that number is below the rate. The key holds the noise spec without
@@ -18,52 +19,41 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import re
-from typing import Any
+from typing import Any, Protocol
 
 #: byte patterns matching one byte <= t, for the fast scan in ``select``
 _AT_MOST = [re.compile(b"[\\x00-" + re.escape(bytes([t])) + b"]", re.DOTALL) for t in range(256)]
 
 
-class DocRandom(random.Random):
-    """A ``random.Random`` whose bytes are the SHAKE-128 stream of a key; ``choice``, ``shuffle`` etc. work."""
+class Rng(Protocol):
+    """What a perturbation needs from a generator (``random.Random`` has it)."""
 
-    def __init__(self, key: bytes) -> None:  # deliberately no Mersenne Twister seeding
+    def randbytes(self, n: int) -> bytes: ...
+
+
+class DocRandom:
+    """The byte stream of a key (SHAKE-128), with ``random()`` for convenience."""
+
+    __slots__ = ("_xof", "_made", "_buffer")
+
+    def __init__(self, key: bytes) -> None:
         self._xof = hashlib.shake_128(key)
         self._made = 0
         self._buffer = b""
 
-    def seed(self, *args: Any, **kwargs: Any) -> None:  # the key is the seed
-        pass
-
-    def _take(self, n: int) -> bytes:
+    def randbytes(self, n: int) -> bytes:
         if len(self._buffer) < n:
-            # XOF output is a prefix-stable stream: ask for more of it, keep the new part
+            # an XOF's output is a prefix-stable stream: ask for more of it, keep the new part
             total = max(2 * self._made, self._made + n - len(self._buffer), 64)
             self._buffer += self._xof.digest(total)[self._made :]
             self._made = total
         out, self._buffer = self._buffer[:n], self._buffer[n:]
         return out
 
-    def randbytes(self, n: int) -> bytes:
-        return self._take(n)
-
-    def getrandbits(self, k: int) -> int:
-        if k <= 0:
-            return 0
-        n = (k + 7) // 8
-        return int.from_bytes(self._take(n), "little") >> (8 * n - k)
-
     def random(self) -> float:
-        return (int.from_bytes(self._take(7), "little") >> 3) * 2.0**-53
-
-    def getstate(self) -> Any:
-        return (self._xof.copy(), self._made, self._buffer)
-
-    def setstate(self, state: Any) -> None:
-        xof, self._made, self._buffer = state
-        self._xof = xof.copy()
+        """A float in [0, 1) from the next 7 bytes (53 bits)."""
+        return (int.from_bytes(self.randbytes(7), "little") >> 3) * 2.0**-53
 
 
 class RngKeys:
@@ -77,7 +67,7 @@ class RngKeys:
         return DocRandom(self._prefix + f"\x1f{doc_id}\x1f{field}".encode())
 
 
-def picks(rng: random.Random, n: int, rate: float) -> list[tuple[int, float]]:
+def picks(rng: Rng, n: int, rate: float) -> list[tuple[int, float]]:
     """The units (of ``n``) whose uniform number is below ``rate``, each with that number / rate.
 
     Every unit's number is drawn (16 bits, from one ``randbytes(2 * n)``)

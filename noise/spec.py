@@ -15,7 +15,6 @@ parameters, so ``typo`` and ``typo:0.1`` name the same condition.
 
 from __future__ import annotations
 
-import random
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any
 
 from . import chars, words  # noqa: F401  (registers the catalogue)
 from .perturbation import NoiseError, Perturbation, get_perturbation
+from .rng import Rng
 from .text import Words
 
 ANSWER_MODES = ("relocate", "protect")
@@ -89,24 +89,22 @@ class Chain:
     def __post_init__(self) -> None:
         object.__setattr__(self, "skipped_on_tokens", tuple(p.name for p in self.perturbations if p.adds_words))
 
-    def perturb(self, text: str, rng: random.Random) -> str:
+    def perturb(self, text: str, rng: Rng) -> str:
         for p in self.perturbations:
             text = p.perturb(text, rng)
         return text
 
-    def perturb_batch(self, texts: list[str], rngs: list[random.Random]) -> list[str]:
+    def perturb_batch(self, texts: list[str], rngs: list[Rng]) -> list[str]:
         """``perturb`` for many texts, each with its own generator: the same result, faster."""
         for p in self.perturbations:
             texts = p.perturb_batch(texts, rngs)
         return texts
 
-    def perturb_tokens(self, tokens: list[str], rng: random.Random) -> tuple[list[str], list[int]]:
+    def perturb_tokens(self, tokens: list[str], rng: Rng) -> tuple[list[str], list[int]]:
         """Tagging tokens: the new tokens, and for each the index of the token (and label) it comes from."""
         return self.perturb_sentences([tokens], [rng])[0]
 
-    def perturb_sentences(
-        self, sentences: list[list[str]], rngs: list[random.Random]
-    ) -> list[tuple[list[str], list[int]]]:
+    def perturb_sentences(self, sentences: list[list[str]], rngs: list[Rng]) -> list[tuple[list[str], list[int]]]:
         """``perturb_tokens`` for many sentences, each with its own generator: the same result, faster.
 
         Character edits touch letters only and never type a space, so they run on
@@ -125,7 +123,7 @@ class Chain:
         return [(w.words, w.origin) for w in current]
 
 
-def _edit_tokens(p: Perturbation, sentences: list[list[str]], rngs: list[random.Random]) -> list[list[str]]:
+def _edit_tokens(p: Perturbation, sentences: list[list[str]], rngs: list[Rng]) -> list[list[str]]:
     joinable = [k for k, tokens in enumerate(sentences) if tokens and all(t and " " not in t for t in tokens)]
     chosen = set(joinable)
     out = [
@@ -140,7 +138,7 @@ def _edit_tokens(p: Perturbation, sentences: list[list[str]], rngs: list[random.
     return out
 
 
-def _edit_words(p: Perturbation, tokens: Words, rng: random.Random) -> Words:
+def _edit_words(p: Perturbation, tokens: Words, rng: Rng) -> Words:
     """A word edit on tokens; a word that became empty or several tokens (a romanisation with
     spaces) stays as it was."""
     edited = p.edit(tokens, rng)  # type: ignore[attr-defined]

@@ -20,15 +20,14 @@ non-English side).
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from typing import Any
 
 from .perturbation import NoiseError
-from .rng import RngKeys
+from .rng import Rng, RngKeys
 from .spec import Chain, NoiseSpec
 
-Rng = Callable[[str], random.Random]
+RngFor = Callable[[str], Rng]  # field name -> its generator
 
 
 def perturb_examples(
@@ -80,7 +79,7 @@ def _is_text(value: Any) -> bool:
 
 
 def perturb_field(
-    example: dict[str, Any], name: str, chain: Chain, rng: Rng, task_type: str, spec: NoiseSpec
+    example: dict[str, Any], name: str, chain: Chain, rng: RngFor, task_type: str, spec: NoiseSpec
 ) -> dict[str, Any]:
     """The changed entries of ``example`` after noising field ``name``."""
     value = example[name]
@@ -97,7 +96,7 @@ def perturb_field(
 
 
 def perturb_context(
-    context: str, answers: dict[str, list[Any]], chain: Chain, rng: random.Random, protect: bool
+    context: str, answers: dict[str, list[Any]], chain: Chain, rng: Rng, protect: bool
 ) -> tuple[str, dict[str, list[Any]]]:
     """Noise a QA context piece by piece between answer boundaries; the answers re-located in it."""
     spans = [(int(s), int(s) + len(t)) for t, s in zip(answers["text"], answers["answer_start"])]

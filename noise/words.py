@@ -9,7 +9,6 @@ never moved or copied, so no cluster is ever glued to a neighbour.
 
 from __future__ import annotations
 
-import random
 import unicodedata
 
 from anyascii import anyascii
@@ -17,7 +16,7 @@ from anyascii import anyascii
 from .clusters import attaches, cluster_list
 from .dictionaries import Dictionary, load_dictionary
 from .perturbation import NoiseError, Param, WordPerturbation, register
-from .rng import picks
+from .rng import Rng, picks
 from .text import Words, is_no_space_unit, script_of
 
 _PUNCT = {
@@ -40,7 +39,7 @@ class Drop(WordPerturbation):
 
     name = "drop"
 
-    def edit(self, words: Words, rng: random.Random) -> Words:
+    def edit(self, words: Words, rng: Rng) -> Words:
         dropped = {i for i, _ in picks(rng, len(words.words), self.rate)}
         if not dropped:
             return words
@@ -59,7 +58,7 @@ class Repeat(WordPerturbation):
     name = "repeat"
     adds_words = True
 
-    def edit(self, words: Words, rng: random.Random) -> Words:
+    def edit(self, words: Words, rng: Rng) -> Words:
         chosen = {i for i, _ in picks(rng, len(words.words), self.rate) if _movable(words.words[i])}
         if not chosen:
             return words
@@ -83,7 +82,7 @@ class Shuffle(WordPerturbation):
 
     name = "shuffle"
 
-    def edit(self, words: Words, rng: random.Random) -> Words:
+    def edit(self, words: Words, rng: Rng) -> Words:
         new, origin = list(words.words), list(words.origin)
         taken, changed = -1, False
         for i, _ in picks(rng, len(new), self.rate / (2 - self.rate)):
@@ -103,7 +102,7 @@ class Split(WordPerturbation):
     name = "split"
     adds_words = True
 
-    def edit(self, words: Words, rng: random.Random) -> Words:
+    def edit(self, words: Words, rng: Rng) -> Words:
         out = Words([], [words.gaps[0]], [])
         changed = False
         chosen = dict(picks(rng, len(words.words), self.rate))
@@ -129,7 +128,7 @@ class Merge(WordPerturbation):
     name = "merge"
     adds_words = True  # two labelled words would become one
 
-    def edit(self, words: Words, rng: random.Random) -> Words:
+    def edit(self, words: Words, rng: Rng) -> Words:
         chosen = {
             i
             for i, _ in picks(rng, len(words.words), self.rate)
@@ -154,7 +153,7 @@ class WordSubstitution(WordPerturbation):
 
     rewrites_words = True
 
-    def edit(self, words: Words, rng: random.Random) -> Words:
+    def edit(self, words: Words, rng: Rng) -> Words:
         new = list(words.words)
         changed = False
         for i, fraction in picks(rng, len(new), self.rate):
@@ -239,7 +238,7 @@ class Codeswitch(WordPerturbation):
             )
         self.dictionary: Dictionary = load_dictionary(self.dict.replace("{lang}", language), language)
 
-    def edit(self, words: Words, rng: random.Random) -> Words:
+    def edit(self, words: Words, rng: Rng) -> Words:
         groups = self.dictionary.group(words)
         out = Words([], [words.gaps[0]], [])
         chosen = dict(picks(rng, len(groups), self.rate))
