@@ -1,16 +1,17 @@
 """The perturbation API (HELM's ``Perturbation``, made script- and structure-aware).
 
 A perturbation is a small class with a ``name``, typed ``params`` and one method,
-``perturb(text, rng)``, that perturbs one text with a given generator (``rng.Rng``: a ``random.Random`` will do).
-Instances are bound to a language (its keyboard, its dictionary), so every
-language-dependent check happens when a noise condition is set up, before any
-training. The rate counts *eligible units* of the perturbation's level: grapheme
-clusters for ``char`` perturbations, words for ``word`` ones (see ``text.py``).
+``perturb(text, rng)``, that perturbs one text with a given generator (``rng.Rng``;
+a ``random.Random`` will do). Instances are bound to a language (its keyboard,
+its dictionary), so every language-dependent check happens when a noise
+condition is set up, before any training. The rate counts *eligible units* of
+the perturbation's level: grapheme clusters for ``char`` perturbations, words
+for ``word`` ones (see ``text.py``).
 
-Tagging needs one label per word, so a tagging example is perturbed token by
-token (``perturb_token`` never empties a token or adds a space) and word-level
-perturbations edit the token list through ``Words``, whose ``origin`` carries
-each word's label; perturbations that add words (``adds_words``) are skipped there.
+Tagging needs one label per word: character edits never type a space or empty
+a token, and word-level perturbations edit the token list through ``Words``,
+whose ``origin`` carries each word's label; perturbations that add words
+(``adds_words``) are skipped there (``spec.Chain.perturb_sentences``).
 """
 
 from __future__ import annotations

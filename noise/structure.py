@@ -7,8 +7,8 @@ Examples follow the field contracts of the task types (see the brief):
   a boundary and the answers are re-located exactly (``answers=protect`` leaves
   the answer pieces untouched instead). A piece is never emptied, so a gold
   answer never vanishes;
-- tagging: ``tokens`` are noised token by token (character edits) and as a list
-  (word drops and shuffles move the labels with their words); perturbations that
+- tagging: ``tokens`` get character edits within tokens and word edits on the
+  list (drops and shuffles take the labels with their words); perturbations that
   add words are skipped;
 - any other text field is noised as it is, a list of texts (multiple-choice
   ``choices``) one text at a time.
