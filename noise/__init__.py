@@ -23,10 +23,10 @@ from typing import Any
 _EXPORTS = {
     "error_rates": "measure",
     "stats_table": "measure",
-    "REGISTRY": "perturbation",
+    "REGISTRY": "spec",  # through spec, which loads the catalogue
     "NoiseError": "perturbation",
     "Perturbation": "perturbation",
-    "get_perturbation": "perturbation",
+    "get_perturbation": "spec",
     "register": "perturbation",
     "Chain": "spec",
     "NoiseSpec": "spec",

@@ -24,7 +24,7 @@ def noise() -> None:
 def noise_ls() -> None:
     """The perturbations, their parameters and the keyboard layouts."""
     from .keyboards import LAYOUTS
-    from .perturbation import REGISTRY
+    from .spec import REGISTRY  # spec loads the catalogue
 
     table = RichTable(title="Perturbations (a condition: name[:rate][:key=value] joined by +)", title_justify="left")
     for column in ("name", "unit", "rate", "parameters", "on tagging", "what it does"):

@@ -23,9 +23,11 @@ from functools import lru_cache
 from typing import Any
 
 from . import chars, words  # noqa: F401  (registers the catalogue)
-from .perturbation import NoiseError, Perturbation, get_perturbation
+from .perturbation import REGISTRY, NoiseError, Perturbation, get_perturbation
 from .rng import Rng
 from .text import Words
+
+__all__ = ["REGISTRY", "Chain", "NoiseSpec", "Step", "get_perturbation", "parse", "parse_conditions"]
 
 ANSWER_MODES = ("relocate", "protect")
 _SPACE = re.compile(r"\s")

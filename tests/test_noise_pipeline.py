@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from click.testing import CliRunner
 from harness.noise import NoiseError, wrap
@@ -136,6 +138,20 @@ def test_cli_run_prints_clean_noisy_and_drop(tmp_path, tiny_model_dir, toy_tasks
         assert text in out.output
     bad = CliRunner().invoke(cli, [*args[:-1], "tpyo:0.2"])
     assert bad.exit_code == 2 and "Unknown perturbation 'tpyo'. Did you mean 'typo'?" in bad.output
+
+
+def test_noise_ls_in_a_fresh_process_lists_the_whole_catalogue():
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", "from harness.cli import main; main()", "noise", "ls"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        check=True,
+    ).stdout
+    assert all(name in out for name in ("typo", "diacritics", "codeswitch", "translit", "shuffle"))
 
 
 def test_cli_noise_ls_and_preview(toy_tasks, toy_data):
