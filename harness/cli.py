@@ -17,6 +17,7 @@ from rich.syntax import Syntax
 from rich.table import Table as RichTable
 
 from harness.adapters.commands import adapters_group
+from harness.noise.cli import noise as noise_commands
 
 from .errors import HarnessError
 
@@ -141,8 +142,22 @@ def cli() -> None:
 @click.option("--dtype", default="auto", show_default=True, help="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16.")
 @click.option("--log-samples", is_flag=True, help="Also write per-example predictions (JSONL).")
 @click.option("--no-resume", is_flag=True, help="Re-evaluate cells that already have a record.")
-def run(tasks: str, no_resume: bool, languages: str | None, include_paths: tuple[Path, ...], **options: Any) -> None:
-    """Fine-tune on English, evaluate every language zero-shot, print the leaderboard."""
+@click.option(
+    "--noise",
+    multiple=True,
+    help="Also evaluate under noise, with the same model: a condition (typo:0.1+drop:0.05) or a comma-separated "
+    "sweep (typo:0.05,typo:0.1); see `harness noise ls`.",
+)
+@click.option("--train-noise", help="Noise the training data with this condition (trains and stores a separate model).")
+def run(
+    tasks: str,
+    no_resume: bool,
+    languages: str | None,
+    include_paths: tuple[Path, ...],
+    noise: tuple[str, ...],
+    **options: Any,
+) -> None:
+    """Fine-tune on English, evaluate every language zero-shot (clean and noisy), print the leaderboard."""
     from .models import quiet_transformers
     from .pipeline import RunConfig, Runner
 
@@ -152,11 +167,15 @@ def run(tasks: str, no_resume: bool, languages: str | None, include_paths: tuple
         languages=_csv(languages) or None,
         include_paths=list(include_paths),
         resume=not no_resume,
+        noise=list(noise),
         **options,
     )
     result = Runner(config, err_console).run()
     for table in result["table_obj"].to_rich(console.width):
         console.print(table)
+    if result["noise_table_obj"] is not None:
+        for table in result["noise_table_obj"].to_rich(console.width):
+            console.print(table)
     timings = result["timings"]
     err_console.print(
         f"Done in {timings['total_s']:.1f}s (data {timings['prepare_data_s']:.1f}s, model load "
@@ -268,6 +287,7 @@ def report(output: Path, fmt: str) -> None:
 
 
 cli.add_command(adapters_group)
+cli.add_command(noise_commands)
 
 
 def main() -> None:

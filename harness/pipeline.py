@@ -29,6 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness.adapters.lora import LoraHost, lora_config
 from harness.adapters.store import ArtefactStore
+from harness.noise import noisy_variants, parse, parse_conditions, stats_table, wrap
 
 from . import __version__
 from .data import has_split, local_patterns
@@ -79,6 +80,8 @@ class RunConfig:
     dtype: str = "auto"
     log_samples: bool = False
     resume: bool = True
+    noise: list[str] = field(default_factory=list)  # conditions evaluated besides clean, e.g. ["typo:0.1"]
+    train_noise: str | None = None  # noise on the training data (the classic robustness baseline)
 
 
 @dataclass
@@ -91,6 +94,7 @@ class TrainingJob:
     note: str = ""
     eval_holdout: bool = False  # evaluate on the other half of the split trained on
     examples: list[dict[str, Any]] = field(default_factory=list)
+    noisy_examples: list[dict[str, Any]] | None = None  # --train-noise: what the model is fine-tuned on instead
 
     @property
     def lead(self) -> Task:
@@ -107,6 +111,7 @@ class Cell:
     job: TrainingJob
     condition: str
     examples: list[dict[str, Any]]
+    noise: dict[str, Any] | None = None  # the condition and the error rates it applied
     key: str = ""
 
 
@@ -246,6 +251,9 @@ class Runner:
         self.cells = CellStore(config.output)
         self.timings: dict[str, float] = {}
         self.events: list[str] = []
+        # bad noise specs fail here, before any data is read or model trained
+        self.conditions = parse_conditions(config.noise)
+        self.train_noise = parse(config.train_noise) if config.train_noise else None
 
     def say(self, message: str) -> None:
         self.events.append(message)
@@ -263,7 +271,14 @@ class Runner:
             if job.note:
                 self.say(f"[yellow]{job.family}[/]: {job.note}")
             job.examples = job.lead.examples(job.split, config.data_dir, job.selection) if job.split else []
+            if self.train_noise is not None:
+                job.noisy_examples = wrap(job.lead, self.train_noise, config.seed).perturb(job.examples, job.split)
         cells = [Cell(task, job, "clean", self.eval_examples(task, job)) for job in jobs for task in job.tasks]
+        cells += [
+            Cell(v.task, c.job, v.condition, v.examples, v.record)
+            for c in list(cells)
+            for v in noisy_variants(c.task, c.examples, self.conditions, config.seed)
+        ]
         self.timings["prepare_data_s"] = time.perf_counter() - start
 
         base = load_base(config.model, self.tiny_corpus(jobs) if smoke else None)
@@ -300,13 +315,16 @@ class Runner:
         args = train_args(task, base, config)
         if not job.split or not task.type.trainable:
             return self.untrained_model(job, base, host, args)
+        examples = job.examples if job.noisy_examples is None else job.noisy_examples
         spec = {
             "base": base.fingerprint,
             "method": config.method,
             "task": task.training_identity(),
             "train_split": job.split,
             "train_selection": asdict(job.selection),
-            "train_examples": stable_hash(job.examples),
+            "train_examples": stable_hash(examples),
+            # only when set, so that the keys of models trained on clean data stay as they were
+            **({"train_noise": [str(self.train_noise), config.seed]} if self.train_noise else {}),
             "args": args.to_dict(),
             "lora": {"rank": config.lora_rank, "alpha": config.lora_alpha} if config.method == "lora" else None,
         }
@@ -332,7 +350,7 @@ class Runner:
         else:
             encoder = copy.deepcopy(base.encoder)
         model = TaskModel(encoder, head, task.type)
-        features = featurize(task.type, job.examples, base.tokenizer, args.max_length)
+        features = featurize(task.type, examples, base.tokenizer, args.max_length)
         with self.progress() as progress:
             bar = progress.add_task(f"train {job.family} ({config.method})", total=None)
             stats = train(
@@ -405,7 +423,7 @@ class Runner:
         cell.key = stable_hash(
             [
                 artefact["key"],
-                task.cfg.fingerprint(),
+                task.fingerprint(),
                 cell.condition,
                 config.split,
                 stable_hash(cell.examples),
@@ -448,6 +466,8 @@ class Runner:
             "family": task.family,
             "language": task.language,
             "condition": cell.condition,
+            "noise": cell.noise,
+            "train_noise": str(self.train_noise) if self.train_noise else None,
             "model": config.model,
             "model_label": base.label,
             "smoke": base.smoke,
@@ -480,7 +500,7 @@ class Runner:
                 }
                 for e, p in zip(cell.examples, predictions)
             ]
-            write_samples(config.output / "samples" / f"{task.name}@{cell.condition}.jsonl", samples)
+            write_samples(config.output / "samples" / f"{task.cfg.task}@{cell.condition}.jsonl", samples)
         self.cells.put(cell.key, record)
         return record
 
@@ -511,6 +531,7 @@ class Runner:
     def finish(self, tasks: list[Task], records: list[dict[str, Any]], base: Base) -> dict[str, Any]:
         config = self.config
         table = leaderboard(records, title=f"{base.label} · {config.method} · seed {config.seed} · {config.split}")
+        noise_table = stats_table(records)
         run_id = (
             datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + stable_hash([r["key"] for r in records], 6)
         )
@@ -528,8 +549,9 @@ class Runner:
         }
         run_dir = config.output / run_id
         write_json(run_dir / "results.json", result)
-        write_atomic(run_dir / "results.md", table.to_markdown())
+        write_atomic(run_dir / "results.md", "\n".join(t.to_markdown() for t in (table, noise_table) if t))
         result["table_obj"] = table
+        result["noise_table_obj"] = noise_table
         result["run_dir"] = run_dir
         return result
 

@@ -111,12 +111,35 @@ def _setting(record: dict[str, Any], varying: list[str]) -> list[str]:
     return [str(record.get(k)) for k in varying]
 
 
+def _with_drops(cells: dict[tuple[str, ...], dict[str, float]], at: int) -> dict[tuple[str, ...], dict[str, float]]:
+    """Rows ordered clean first, each noisy row followed by its drop (clean − noisy) row.
+
+    ``at`` is the position of the condition in the row keys.
+    """
+    families = list(dict.fromkeys(k[0] for k in cells))
+    conditions = list(dict.fromkeys(k[at] for k in cells))
+    out: dict[tuple[str, ...], dict[str, float]] = {}
+    for key in sorted(
+        cells, key=lambda k: (families.index(k[0]), k[:at] + k[at + 1 :], k[at] != "clean", conditions.index(k[at]))
+    ):
+        out[key] = cells[key]
+        clean = cells.get((*key[:at], "clean", *key[at + 1 :]))
+        if clean is not None and key[at] != "clean":
+            out[(*key[:at], f"drop {key[at]}", *key[at + 1 :])] = {
+                lang: clean[lang] - score for lang, score in cells[key].items() if lang in clean
+            }
+    return out
+
+
 def leaderboard(records: Iterable[dict[str, Any]], title: str = "Zero-shot cross-lingual results") -> Table:
-    """Rows: family × varying settings; columns: languages, then the average over them."""
+    """Rows: family × varying settings; columns: languages, then the average over them.
+
+    With noise conditions, each noisy row is followed by its drop from the clean row.
+    """
     records = list(records)
     varying = [
         k
-        for k in ("model_label", "method", "intermediate", "condition", "seed")
+        for k in ("model_label", "method", "intermediate", "train_noise", "condition", "seed")
         if len({str(r.get(k)) for r in records}) > 1
     ]
     languages = sorted({r["language"] for r in records}, key=lambda lang: (lang != "en", lang))
@@ -126,14 +149,18 @@ def leaderboard(records: Iterable[dict[str, Any]], title: str = "Zero-shot cross
         row_key = (r["family"], *_setting(r, varying))
         cells.setdefault(row_key, {})[r["language"]] = r["score"]
         metric_of[r["family"]] = r["score_name"]
+    if "condition" in varying:
+        cells = _with_drops(cells, 1 + varying.index("condition"))
     table = Table(title, ["task", "metric", *varying, "avg", *languages], label_columns=2 + len(varying))
     for row_key, by_lang in cells.items():
         family, *setting = row_key
         avg = mean([by_lang[lang] for lang in languages if lang in by_lang])
         table.rows.append([family, metric_of[family], *setting, avg, *[by_lang.get(lang) for lang in languages]])
+    notes = ["drop = clean − noisy (points)."] if "condition" in varying else []
     smoke = sorted({r["model_label"] for r in records if r.get("smoke")})
     if smoke:
-        table.caption = f"{', '.join(smoke)}: random-init, checks the pipeline only; not an XLM-R result."
+        notes.append(f"{', '.join(smoke)}: random-init, checks the pipeline only; not an XLM-R result.")
+    table.caption = " ".join(notes)
     return table
 
 

@@ -102,6 +102,10 @@ class Task:
     def noise_fields(self) -> list[str]:
         return self.cfg.noise_fields or list(self.type.noise_fields)
 
+    def fingerprint(self) -> str:
+        """What identifies this task's evaluation examples (a noise wrapper adds its spec and seed)."""
+        return self.cfg.fingerprint()
+
     def training_identity(self) -> str:
         """Hash of everything in the spec that shapes training (shared by all languages of a family)."""
         own = self.cfg.fingerprint(exclude=EVAL_ONLY_KEYS) + f"-v{self.cfg.version}"

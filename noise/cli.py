@@ -1,0 +1,136 @@
+"""``harness noise ls`` and ``harness noise preview``: what the perturbations are and what they do."""
+
+from __future__ import annotations
+
+from difflib import SequenceMatcher
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table as RichTable
+from rich.text import Text
+
+console = Console()
+
+
+@click.group()
+def noise() -> None:
+    """List the noise perturbations and preview them on real docs."""
+
+
+@noise.command("ls")
+def noise_ls() -> None:
+    """The perturbations, their parameters and the keyboard layouts."""
+    from .keyboards import LAYOUTS
+    from .spec import REGISTRY  # spec loads the catalogue
+
+    table = RichTable(title="Perturbations (a condition: name[:rate][:key=value] joined by +)", title_justify="left")
+    for column in ("name", "unit", "rate", "parameters", "on tagging", "what it does"):
+        table.add_column(column, overflow="fold")
+    for name in sorted(REGISTRY, key=lambda n: (REGISTRY[n].level, n)):
+        cls = REGISTRY[name]
+        params = "\n".join(f"{k}={_show(p.default)}: {p.help}" for k, p in cls.params.items())
+        table.add_row(
+            name,
+            "cluster" if cls.level == "char" else "word",
+            f"{cls.default_rate:g}",
+            escape(params),
+            "skipped" if cls.adds_words else "yes",
+            escape(cls.summary()),
+        )
+    console.print(table)
+    console.print(
+        "Options of a condition: [bold]fields=[/]a/b (which example fields; default: the task's noise_fields), "
+        "[bold]answers=protect[/] (span QA: leave gold answers untouched; default: relocate them)."
+    )
+    console.print(
+        "Keyboard layouts: " + ", ".join(f"{code} ({layout.name})" for code, layout in sorted(LAYOUTS.items())) + "."
+    )
+
+
+def _show(value: Any) -> str:
+    return "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+@noise.command("preview")
+@click.argument("spec")
+@click.option("--task", "-t", "task_name", required=True, help="A task or group, e.g. xnli.")
+@click.option("--lang", "-l", "language", help="The language (required for a group of several).")
+@click.option("-n", "count", type=click.IntRange(min=1), default=5, show_default=True, help="How many docs.")
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), help="Local data (XTREME layout).")
+@click.option("--include-path", "include_paths", multiple=True, type=click.Path(path_type=Path))
+@click.option("--split", type=click.Choice(["validation", "test"]), default="validation", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def noise_preview(
+    spec: str,
+    task_name: str,
+    language: str | None,
+    count: int,
+    data_dir: Path | None,
+    include_paths: tuple[Path, ...],
+    split: str,
+    seed: int,
+) -> None:
+    """Clean and noisy docs side by side, edits highlighted (red: removed, green: added)."""
+    from ..errors import HarnessError
+    from ..registry import TaskIndex
+    from ..task import DocSelection, Task
+    from .measure import error_rates
+    from .noisy import wrap
+
+    index = TaskIndex(include_paths)
+    configs = [index.task(name) for name in index.expand(task_name)]
+    languages = sorted({c.language for c in configs})
+    chosen = [c for c in configs if language is None or c.language == language]
+    if not chosen or (language is None and len(languages) > 1):
+        raise HarnessError(f"Task {task_name!r}: choose a language with --lang; it has {', '.join(languages)}.")
+    task = Task(chosen[0])
+    split_name = task.cfg.validation_split if split == "validation" else task.cfg.test_split
+    if split_name is None:
+        raise HarnessError(f"Task {task.name!r} has no {split} split.")
+    noisy_task = wrap(task, spec, seed)
+    clean = task.examples(split_name, data_dir, DocSelection(limit=count, seed=seed))
+    noisy = noisy_task.perturb(clean)
+    table = RichTable(title=f"{noisy_task.name} · seed {seed}", title_justify="left", show_lines=True)
+    for column in ("doc", "field", "clean", "noisy"):
+        table.add_column(column, overflow="fold")
+    for before, after in zip(clean, noisy):
+        for field, a, b in _field_texts(before, after, noisy_task.fields):
+            old, new = highlight(a, b)
+            table.add_row(str(before["id"]), field, old, new)
+    console.print(table)
+    rates = error_rates(clean, noisy, noisy_task.fields, task.type.name)
+    console.print(
+        f"Applied: CER {rates['cer']:.1f}%, WER {rates['wer']:.1f}%, {rates['changed']:.0f}% of texts changed."
+    )
+
+
+def _field_texts(before: dict[str, Any], after: dict[str, Any], fields: list[str]) -> list[tuple[str, str, str]]:
+    out = []
+    for field in fields:
+        a, b = before.get(field), after.get(field)
+        if isinstance(a, str):
+            out.append((field, a, b))
+        elif isinstance(a, list) and field == "tokens":
+            out.append((field, " ".join(a), " ".join(b)))
+        elif isinstance(a, list):
+            out += [(f"{field}/{i}", x, y) for i, (x, y) in enumerate(zip(a, b))]
+    return out
+
+
+def highlight(clean: str, noisy: str) -> tuple[Text, Text]:
+    """Both texts with the differing grapheme clusters marked (red: removed, green: added)."""
+    from .clusters import cluster_list
+
+    a, b = cluster_list(clean), cluster_list(noisy)
+    old, new = Text(), Text()
+    for op, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            old.append("".join(a[i1:i2]))
+            new.append("".join(b[j1:j2]))
+        else:
+            old.append("".join(a[i1:i2]), style="bold red")
+            new.append("".join(b[j1:j2]), style="bold green")
+    return old, new

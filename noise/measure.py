@@ -1,0 +1,84 @@
+"""The noise actually applied: character and word error rates against the clean text.
+
+CER counts grapheme clusters, WER word units (``text.py``), both as Levenshtein
+distance over the clean length (rapidfuzz computes it), summed over every
+noised field of every example of a cell: a corpus rate in percent, as
+speech-recognition scoring does. Every result record of a noisy cell holds
+them, so a table can say how much noise a language really got (``typo`` on text
+with few letters edits little).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rapidfuzz.distance import Levenshtein
+
+from ..report import Table
+from .clusters import cluster_list
+from .text import word_list
+
+
+def _texts(example: dict[str, Any], fields: list[str], task_type: str) -> list[str]:
+    out = []
+    for name in fields:
+        value = example.get(name)
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, list):
+            out += [" ".join(value)] if task_type == "tagging" else [str(v) for v in value]
+    return out
+
+
+def error_rates(
+    clean: list[dict[str, Any]], noisy: list[dict[str, Any]], fields: list[str], task_type: str
+) -> dict[str, Any]:
+    """CER and WER (percent), the share of noised texts that changed, and the clean lengths."""
+    char_edits = chars = word_edits = words = changed = texts = 0
+    for before, after in zip(clean, noisy):
+        for a, b in zip(_texts(before, fields, task_type), _texts(after, fields, task_type)):
+            texts += 1
+            if a == b:
+                chars += len(cluster_list(a))
+                words += len(word_list(a))
+                continue
+            changed += 1
+            ca, wa = cluster_list(a), word_list(a)
+            chars += len(ca)
+            words += len(wa)
+            char_edits += Levenshtein.distance(ca, cluster_list(b))
+            word_edits += Levenshtein.distance(wa, word_list(b))
+    return {
+        "cer": 100 * char_edits / chars if chars else 0.0,
+        "wer": 100 * word_edits / words if words else 0.0,
+        "changed": 100 * changed / texts if texts else 0.0,
+        "clusters": chars,
+        "words": words,
+    }
+
+
+def stats_table(records: list[dict[str, Any]]) -> Table | None:
+    """Applied CER and WER per task, condition and language (None when no record is noisy)."""
+    noisy = [r for r in records if r.get("noise")]
+    if not noisy:
+        return None
+    languages = sorted({r["language"] for r in noisy}, key=lambda lang: (lang != "en", lang))
+    rows: dict[tuple[str, str, str], dict[str, float]] = {}
+    skipped = set()
+    for r in noisy:
+        for measure in ("cer", "wer"):
+            rows.setdefault((r["family"], r["condition"], measure.upper()), {})[r["language"]] = r["noise"][measure]
+        skipped.update(f"{name} on {r['family']}" for name in r["noise"].get("skipped", []))
+    table = Table(
+        "Applied noise (% of grapheme clusters / words)",
+        ["task", "condition", "measure", "avg", *languages],
+        label_columns=3,
+    )
+    for (family, condition, measure), by_lang in rows.items():
+        values = [by_lang[lang] for lang in languages if lang in by_lang]
+        table.rows.append(
+            [family, condition, measure, sum(values) / len(values), *(by_lang.get(lang) for lang in languages)]
+        )
+    if skipped:
+        table.caption = f"Not applied (adds words; tagging keeps one label per word): {', '.join(sorted(skipped))}."
+    return table

@@ -1,0 +1,105 @@
+"""Noise wrappers: a task and a noise spec make a derived task, ``xnli_de@typo:0.1``.
+
+The derived task has the same spec, docs and task type; its examples are the
+clean ones noised (``structure.py``), and its fingerprint covers the noise spec
+and seed, so caches and result records keep it apart from the clean task and
+from every other condition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..data import split_language
+from ..spec import stable_hash
+from ..task import DocSelection, Task
+from .measure import error_rates
+from .perturbation import NoiseError
+from .spec import NoiseSpec, parse
+from .structure import perturb_examples
+
+#: bump when a perturbation changes what it does to a text (the fingerprint of every noisy task changes)
+NOISE_VERSION = 1
+
+
+@dataclass
+class NoisyTask(Task):
+    """``task@spec``: the task's docs, noised per doc and field with a generator derived from ``seed``."""
+
+    seed: int = 0
+
+    @property
+    def spec(self) -> NoiseSpec:
+        return self.noise
+
+    @property
+    def fields(self) -> list[str]:
+        fields = list(self.spec.fields) if self.spec.fields else self.noise_fields
+        if not fields:
+            raise NoiseError(
+                f"Task {self.cfg.task!r} ({self.cfg.task_type}) names no fields to noise: set noise_fields in its "
+                f"YAML, or add fields=a/b to the noise condition ({self.spec})."
+            )
+        return fields
+
+    def fingerprint(self) -> str:
+        return stable_hash([self.cfg.fingerprint(), str(self.spec), self.seed, NOISE_VERSION])
+
+    def examples(
+        self, split: str, data_dir: Path | None, selection: DocSelection | None = None
+    ) -> list[dict[str, Any]]:
+        return self.perturb(super().examples(split, data_dir, selection or DocSelection()), split)
+
+    def perturb(self, examples: list[dict[str, Any]], split: str | None = None) -> list[dict[str, Any]]:
+        """Noised copies of this task's (clean) examples of ``split`` (default: the evaluation language)."""
+        language = split_language(self.cfg, split) if split else self.language
+        return perturb_examples(
+            examples,
+            self.spec,
+            task=self.cfg.task,
+            task_type=self.type.name,
+            fields=self.fields,
+            language=language,
+            seed=self.seed,
+        )
+
+    def noise_record(self, clean: list[dict[str, Any]], noisy: list[dict[str, Any]]) -> dict[str, Any]:
+        """What a result record says about the noise: the condition, and the error rates applied."""
+        skipped = list(self.spec.bind(self.language).skipped_on_tokens) if self.type.name == "tagging" else []
+        return {
+            "spec": str(self.spec),
+            "steps": [{"name": s.name, "rate": s.rate, **dict(s.args)} for s in self.spec.steps],
+            "seed": self.seed,
+            "fields": self.fields,
+            "version": NOISE_VERSION,
+            **error_rates(clean, noisy, self.fields, self.type.name),
+            "skipped": skipped,
+        }
+
+
+def wrap(task: Task, spec: NoiseSpec | str, seed: int = 0) -> NoisyTask:
+    """The noisy variant of ``task`` (e.g. ``xnli_de@typo:0.1``)."""
+    return NoisyTask(task.cfg, task.family, noise=parse(spec) if isinstance(spec, str) else spec, seed=seed)
+
+
+@dataclass
+class Variant:
+    task: NoisyTask
+    examples: list[dict[str, Any]]
+    record: dict[str, Any]
+
+    @property
+    def condition(self) -> str:
+        return str(self.task.spec)
+
+
+def noisy_variants(task: Task, clean: list[dict[str, Any]], specs: list[NoiseSpec], seed: int) -> list[Variant]:
+    """One noisy variant of ``task``'s evaluation examples per condition, with its noise statistics."""
+    out = []
+    for spec in specs:
+        noisy_task = wrap(task, spec, seed)
+        noisy = noisy_task.perturb(clean)
+        out.append(Variant(noisy_task, noisy, noisy_task.noise_record(clean, noisy)))
+    return out

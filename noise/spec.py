@@ -1,0 +1,242 @@
+"""Noise specs: ``typo:0.1+drop:0.05``, parsed, checked and bound to a language.
+
+Grammar (one noise condition)::
+
+    condition := step ("+" step)*
+    step      := name (":" rate)? (":" key "=" value | ":" flag)*      # a perturbation
+               | "fields=" field ("/" field)*                           # which example fields to noise
+               | "answers=" ("relocate" | "protect")                    # span QA gold answers
+
+A sweep is several conditions separated by commas: ``typo:0.05,typo:0.1``.
+Perturbations apply left to right, sharing one generator per doc field. The
+canonical form (``str(spec)``) always shows each rate and only non-default
+parameters, so ``typo`` and ``typo:0.1`` name the same condition.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from functools import lru_cache
+from typing import Any
+
+from . import chars, words  # noqa: F401  (registers the catalogue)
+from .perturbation import REGISTRY, NoiseError, Perturbation, get_perturbation
+from .rng import Rng
+from .text import Words
+
+__all__ = ["REGISTRY", "Chain", "NoiseSpec", "Step", "get_perturbation", "parse", "parse_conditions"]
+
+ANSWER_MODES = ("relocate", "protect")
+_SPACE = re.compile(r"\s")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One perturbation of a condition, with its rate and non-default parameters."""
+
+    name: str
+    rate: float
+    args: tuple[tuple[str, Any], ...] = ()
+
+    def __str__(self) -> str:
+        return ":".join([self.name, _number(self.rate), *(f"{k}={_value(v)}" for k, v in self.args)])
+
+    @property
+    def structure(self) -> str:
+        """The step without its rate: what the generator key holds, so that rates nest."""
+        return ":".join([self.name, *(f"{k}={_value(v)}" for k, v in self.args)])
+
+    def build(self, language: str) -> Perturbation:
+        return get_perturbation(self.name)(self.rate, language, **dict(self.args))
+
+
+@dataclass(frozen=True)
+class NoiseSpec:
+    """A noise condition: perturbations applied in order, and where they apply."""
+
+    steps: tuple[Step, ...]
+    fields: tuple[str, ...] | None = None  # None: the task spec's noise_fields
+    answers: str = "relocate"
+
+    def __str__(self) -> str:
+        options = ([f"fields={'/'.join(self.fields)}"] if self.fields else []) + (
+            [f"answers={self.answers}"] if self.answers != "relocate" else []
+        )
+        return "+".join([*(str(s) for s in self.steps), *options])
+
+    @property
+    def rng_key(self) -> str:
+        return "+".join(s.structure for s in self.steps)
+
+    def bind(self, language: str) -> Chain:
+        """The perturbations for one language (checks layouts and dictionaries: errors come here)."""
+        return _bind(self, language)
+
+
+@lru_cache(maxsize=256)
+def _bind(spec: NoiseSpec, language: str) -> Chain:
+    return Chain(tuple(step.build(language) for step in spec.steps))
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A condition's perturbations bound to one language, applied left to right."""
+
+    perturbations: tuple[Perturbation, ...]
+    skipped_on_tokens: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "skipped_on_tokens", tuple(p.name for p in self.perturbations if p.adds_words))
+
+    def perturb(self, text: str, rng: Rng) -> str:
+        for p in self.perturbations:
+            text = p.perturb(text, rng)
+        return text
+
+    def perturb_batch(self, texts: list[str], rngs: list[Rng]) -> list[str]:
+        """``perturb`` for many texts, each with its own generator: the same result, faster."""
+        for p in self.perturbations:
+            texts = p.perturb_batch(texts, rngs)
+        return texts
+
+    def perturb_tokens(self, tokens: list[str], rng: Rng) -> tuple[list[str], list[int]]:
+        """Tagging tokens: the new tokens, and for each the index of the token (and label) it comes from."""
+        return self.perturb_sentences([tokens], [rng])[0]
+
+    def perturb_sentences(self, sentences: list[list[str]], rngs: list[Rng]) -> list[tuple[list[str], list[int]]]:
+        """``perturb_tokens`` for many sentences, each with its own generator: the same result, faster.
+
+        Character edits touch letters only and never type a space, so they run on
+        each sentence joined by spaces (all sentences in one batch) and the result
+        splits back into as many tokens; a token that lost every letter keeps its
+        old form. Word edits move the labels with their words; those that add
+        words are skipped.
+        """
+        current = [Words.of_tokens(tokens) for tokens in sentences]
+        for p in self.perturbations:
+            if p.level == "char":
+                edited = _edit_tokens(p, [w.words for w in current], rngs)
+                current = [Words.of_tokens(new, w.origin) for new, w in zip(edited, current)]
+            elif not p.adds_words:
+                current = [_edit_words(p, w, rng) for w, rng in zip(current, rngs)]
+        return [(w.words, w.origin) for w in current]
+
+
+def _edit_tokens(p: Perturbation, sentences: list[list[str]], rngs: list[Rng]) -> list[list[str]]:
+    joinable = [k for k, tokens in enumerate(sentences) if tokens and all(t and " " not in t for t in tokens)]
+    chosen = set(joinable)
+    out = [
+        tokens if k in chosen else [p.perturb_token(t, rngs[k]) for t in tokens] for k, tokens in enumerate(sentences)
+    ]
+    edited = p.perturb_batch([" ".join(sentences[k]) for k in joinable], [rngs[k] for k in joinable])
+    for k, text in zip(joinable, edited):
+        parts = text.split(" ")
+        out[k] = (
+            [new or old for new, old in zip(parts, sentences[k])] if len(parts) == len(sentences[k]) else sentences[k]
+        )
+    return out
+
+
+def _edit_words(p: Perturbation, tokens: Words, rng: Rng) -> Words:
+    """A word edit on tokens; a word that became empty or several tokens (a romanisation with
+    spaces) stays as it was."""
+    edited = p.edit(tokens, rng)  # type: ignore[attr-defined]
+    if edited is tokens or not p.rewrites_words:  # type: ignore[attr-defined]
+        return edited
+    before = dict(zip(tokens.origin, tokens.words))
+    new = [w if w and not _SPACE.search(w) else before[o] for w, o in zip(edited.words, edited.origin)]
+    return Words.of_tokens(new, edited.origin)
+
+
+def parse(text: str) -> NoiseSpec:
+    """One condition, e.g. ``typo:0.1+drop:0.05``; a ``NoiseError`` says what is wrong and how to fix it."""
+    text = text.strip()
+    if not text:
+        raise NoiseError("Empty noise spec; write e.g. typo:0.1 (see `harness noise ls`).")
+    steps: list[Step] = []
+    fields: tuple[str, ...] | None = None
+    answers = "relocate"
+    for part in text.split("+"):
+        part = part.strip()
+        where = f"Noise spec {text!r}" + (f", step {part!r}" if part != text else "")
+        if part.startswith("fields="):
+            fields = tuple(f for f in part[len("fields=") :].split("/") if f)
+            if not fields:
+                raise NoiseError(f"{where}: name the fields to noise, e.g. fields=text/text_pair.")
+        elif part.startswith("answers="):
+            answers = part[len("answers=") :]
+            if answers not in ANSWER_MODES:
+                raise NoiseError(f"{where}: answers= takes {' or '.join(ANSWER_MODES)}, not {answers!r}.")
+        else:
+            steps.append(_parse_step(part, where))
+    if not steps:
+        raise NoiseError(f"Noise spec {text!r} has no perturbation; write e.g. typo:0.1.")
+    return NoiseSpec(tuple(steps), fields, answers)
+
+
+def _parse_step(part: str, where: str) -> Step:
+    name, *items = part.split(":")
+    cls = get_perturbation(name.strip())
+    rate = cls.default_rate
+    args: dict[str, Any] = {}
+    for position, item in enumerate(items):
+        key, equals, value = item.partition("=")
+        if key in cls.params:
+            param = cls.params[key]
+            if not equals and param.kind is not bool:
+                raise NoiseError(f"{where}: {key} needs a value: {key}=...")
+            args[key] = param.convert(value, f"{where}, {key}") if equals else True
+        elif position == 0 and not equals:
+            rate = _rate(item, name, where)
+        elif equals:
+            close = get_close_matches(key, list(cls.params), n=1)
+            raise NoiseError(
+                f"{where}: {name} has no parameter {key!r}.{f' Did you mean {close[0]!r}?' if close else ''} "
+                f"Its parameters: {', '.join(cls.params) or 'none (just a rate)'}."
+            )
+        else:
+            raise NoiseError(f"{where}: {item!r} is neither the rate (which comes first) nor key=value.")
+    ordered = tuple((k, args[k]) for k, p in cls.params.items() if k in args and args[k] != p.default)
+    step = Step(cls.name, rate, ordered)
+    if not any(isinstance(v, str) and "{lang}" in v for _, v in ordered):
+        step.build("en")  # check parameter values (a layout's name, a dictionary file) now
+    return step
+
+
+def _rate(item: str, name: str, where: str) -> float:
+    try:
+        rate = float(item)
+    except ValueError:
+        raise NoiseError(
+            f"{where}: the rate {item!r} is not a number; write e.g. {name}:0.1 (the share of units to edit)."
+        ) from None
+    if not 0 <= rate <= 1:
+        raise NoiseError(f"{where}: the rate {item} must be between 0 and 1 (the share of units to edit).")
+    return rate
+
+
+def parse_conditions(values: Iterable[str] | str | None) -> list[NoiseSpec]:
+    """A sweep: comma-separated conditions (from one or several ``--noise`` options), deduplicated."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    out: list[NoiseSpec] = []
+    for value in values:
+        for text in value.split(","):
+            if text.strip():
+                spec = parse(text)
+                if spec not in out:
+                    out.append(spec)
+    return out
+
+
+def _number(x: float) -> str:
+    return format(x, "g")
+
+
+def _value(v: Any) -> str:
+    return ("true" if v else "false") if isinstance(v, bool) else str(v)

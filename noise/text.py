@@ -1,0 +1,139 @@
+"""The units perturbations work on: grapheme clusters, words, scripts.
+
+Every character operation works on extended grapheme clusters (Unicode UAX #29,
+the ``regex`` module's ``\\X``): a Devanagari conjunct with its vowel sign, a Thai
+consonant with its vowel and tone marks, a letter with combining accents, a flag
+or an emoji sequence is one unit, so no operation can split it or leave a mark
+without its base. Rates and error rates count these units, which is what makes
+``typo:0.1`` mean the same in Hindi as in English.
+
+Words are whitespace-delimited, except in scripts written without spaces (Han,
+kana, Thai, Lao, Khmer, Myanmar), where each grapheme cluster is a word unit. We
+chose characters over a dictionary segmenter (jieba, PyThaiNLP, MeCab): it needs
+no model or heavy dependency, never changes with a segmenter's version, and keeps
+word rates comparable across languages; ``codeswitch`` alone groups characters,
+by longest match against its dictionary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import regex
+
+from .clusters import joins
+
+#: scripts written without spaces between words
+NO_SPACE_SCRIPTS = ("Han", "Hiragana", "Katakana", "Thai", "Lao", "Khmer", "Myanmar")
+_NO_SPACE = "".join(rf"\p{{sc={s}}}" for s in NO_SPACE_SCRIPTS)
+# Text as consecutive tokens, each whole clusters: a gap (clusters starting with whitespace), a
+# no-space-script cluster, or a word. Matching every cluster keeps the scan on cluster boundaries.
+_TOKEN = regex.compile(rf"((?:(?=\s)\X)+)|(?=[{_NO_SPACE}])\X|(?:(?![\s{_NO_SPACE}])\X)+")
+_WHITESPACE = regex.compile(r"\s+")
+
+#: scripts a cluster can be assigned to (others count as "Common": never substituted or inserted)
+SCRIPTS = (
+    "Latin",
+    "Cyrillic",
+    "Greek",
+    "Armenian",
+    "Georgian",
+    "Arabic",
+    "Hebrew",
+    "Syriac",
+    "Thaana",
+    "Devanagari",
+    "Bengali",
+    "Gurmukhi",
+    "Gujarati",
+    "Oriya",
+    "Tamil",
+    "Telugu",
+    "Kannada",
+    "Malayalam",
+    "Sinhala",
+    "Thai",
+    "Lao",
+    "Tibetan",
+    "Myanmar",
+    "Khmer",
+    "Ethiopic",
+    "Hangul",
+    "Han",
+    "Hiragana",
+    "Katakana",
+    "Mongolian",
+    "Tifinagh",
+    "Cherokee",
+)
+_SCRIPT = regex.compile("|".join(rf"(?P<{s}>\p{{sc={s}}})" for s in SCRIPTS))
+
+
+@lru_cache(maxsize=65536)
+def script_of(char: str) -> str:
+    """The script of a character (of a cluster's first character), or "Common"."""
+    m = _SCRIPT.match(char[:1])
+    return m.lastgroup if m else "Common"
+
+
+def is_letter_cluster(cluster: str) -> bool:
+    """A cluster that starts with a letter: what character edits act on (not digits, punctuation, space)."""
+    return cluster[:1].isalpha()
+
+
+def is_no_space_unit(word: str) -> bool:
+    return script_of(word[:1]) in NO_SPACE_SCRIPTS
+
+
+def word_list(text: str) -> list[str]:
+    """The word units of ``text`` (whitespace tokens; single clusters in scripts without spaces)."""
+    return [m.group() for m in _TOKEN.finditer(text) if m.group(1) is None]
+
+
+@dataclass
+class Words:
+    """A text as word units and the gaps around them, with where each word came from.
+
+    ``gaps[i]`` precedes ``words[i]`` and ``gaps[-1]`` trails the last word, so
+    ``text()`` gives back the exact input. ``origin[i]`` is the input position of
+    word ``i``: a tagging task's labels follow their words through drops and
+    shuffles by it.
+    """
+
+    words: list[str]
+    gaps: list[str]
+    origin: list[int]
+
+    @classmethod
+    def of_text(cls, text: str) -> Words:
+        words, gaps, gap = [], [], ""
+        for m in _TOKEN.finditer(text):
+            if m.group(1) is not None:
+                gap = m.group()
+            else:
+                gaps.append(gap)
+                words.append(m.group())
+                gap = ""
+        gaps.append(gap)
+        return cls(words, gaps, list(range(len(words))))
+
+    @classmethod
+    def of_tokens(cls, tokens: list[str], origin: list[int] | None = None) -> Words:
+        gaps = ["", *[" "] * (len(tokens) - 1), ""] if tokens else [""]
+        return cls(list(tokens), gaps, list(range(len(tokens))) if origin is None else list(origin))
+
+    def text(self) -> str:
+        parts = [self.gaps[0]]
+        for word, gap in zip(self.words, self.gaps[1:]):
+            parts += (word, gap)
+        return "".join(parts)
+
+    def intact(self) -> bool:
+        """Whether joining the parts keeps every grapheme cluster as it was in the parts."""
+        parts = [p for pair in zip(self.gaps, [*self.words, ""]) for p in pair if p]
+        return all(not joins(a, b) for a, b in zip(parts, parts[1:]))
+
+    def is_whitespace_gap(self, i: int) -> bool:
+        """Whether gap ``i`` (between words i-1 and i) is non-empty whitespace."""
+        return 0 < i < len(self.words) and _WHITESPACE.fullmatch(self.gaps[i]) is not None
