@@ -75,6 +75,8 @@ class TaskConfig:
     doc_to_question: Any = None
     doc_to_tokens: Any = None
     label_list: list[str] = field(default_factory=list)
+    #: span_qa: some questions have no answer (SQuAD v2), so predict "" when the null score beats every span
+    allow_no_answer: bool = False
     noise_fields: list[str] = field(default_factory=list)
     metric_list: list[dict[str, Any]] = field(default_factory=list)
     training: TrainingDefaults = field(default_factory=TrainingDefaults)

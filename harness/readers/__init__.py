@@ -56,3 +56,7 @@ def read_csv(files: list[str], columns: list[str] | None = None) -> datasets.Dat
 @register_reader("json")
 def read_json(files: list[str], field: str | None = None) -> datasets.Dataset:
     return datasets.load_dataset("json", data_files=files, split="train", field=field)
+
+
+# Importing the modules registers their readers.
+from . import squad  # noqa: E402,F401

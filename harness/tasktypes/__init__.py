@@ -96,4 +96,4 @@ def pad(seqs: list[list[int]], value: int) -> torch.Tensor:
 
 
 # Importing the modules registers the built-in types.
-from . import classification, multiple_choice  # noqa: E402,F401
+from . import classification, multiple_choice, span_qa  # noqa: E402,F401
