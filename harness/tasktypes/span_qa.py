@@ -139,14 +139,16 @@ class SpanQA(TaskType):
                 return_overflowing_tokens=True,
                 return_offsets_mapping=True,
             )
+            offsets, samples = enc["offset_mapping"], enc["overflow_to_sample_mapping"]
             for j, ids in enumerate(enc["input_ids"]):
-                i = members[enc["overflow_to_sample_mapping"][j]]
+                i = members[samples[j]]
                 context = [k for k, seq in enumerate(enc.sequence_ids(j)) if seq == 1]
+                first = context[0] if context else len(ids)
                 windows[i].append(
                     {
                         "input_ids": ids,
-                        "context_start": context[0] if context else len(ids),
-                        "offsets": [list(enc["offset_mapping"][j][k]) for k in context],
+                        "context_start": first,
+                        "offsets": offsets[j][first : first + len(context)],
                         "window_start": len(windows[i]) * step,
                     }
                 )
