@@ -72,9 +72,9 @@ def questions(path: str) -> list[dict[str, Any]]:
 @cache
 def _warn_unlabelled(path: str) -> None:
     logging.getLogger(__name__).warning(
-        "%s has no gold answers: google-research/xtreme's download_data.sh strips them from the QA evaluation "
-        "files. Its questions are predicted but score nothing (NaN). For scores use the original files "
-        "(deepmind/xquad, MLQA_V1.zip, the TyDiQA-GoldP dev tgz) or leave out --data-dir to load them from the hub.",
+        "%s: no gold answers (google-research/xtreme's download strips them), so its questions are predicted but "
+        "not scored (NaN). To score, use the original files (deepmind/xquad, MLQA_V1.zip, the TyDiQA-GoldP dev "
+        "tgz) or the hub (leave out --data-dir).",
         path,
     )
 

@@ -70,7 +70,7 @@ def token_span(offsets: list[list[int]], begin: int, end: int) -> tuple[int, int
     return first, last
 
 
-def window_contexts(windows: list[tuple[int, int]], position: int) -> int:
+def max_context_window(windows: list[tuple[int, int]], position: int) -> int:
     """Index of the window in which context token ``position`` has the most context (BERT's rule).
 
     ``windows`` are ``(first token, number of tokens)``; the score is the
@@ -241,7 +241,7 @@ def best_answer(context: str, windows: list[tuple[dict[str, Any], list[list[int]
     best: tuple[float, int, int, int] | None = None  # score, window, start, end
     for w, (out, _, first) in enumerate(windows):
         for start, start_logit in out["starts"]:
-            if window_contexts(spans, first + start) != w:
+            if max_context_window(spans, first + start) != w:
                 continue
             for end, end_logit in out["ends"]:
                 if start <= end < start + MAX_ANSWER_TOKENS and (best is None or start_logit + end_logit > best[0]):
