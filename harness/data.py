@@ -10,6 +10,7 @@ own fingerprints) and end as a ``datasets.Dataset`` of docs; the task's
 from __future__ import annotations
 
 import glob
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -120,10 +121,16 @@ def load_hub(cfg: TaskConfig, split: str) -> datasets.Dataset:
 
 
 def load_docs(cfg: TaskConfig, split: str, data_dir: Path | None) -> datasets.Dataset:
-    """The docs of one split: local files when ``data_dir`` is given, else the hub; then ``process_docs``."""
+    """The docs of one split: local files when ``data_dir`` is given, else the hub; then ``process_docs``.
+
+    A hook with a ``language`` parameter gets the split's language, so it can
+    pick one language out of a multilingual hub dataset (TyDiQA-GoldP).
+    """
     docs = load_local(cfg, split, data_dir) if data_dir is not None and cfg.data_files else load_hub(cfg, split)
     if cfg.process_docs is not None:
-        docs = cfg.process_docs.resolve()(docs)
+        hook = cfg.process_docs.resolve()
+        wants_language = "language" in inspect.signature(hook).parameters
+        docs = hook(docs, language=split_language(cfg, split)) if wants_language else hook(docs)
     return docs
 
 

@@ -36,7 +36,7 @@ from .data import has_split, local_patterns
 from .errors import DataError, HarnessError
 from .evaluation import EvalContext, auto_batch_size, predict_features
 from .features import featurize
-from .metrics import compute
+from .metrics import compute, headline
 from .models import DEFAULT_MODEL, SMOKE_PRESETS, Base, load_base, load_encoder, resolve_device, resolve_dtype
 from .registry import TaskIndex
 from .report import aggregate, leaderboard
@@ -458,8 +458,8 @@ class Runner:
         )  # fmt: skip
         predictions = task.type.predict_in_context(context, outputs, features, cell.examples)
         references = [task.type.reference(e) for e in cell.examples]
-        metrics = compute(task.metric_list, references, predictions)
-        score_name = next(iter(metrics))
+        metrics = compute(task.metric_list, references, predictions, language=task.language)
+        score_name, score, table_metrics = headline(metrics)
         record = {
             "key": cell.key,
             "task": task.cfg.task,
@@ -477,8 +477,9 @@ class Runner:
             "seed": config.seed,
             "split": eval_split_of(task, config),
             "metrics": metrics,
-            "score": metrics[score_name],
+            "score": score,
             "score_name": score_name,
+            "table_metrics": table_metrics,
             "n": len(cell.examples),
             "doc_ids": [e["id"] for e in cell.examples] if config.limit is not None else None,
             "artefact": artefact,

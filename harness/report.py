@@ -144,18 +144,18 @@ def leaderboard(records: Iterable[dict[str, Any]], title: str = "Zero-shot cross
     ]
     languages = sorted({r["language"] for r in records}, key=lambda lang: (lang != "en", lang))
     cells: dict[tuple[str, ...], dict[str, float]] = {}
-    metric_of: dict[str, str] = {}
     for r in records:
-        row_key = (r["family"], *_setting(r, varying))
-        cells.setdefault(row_key, {})[r["language"]] = r["score"]
-        metric_of[r["family"]] = r["score_name"]
+        # a row per metric the record asks to show (QA: EM and F1), else its score
+        for metric in r.get("table_metrics") or [r["score_name"]]:
+            row_key = (r["family"], metric, *_setting(r, varying))
+            cells.setdefault(row_key, {})[r["language"]] = r["metrics"].get(metric, r["score"])
     if "condition" in varying:
-        cells = _with_drops(cells, 1 + varying.index("condition"))
+        cells = _with_drops(cells, 2 + varying.index("condition"))
     table = Table(title, ["task", "metric", *varying, "avg", *languages], label_columns=2 + len(varying))
     for row_key, by_lang in cells.items():
-        family, *setting = row_key
+        family, metric, *setting = row_key
         avg = mean([by_lang[lang] for lang in languages if lang in by_lang])
-        table.rows.append([family, metric_of[family], *setting, avg, *[by_lang.get(lang) for lang in languages]])
+        table.rows.append([family, metric, *setting, avg, *[by_lang.get(lang) for lang in languages]])
     notes = ["drop = clean − noisy (points)."] if "condition" in varying else []
     smoke = sorted({r["model_label"] for r in records if r.get("smoke")})
     if smoke:

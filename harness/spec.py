@@ -100,6 +100,8 @@ class TaskConfig:
     #: label_list is the sorted set of the training split's targets: for label sets that cannot ship with the
     #: spec (CCGbank's ~1.3k supertags come from licensed data)
     labels_from_data: bool = False
+    #: span_qa: some questions have no answer (SQuAD v2), so predict "" when the null score beats every span
+    allow_no_answer: bool = False
     noise_fields: list[str] = field(default_factory=list)
     metric_list: list[dict[str, Any]] = field(default_factory=list)
     training: TrainingDefaults = field(default_factory=TrainingDefaults)

@@ -9,6 +9,7 @@ google-research/xtreme's ``evaluate.py`` digit for digit.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,11 @@ class Metric:
     name: str
     fn: MetricFn
     higher_is_better: bool = True
+
+    @property
+    def takes_language(self) -> bool:
+        """Whether ``fn`` wants the task's language (MLQA normalises answers per language)."""
+        return "language" in inspect.signature(self.fn).parameters
 
 
 METRICS: dict[str, Metric] = {}
@@ -54,13 +60,22 @@ def accuracy(references: Sequence[Any], predictions: Sequence[Any]) -> float:
 
 
 def compute(
-    metric_list: list[dict[str, Any]], references: Sequence[Any], predictions: Sequence[Any]
+    metric_list: list[dict[str, Any]],
+    references: Sequence[Any],
+    predictions: Sequence[Any],
+    language: str | None = None,
 ) -> dict[str, float]:
-    """All metrics of a task's ``metric_list``, flattened to ``name -> value``."""
+    """All metrics of a task's ``metric_list``, flattened to ``name -> value``.
+
+    Metrics whose function has a ``language`` parameter get the task's evaluated language.
+    """
     scores: dict[str, float] = {}
     for entry in metric_list:
         kwargs = dict(entry.get("kwargs") or {})
-        value = get_metric(entry["metric"]).fn(references, predictions, **kwargs)
+        metric = get_metric(entry["metric"])
+        if metric.takes_language:
+            kwargs.setdefault("language", language)
+        value = metric.fn(references, predictions, **kwargs)
         if isinstance(value, dict):
             scores.update(value)
         else:
@@ -73,5 +88,33 @@ def mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else float("nan")
 
 
+#: span-QA metrics; XTREME's QA task score is (avg EM + avg F1) / 2 (``evaluate.py``)
+QA_METRICS = ("exact_match", "f1")
+QA_SCORE = "em_f1_mean"
+
+
+def headline(metrics: dict[str, float]) -> tuple[str, float, list[str]]:
+    """One cell's score as XTREME ranks it, and the metrics a leaderboard shows for it.
+
+    QA cells score (EM + F1) / 2, whose mean over languages is XTREME's QA task
+    score, and show both EM and F1; other cells score and show their first metric.
+    """
+    if all(m in metrics for m in QA_METRICS):
+        return QA_SCORE, (metrics["exact_match"] + metrics["f1"]) / 2, list(QA_METRICS)
+    name = next(iter(metrics))
+    return name, metrics[name], [name]
+
+
+def task_score(records: Sequence[dict[str, Any]]) -> float:
+    """A task's XTREME score from its per-language records, in ``evaluate.py``'s order of operations.
+
+    QA: ``(mean EM + mean F1) / 2`` (not the mean of per-language halves, which
+    can differ in the last digit); any other task: the mean of its scores.
+    """
+    if records and all(r["score_name"] == QA_SCORE for r in records):
+        return (mean([r["metrics"]["exact_match"] for r in records]) + mean([r["metrics"]["f1"] for r in records])) / 2
+    return mean([r["score"] for r in records])
+
+
 # Importing the modules registers their metrics.
-from . import retrieval, tagging  # noqa: E402,F401
+from . import retrieval, squad, tagging  # noqa: E402,F401

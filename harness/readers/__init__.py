@@ -59,4 +59,4 @@ def read_json(files: list[str], field: str | None = None) -> datasets.Dataset:
 
 
 # Importing the modules registers the structured readers.
-from . import conll, retrieval  # noqa: E402,F401
+from . import conll, retrieval, squad  # noqa: E402,F401

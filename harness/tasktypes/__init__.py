@@ -106,4 +106,4 @@ def pad(seqs: list[list[int]], value: int) -> torch.Tensor:
 
 
 # Importing the modules registers the built-in types.
-from . import classification, multiple_choice, retrieval, tagging  # noqa: E402,F401
+from . import classification, multiple_choice, retrieval, span_qa, tagging  # noqa: E402,F401

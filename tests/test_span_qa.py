@@ -1,0 +1,349 @@
+"""span_qa: windows, labels, answers mapped back through offsets, the squad reader, QA specs, end to end."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+
+import datasets
+import pytest
+from transformers import AutoTokenizer
+
+from harness.data import source_context
+from harness.errors import DataError, SpecError
+from harness.generate import generated_files
+from harness.metrics.squad import normalize_squad
+from harness.models import TinySize, build_tiny
+from harness.pipeline import RunConfig, Runner
+from harness.readers import squad as squad_reader
+from harness.readers.squad import read_squad
+from harness.registry import TaskIndex, builtin_tasks_dir
+from harness.spec import TaskConfig
+from harness.task import Task
+from harness.tasktypes.span_qa import (
+    DOC_STRIDE,
+    MAX_ANSWER_TOKENS,
+    MAX_QUESTION_TOKENS,
+    SpanQA,
+    answer_chars,
+    best_answer,
+)
+from harness.templating import render
+from harness.yamlio import FunctionRef
+
+QA = SpanQA()
+XQUAD_LANGUAGES = ["ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"]
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tiny_model_dir: Path):
+    return AutoTokenizer.from_pretrained(tiny_model_dir)
+
+
+def example(context: str, answer: str | None, index: int = 0, question: str = "Which city is it?") -> dict:
+    target = (
+        {"text": [answer], "answer_start": [context.rindex(answer)]} if answer else {"text": [], "answer_start": []}
+    )
+    return QA.prepare(
+        TaskConfig(task="t", task_type="span_qa"),
+        {"id": str(index), "index": index, "question": question, "context": context, "target": target},
+    )
+
+
+def features_of(examples: list[dict], tokenizer, max_length: int) -> list[dict]:
+    columns = QA.encode(examples, tokenizer, max_length)
+    return [dict(zip(columns, values)) for values in zip(*columns.values())]
+
+
+def gold_span(feature: dict) -> tuple[int, int]:
+    return feature["start_position"] - feature["context_start"], feature["end_position"] - feature["context_start"]
+
+
+# ----------------------------------------------------------------------------- windows and labels
+
+
+def test_an_answer_near_the_end_of_a_long_context_is_found_in_a_later_window(tokenizer):
+    context = " ".join(["the river is quiet and the dog sleeps near the bank"] * 30) + " The city is Madrid."
+    ex = example(context, "Madrid")
+    features = features_of([ex], tokenizer, 64)
+    assert len(features) > 5
+    labelled = [i for i, f in enumerate(features) if f["start_position"]]
+    assert labelled and labelled[0] > 0 and 0 not in labelled
+    for i, f in enumerate(features):
+        if i not in labelled:
+            assert (f["start_position"], f["end_position"]) == (0, 0)  # points at <s>
+    f = features[labelled[-1]]
+    start, end = gold_span(f)
+    assert context[f["offsets"][start][0] : f["offsets"][end][1]] == "Madrid"
+    # the prediction folds the windows back: best span in the window that holds the answer
+    outputs = [{"starts": [(0, 1.0)], "ends": [(0, 1.0)], "null": 0.0} for _ in features]
+    outputs[labelled[-1]] = {"starts": [(start, 9.0), (0, 1.0)], "ends": [(end, 9.0)], "null": 0.0}
+    columns = {k: [f[k] for f in features] for k in ("example_index", "offsets", "window_start")}
+    assert QA.predict(outputs, columns, [ex], TaskConfig(task="t", task_type="span_qa")) == ["Madrid"]
+
+
+@pytest.mark.parametrize("max_length", [40, 64, 384])
+def test_windows_tile_the_context_with_overlap(tokenizer, max_length):
+    context = " ".join(f"Sentence number {i} is about the river." for i in range(60))
+    features = features_of([example(context, None)], tokenizer, max_length)
+    whole = [
+        list(o) for o in tokenizer(context, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    ]
+    covered = set()
+    for f in features:
+        first, n = f["window_start"], len(f["offsets"])
+        assert [list(o) for o in f["offsets"]] == whole[first : first + n]  # window k starts k steps in
+        assert f["length"] == len(f["input_ids"]) <= max_length
+        covered.update(range(first, first + n))
+    assert covered == set(range(len(whole)))
+    for a, b in zip(features, features[1:]):
+        step = b["window_start"] - a["window_start"]
+        assert 1 <= step <= 128 and step <= len(a["offsets"]) // 2 + 1  # XTREME's stride, at most half a window
+
+
+def test_questions_are_cut_to_64_tokens(tokenizer):
+    features = features_of([example("The city is Lima.", "Lima", question="why " * 200)], tokenizer, 384)
+    assert features[0]["context_start"] == 1 + 64 + 2  # <s> question </s></s>
+    assert features[0]["start_position"] > 0
+
+
+def test_answer_whitespace_is_not_part_of_the_label():
+    assert answer_chars(" Lima ", 10) == (11, 15)
+    assert answer_chars("   ", 3) is None
+
+
+def test_prepare_rejects_malformed_answers():
+    cfg = TaskConfig(task="t", task_type="span_qa")
+    base = {"id": "q1", "index": 0, "question": "q", "context": "The city is Lima."}
+    with pytest.raises(SpecError, match="SQuAD-style"):
+        QA.prepare(cfg, {**base, "target": "Lima"})
+    with pytest.raises(SpecError, match="outside its context"):
+        QA.prepare(cfg, {**base, "target": {"text": ["Lima"], "answer_start": [40]}})
+
+
+# ----------------------------------------------------------------------------- n-best search
+
+
+def windows(*outs: dict, length: int = 50, step: int = 10, offsets=None) -> list:
+    offsets = offsets or [[i * 2, i * 2 + 1] for i in range(200)]
+    return [(out, offsets[k * step : k * step + length], k * step) for k, out in enumerate(outs)]
+
+
+CONTEXT = "".join(f"{chr(97 + i % 26)} " for i in range(200))
+
+
+def test_best_answer_respects_order_and_maximum_length():
+    out = {"starts": [(10, 5.0), (3, 0.1)], "ends": [(5, 5.0), (10 + MAX_ANSWER_TOKENS, 4.0), (12, 0.5)], "null": 0.0}
+    # (10, 5) ends before it starts, (10, 40) is 31 tokens long: (10, 12) scores 5.5, beating (3, 5) at 5.1
+    assert best_answer(CONTEXT, windows(out), allow_no_answer=False) == CONTEXT[20:25]
+    assert best_answer(CONTEXT, windows({"starts": [], "ends": [], "null": 0.0}), allow_no_answer=False) == ""
+
+
+def test_a_start_counts_only_in_the_window_where_it_has_most_context():
+    # token 15 sits 15 from the left edge of window 0 (length 50) and 5 of window 1 (starts at 10): window 0 wins
+    strong_in_wrong_window = {"starts": [(5, 9.0)], "ends": [(6, 9.0)], "null": 0.0}  # window 1: tokens 15..16
+    weak = {"starts": [(15, 1.0)], "ends": [(16, 1.0)], "null": 0.0}  # window 0: tokens 15..16
+    assert best_answer(CONTEXT, windows(weak, strong_in_wrong_window), allow_no_answer=False) == CONTEXT[30:33]
+
+
+def test_no_answer_wins_only_when_the_lowest_null_score_beats_the_best_span():
+    def outs(null_a: float, null_b: float) -> list:
+        return windows(
+            {"starts": [(1, 2.0)], "ends": [(1, 2.0)], "null": null_a},
+            {"starts": [], "ends": [], "null": null_b},
+        )
+
+    assert best_answer(CONTEXT, outs(5.0, 9.0), allow_no_answer=True) == ""  # min null 5 > 4
+    assert best_answer(CONTEXT, outs(4.0, 9.0), allow_no_answer=True) == CONTEXT[2:3]  # a tie keeps the span
+    assert best_answer(CONTEXT, outs(9.0, 3.0), allow_no_answer=True) == CONTEXT[2:3]  # min null 3 < 4
+    assert best_answer(CONTEXT, outs(5.0, 9.0), allow_no_answer=False) == CONTEXT[2:3]
+
+
+# ----------------------------------------------------------------------------- gold answers of the real data
+
+
+@pytest.fixture(scope="module")
+def data_tokenizer(shared_data: Path):
+    """A tokenizer trained on the QA data itself, like the smoke preset's (smaller, to stay quick)."""
+    texts = []
+    for path in sorted((shared_data / "xquad").glob("*.json")):
+        texts += [p["context"] for a in json.loads(path.read_text())["data"] for p in a["paragraphs"]][:25]
+    train = shared_data / "tydiqa/tydiqa-goldp-v1.1-train/tydiqa.goldp.en.train.json"
+    texts += [p["context"] for a in json.loads(train.read_text())["data"] for p in a["paragraphs"]][:25]
+    return AutoTokenizer.from_pretrained(
+        build_tiny(texts, TinySize(hidden_size=32, layers=1, heads=2, vocab_size=3000))
+    )
+
+
+def labelled_qa_splits() -> list[tuple[str, str]]:
+    """Every labelled QA file of ../shared/data; its TyDiQA dev files have had their answers stripped."""
+    return [(f"xquad_{lang}", "test") for lang in XQUAD_LANGUAGES] + [("tydiqa_en", "train")]
+
+
+def test_every_gold_answer_survives_tokenisation_and_mapping_back(shared_data, data_tokenizer):
+    """Each gold answer lies wholly in a 384-token window (unless it is longer than windows overlap), and the
+    characters its tokens' offsets cover are the answer itself or, where an answer boundary falls inside a
+    token, the answer plus the rest of that token (the counts are printed; run with -s)."""
+    index = TaskIndex()
+    overlap = 384 - MAX_QUESTION_TOKENS - 4 - DOC_STRIDE  # the least overlap of two windows
+    print("\ntask: answers, exact, boundary inside a token (EM-equal under SQuAD v1.1), longer than the overlap")
+    for name, split in labelled_qa_splits():
+        examples = Task(index.task(name)).examples(split, shared_data)
+        features = features_of(examples, data_tokenizer, 384)
+        found: dict[int, tuple[int, int, list]] = {}
+        for f in features:
+            if f["start_position"]:
+                found.setdefault(f["example_index"], (*gold_span(f), f["offsets"]))
+        inside = same_under_metric = too_long = 0
+        for ex in examples:
+            answer = ex["target"]["text"][0]
+            if ex["index"] not in found:
+                assert len(data_tokenizer(answer, add_special_tokens=False)["input_ids"]) > overlap, (name, ex["id"])
+                too_long += 1
+                continue
+            start, end, offsets = found[ex["index"]]
+            begin, stop = answer_chars(answer, ex["target"]["answer_start"][0])
+            left, right = offsets[start][0], offsets[end][1]
+            recovered = ex["context"][left:right]
+            assert left <= begin < offsets[start][1] and offsets[end][0] < stop <= right, (name, ex["id"])
+            assert recovered[begin - left : stop - left] == answer.strip(), (name, ex["id"])
+            if recovered != answer.strip():
+                inside += 1
+                same_under_metric += normalize_squad(recovered) == normalize_squad(answer)
+        exact = len(examples) - inside - too_long
+        print(f"  {name:10s} {len(examples):5d} {exact:5d} {inside:4d} ({same_under_metric:3d}) {too_long}")
+
+
+def test_xtreme_stripped_tydiqa_dev_files_predict_but_do_not_score(shared_data, caplog):
+    index = TaskIndex()
+    squad_reader._warn_unlabelled.cache_clear()  # warned once per file and process
+    with caplog.at_level(logging.WARNING):
+        examples = Task(index.task("tydiqa_fi")).examples("validation", shared_data)
+    assert len(examples) == 782 and not any(e["target"]["text"] for e in examples)
+    assert "tydiqa.goldp.fi.dev.json: no gold answers" in caplog.text
+    # the hub hook passes XTREME's per-language files through: the training file's ids lost their language
+    assert len(Task(index.task("tydiqa_en")).docs("train", shared_data)) == 3696
+
+
+# ----------------------------------------------------------------------------- reader and specs
+
+
+def write_squad(path: Path, qas: list[dict], context: str = "The city is Lima.") -> str:
+    path.write_text(
+        json.dumps({"version": "x", "data": [{"title": "T", "paragraphs": [{"context": context, "qas": qas}]}]})
+    )
+    return str(path)
+
+
+def test_squad_reader_flattens_questions_and_keeps_no_answer_empty(tmp_path):
+    path = write_squad(
+        tmp_path / "v2.json",
+        [
+            {"id": "a", "question": "q1", "answers": [{"text": "Lima", "answer_start": 12}]},
+            {
+                "id": "b",
+                "question": "q2",
+                "answers": [],
+                "is_impossible": True,
+                "plausible_answers": [{"text": "x", "answer_start": 0}],
+            },
+        ],
+    )
+    docs = read_squad([path])
+    assert docs[0] == {
+        "id": "a",
+        "title": "T",
+        "context": "The city is Lima.",
+        "question": "q1",
+        "answers": {"text": ["Lima"], "answer_start": [12]},
+    }
+    assert docs[1]["answers"] == {"text": [], "answer_start": []}
+    stripped = write_squad(
+        tmp_path / "s.json", [{"id": "c", "question": "q", "answers": [{"text": "", "answer_start": 0}]}]
+    )
+    assert read_squad([stripped])[0]["answers"] == {"text": [], "answer_start": []}
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    with pytest.raises(DataError, match="not SQuAD-format"):
+        read_squad([str(tmp_path / "bad.json")])
+
+
+def test_tydiqa_hook_keeps_the_task_language():
+    keep = FunctionRef(builtin_tasks_dir() / "tydiqa", "utils.keep_language").resolve()
+    hub = datasets.Dataset.from_dict({"id": ["finnish--12-0", "english-34-1", "finnish-56-2"]})
+    assert keep(hub, language="fi")["id"] == ["finnish--12-0", "finnish-56-2"]
+    xtreme = datasets.Dataset.from_dict({"id": ["12", "34"]})
+    assert keep(xtreme, language="en")["id"] == ["12", "34"]
+
+
+@pytest.mark.parametrize(
+    "task, split, hub, local",
+    [
+        ("xquad_de", "train", ("rajpurkar/squad", None, "train"), "squad/train-v1.1.json"),
+        ("xquad_ro", "test", ("google/xquad", "xquad.ro", "validation"), "xquad/xquad.ro.json"),
+        (
+            "mlqa_zh",
+            "test",
+            ("google/xtreme", "MLQA.zh.zh", "test"),
+            "mlqa/MLQA_V1/test/test-context-zh-question-zh.json",
+        ),
+        (
+            "mlqa_xl_ar-de",
+            "validation",
+            ("google/xtreme", "MLQA.ar.de", "validation"),
+            "mlqa/MLQA_V1/dev/dev-context-ar-question-de.json",
+        ),
+        (
+            "tydiqa_sw",
+            "validation",
+            ("google-research-datasets/tydiqa", "secondary_task", "validation"),
+            "tydiqa/tydiqa-goldp-v1.1-dev/tydiqa.goldp.sw.dev.json",
+        ),
+        ("squad_v2", "validation", ("rajpurkar/squad_v2", None, "validation"), "squad/dev-v2.0.json"),
+    ],
+)
+def test_qa_specs_name_hub_and_local_sources(task, split, hub, local):
+    cfg = TaskIndex().task(task)
+    ctx = source_context(cfg, split)
+    name = render(cfg.dataset_name, ctx, where=task) if cfg.dataset_name else None
+    assert (render(cfg.dataset_path, ctx, where=task), name, cfg.hub_splits.get(split, split)) == hub
+    assert render(cfg.data_files[split], ctx, where=task) == local
+
+
+def test_qa_families_are_generated_and_complete():
+    index = TaskIndex()
+    for family, n in [("xquad", 12), ("mlqa", 7), ("mlqa_xl", 49), ("tydiqa", 9)]:
+        common = builtin_tasks_dir() / family / f"{family}_common"
+        for path, text in generated_files(common).items():
+            assert path.read_text(encoding="utf-8") == text, f"{path} is stale: run harness tasks generate"
+        assert len(index.expand(family)) == n
+    assert index.task("squad_v2").allow_no_answer and not index.task("squad").allow_no_answer
+    assert index.task("xquad_en").training.max_length == 384
+
+
+# ----------------------------------------------------------------------------- end to end
+
+
+def test_pipeline_trains_and_evaluates_a_squad_format_task(tiny_model_dir, toy_tasks, toy_data, tmp_path):
+    config = RunConfig(
+        tasks=["toyqa"],
+        model=str(tiny_model_dir),
+        data_dir=toy_data,
+        include_paths=[toy_tasks],
+        output=tmp_path / "runs",
+        adapter_dir=tmp_path / "adapters",
+        log_samples=True,
+        device="cpu",
+    )
+    result = Runner(config).run()
+    by_language = {r["language"]: r for r in result["results"]}
+    assert set(by_language) == {"en", "de"}
+    en = by_language["en"]
+    assert en["score_name"] == "em_f1_mean" and en["score"] == (en["metrics"]["exact_match"] + en["metrics"]["f1"]) / 2
+    assert en["metrics"]["f1"] > 50, en["metrics"]  # the tiny model learns where the city is
+    rows = {tuple(row[:2]) for row in result["table"]["rows"]}
+    assert rows == {("toyqa", "exact_match"), ("toyqa", "f1")}
+    samples = [json.loads(line) for line in (tmp_path / "runs/samples/toyqa_en@clean.jsonl").read_text().splitlines()]
+    assert all(isinstance(s["prediction"], str) for s in samples)
+    assert not math.isnan(by_language["de"]["metrics"]["f1"])
