@@ -69,7 +69,7 @@ def main() -> None:
     dtype = resolve_dtype("auto", device)
     torch.manual_seed(0)
     model = TaskModel(encoder, task.type.make_head(encoder.config.hidden_size, task.cfg), task.type).to(device).eval()
-    features = featurize(task.type, examples, tokenizer, 256)
+    features = featurize(task.type, examples, tokenizer, 256, task.cfg)
     batches = [
         to_device(task.type.collate(rows_of(features, b), pad), device)
         for b in length_batches(features["length"], args.batch_size)

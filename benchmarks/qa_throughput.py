@@ -76,7 +76,7 @@ def run(args: argparse.Namespace, cache: Path) -> None:
         """Seconds for the whole evaluation, and for its parts outside the forward pass."""
         os.environ["HARNESS_CACHE"] = tempfile.mkdtemp(dir=cache)  # cold features: tokenising counts
         start = time.perf_counter()
-        features = featurize(task.type, examples, tokenizer, args.max_length)
+        features = featurize(task.type, examples, tokenizer, args.max_length, task.cfg)
         featurized = time.perf_counter()
         outputs = predict_features(model, features, args.batch_size, device, dtype, pad)
         predicted = time.perf_counter()
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace, cache: Path) -> None:
         end = time.perf_counter()
         return end - start, (featurized - start) + (end - predicted)
 
-    features = featurize(task.type, examples, tokenizer, args.max_length)
+    features = featurize(task.type, examples, tokenizer, args.max_length, task.cfg)
     batches = [
         task.type.collate(rows_of(features, b), pad) for b in length_batches(features["length"], args.batch_size)
     ]

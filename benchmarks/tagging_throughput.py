@@ -60,13 +60,15 @@ def main() -> None:
 
     def end_to_end() -> None:
         examples = task.examples("validation", args.data_dir, selection)
-        features = featurize(task.type, examples, tokenizer, args.max_length)
+        features = featurize(task.type, examples, tokenizer, args.max_length, task.cfg)
         outputs = predict_features(model, features, args.batch_size, cpu, fp32, pad_id)
         predictions = task.type.predict(outputs, features, examples, task.cfg)
         compute(task.metric_list, [e["target"] for e in examples], predictions)
 
     examples = task.examples("validation", args.data_dir, selection)
-    features = featurize(task.type, examples, tokenizer, args.max_length)  # cached: predict() times no tokenising
+    features = featurize(
+        task.type, examples, tokenizer, args.max_length, task.cfg
+    )  # cached: predict() times no tokenising
     batches = [
         task.type.collate(rows_of(features, indices), pad_id)
         for indices in length_batches(features["length"], args.batch_size)

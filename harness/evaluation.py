@@ -102,7 +102,7 @@ class EvalContext:
 
     def outputs(self, examples: list[dict[str, Any]], description: str) -> Iterator[tuple[list[int], list[Any]]]:
         """The model's outputs on more examples, streamed: (example indices, outputs) per batch."""
-        features = featurize(self.model.task_type, examples, self.tokenizer, self.max_length)
+        features = featurize(self.model.task_type, examples, self.tokenizer, self.max_length, self.task.cfg)
         owners = features["example_index"]
         pad_id = self.tokenizer.pad_token_id
         with self.progress() as progress:

@@ -19,7 +19,7 @@ from typing import Any
 import datasets
 
 from .paths import cache_root
-from .spec import stable_hash
+from .spec import TaskConfig, stable_hash
 from .tasktypes import TaskType
 
 CHUNK = 1000
@@ -36,15 +36,18 @@ def tokenizer_fingerprint(tokenizer: Any) -> str:
     return cached
 
 
-def featurize(task_type: TaskType, examples: list[dict[str, Any]], tokenizer: Any, max_length: int) -> datasets.Dataset:
+def featurize(
+    task_type: TaskType, examples: list[dict[str, Any]], tokenizer: Any, max_length: int, cfg: TaskConfig
+) -> datasets.Dataset:
     """Features for ``examples``, from the cache when these exact inputs were tokenised before."""
-    key = stable_hash([task_type.name, task_type.version, tokenizer_fingerprint(tokenizer), max_length, examples], 24)
+    fingerprint = [task_type.name, task_type.version, tokenizer_fingerprint(tokenizer), max_length, cfg.label_list]
+    key = stable_hash([*fingerprint, examples], 24)
     path = cache_root() / "features" / key
     if path.exists():
         return datasets.load_from_disk(str(path))
     columns: dict[str, list[Any]] = {}
     for start in range(0, len(examples), CHUNK):
-        for name, values in task_type.encode(examples[start : start + CHUNK], tokenizer, max_length).items():
+        for name, values in task_type.encode(examples[start : start + CHUNK], tokenizer, max_length, cfg).items():
             columns.setdefault(name, []).extend(values)
     features = datasets.Dataset.from_dict(columns)
     path.parent.mkdir(parents=True, exist_ok=True)

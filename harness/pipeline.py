@@ -350,7 +350,7 @@ class Runner:
         else:
             encoder = copy.deepcopy(base.encoder)
         model = TaskModel(encoder, head, task.type)
-        features = featurize(task.type, examples, base.tokenizer, args.max_length)
+        features = featurize(task.type, examples, base.tokenizer, args.max_length, task.cfg)
         with self.progress() as progress:
             bar = progress.add_task(f"train {job.family} ({config.method})", total=None)
             stats = train(
@@ -434,7 +434,7 @@ class Runner:
         if config.resume and (done := self.cells.get(cell.key)) is not None:
             return done
         started = time.perf_counter()
-        features = featurize(task.type, cell.examples, base.tokenizer, max_length)
+        features = featurize(task.type, cell.examples, base.tokenizer, max_length, task.cfg)
         tokenized = time.perf_counter()
         batch_size = (
             config.batch_size

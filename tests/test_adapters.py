@@ -30,7 +30,7 @@ def setup(tiny_model_dir: Path, toy_tasks: Path, toy_data: Path):
     base = load_base(str(tiny_model_dir))
     task = Task(TaskIndex([toy_tasks]).task("toy_en"))
     examples = task.examples("validation", toy_data)[:24]
-    features = featurize(task.type, examples, base.tokenizer, 32)
+    features = featurize(task.type, examples, base.tokenizer, 32, task.cfg)
     batch = task.type.collate([features[i] for i in range(8)], base.tokenizer.pad_token_id)
     return base, task, features, batch
 

@@ -250,7 +250,7 @@ def test_embeddings_read_whatever_encoder_is_handed_over(tiny_model_dir: Path) -
     """An encoder carrying an active LoRA adapter embeds as the merged model does, not as the base."""
     retrieval, tokenizer = get_task_type("retrieval"), AutoTokenizer.from_pretrained(tiny_model_dir)
     examples = [{"index": 0, "text": "Guten Morgen.", "text_pair": "Good morning."}]
-    features = retrieval.encode(examples, tokenizer, 64)
+    features = retrieval.encode(examples, tokenizer, 64, None)
     batch = retrieval.collate([{k: v[0] for k, v in features.items()}], tokenizer.pad_token_id)
     head = RetrievalHead(32, RetrievalSettings())
 

@@ -53,7 +53,7 @@ def example(context: str, answer: str | None, index: int = 0, question: str = "W
 
 
 def features_of(examples: list[dict], tokenizer, max_length: int) -> list[dict]:
-    columns = QA.encode(examples, tokenizer, max_length)
+    columns = QA.encode(examples, tokenizer, max_length, None)
     return [dict(zip(columns, values)) for values in zip(*columns.values())]
 
 

@@ -12,13 +12,12 @@ from transformers import AutoTokenizer, XLMRobertaConfig, XLMRobertaModel
 
 from harness.data import load_hub
 from harness.errors import DataError, SpecError
-from harness.generate import generated_files
 from harness.pipeline import RunConfig, Runner, resolve_tasks, skip_missing_languages
-from harness.registry import TaskIndex, builtin_tasks_dir
+from harness.registry import TaskIndex
 from harness.spec import TaskConfig
 from harness.task import Task
 from harness.tasktypes import get_task_type
-from harness.tasktypes.tagging import IGNORE, TokenHead, tag_code, word_pieces, word_windows
+from harness.tasktypes.tagging import IGNORE, word_pieces, word_windows
 
 TAGGING = get_task_type("tagging")
 UPOS = ["ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT"]
@@ -78,38 +77,28 @@ def test_hub_class_label_ids_become_the_datasets_own_tag_names():
     assert hook(local) is local  # local files already hold names
 
 
-def test_head_maps_tag_codes_to_classes():
-    head = TokenHead(8, ["O", "B-PER", "I-PER"])
-    codes = torch.tensor([[tag_code("I-PER"), IGNORE, tag_code("O"), tag_code("B-LOC")]])
-    assert head.class_of(codes).tolist() == [[2, IGNORE, 0, IGNORE]]
-
-
 def test_encode_labels_first_pieces_and_predict_stitches_windows(tokenizer):
     task_cfg = cfg()
     long = ["Ann", "Lee", "visited", "the", "old", "harbour", "of", "Hamburg", "yesterday", "again", "."]
     examples = [example(long, ["B-PER", "I-PER"] + ["O"] * 9, 0), example(["Bob"], ["B-PER"], 1), example([], [], 2)]
-    features = TAGGING.encode(examples, tokenizer, max_length=8)
+    features = TAGGING.encode(examples, tokenizer, 8, task_cfg)
     assert all(len(ids) <= 8 for ids in features["input_ids"])
     assert features["length"] == [len(ids) for ids in features["input_ids"]]
     assert features["example_index"].count(0) > 1  # the long sentence needed several windows
     assert 2 not in features["example_index"]  # an empty sentence has no window
     # every word is labelled exactly once, on its first piece, in order
     for index in (0, 1):
-        codes = [c for f, i in enumerate(features["example_index"]) if i == index for c in features["tag_codes"][f]]
-        assert [c for c in codes if c != IGNORE] == [tag_code(t) for t in examples[index]["target"]]
+        labels = [c for f, i in enumerate(features["example_index"]) if i == index for c in features["labels"][f]]
+        firsts = [c for f, i in enumerate(features["example_index"]) if i == index for c in features["first_piece"][f]]
+        assert [c for c in labels if c != IGNORE] == [task_cfg.label_list.index(t) for t in examples[index]["target"]]
+        assert sum(firsts) == len(examples[index]["tokens"])
     # stitching: windows' word predictions land on their own words
     gold_classes = [[task_cfg.label_list.index(t) for t in e["target"]] for e in examples]
     outputs = [
-        gold_classes[i][first : first + sum(c != IGNORE for c in codes)]
-        for i, first, codes in zip(features["example_index"], features["first_word"], features["tag_codes"])
+        gold_classes[i][first : first + sum(firsts)]
+        for i, first, firsts in zip(features["example_index"], features["first_word"], features["first_piece"])
     ]
     assert TAGGING.predict(outputs, features, examples, task_cfg) == [e["target"] for e in examples]
-
-
-def test_generated_task_files_are_up_to_date():
-    for family in ("udpos", "panx"):
-        for path, text in generated_files(builtin_tasks_dir() / family / f"{family}_common").items():
-            assert path.read_text(encoding="utf-8") == text, f"run `harness tasks generate tasks/{family}/`"
 
 
 def test_families_cover_xtreme_r_languages():
@@ -215,7 +204,7 @@ def test_every_word_of_the_real_files_is_read_and_tagged(shared_data, tokenizer)
             lines = path.read_text(encoding="utf-8").split("\n")
             assert sum(len(e["tokens"]) for e in examples) == sum(1 for line in lines if line.strip()), path.name
             assert len(examples) == sum(1 for a, b in zip(lines, lines[1:] + [""]) if a.strip() and not b.strip())
-            features = featurize(TAGGING, examples, tokenizer, 32)
+            features = featurize(TAGGING, examples, tokenizer, 32, task.cfg)
             outputs = predict_features(model, features, 512, torch.device("cpu"), torch.float32, tokenizer.pad_token_id)
             predictions = TAGGING.predict(outputs, features, examples, task.cfg)
             assert [len(p) for p in predictions] == [len(e["tokens"]) for e in examples], path.name

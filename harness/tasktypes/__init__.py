@@ -56,7 +56,9 @@ class TaskType:
         """Check and normalise one rendered example (e.g. turn a label name into an index)."""
         return example
 
-    def encode(self, examples: list[dict[str, Any]], tokenizer: Any, max_length: int) -> dict[str, list[Any]]:
+    def encode(
+        self, examples: list[dict[str, Any]], tokenizer: Any, max_length: int, cfg: TaskConfig
+    ) -> dict[str, list[Any]]:
         """Tokenise examples into feature columns; ``example_index`` links each feature to its example."""
         raise NotImplementedError
 

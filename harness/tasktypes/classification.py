@@ -60,7 +60,9 @@ class Classification(TaskType):
         example["target"] = label_index(cfg, example["target"], len(cfg.label_list), example["id"])
         return example
 
-    def encode(self, examples: list[dict[str, Any]], tokenizer: Any, max_length: int) -> dict[str, list[Any]]:
+    def encode(
+        self, examples: list[dict[str, Any]], tokenizer: Any, max_length: int, cfg: TaskConfig
+    ) -> dict[str, list[Any]]:
         texts = [str(e["text"]) for e in examples]
         pairs = (
             [str(e["text_pair"]) for e in examples] if examples and examples[0].get("text_pair") is not None else None

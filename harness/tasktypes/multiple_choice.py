@@ -37,7 +37,9 @@ class MultipleChoice(Classification):
         example["target"] = label_index(cfg, example["target"], len(choices), example["id"])
         return example
 
-    def encode(self, examples: list[dict[str, Any]], tokenizer: Any, max_length: int) -> dict[str, list[Any]]:
+    def encode(
+        self, examples: list[dict[str, Any]], tokenizer: Any, max_length: int, cfg: TaskConfig
+    ) -> dict[str, list[Any]]:
         firsts = [str(e["text"]) for e in examples for _ in e["choices"]]
         seconds = [c for e in examples for c in e["choices"]]
         enc = tokenizer(firsts, seconds, truncation=True, max_length=max_length)["input_ids"]

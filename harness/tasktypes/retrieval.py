@@ -131,7 +131,9 @@ class Retrieval(TaskType):
     def reference(self, example: dict[str, Any]) -> Any:
         return example["gold"]
 
-    def encode(self, examples: list[dict[str, Any]], tokenizer: Any, max_length: int) -> dict[str, list[Any]]:
+    def encode(
+        self, examples: list[dict[str, Any]], tokenizer: Any, max_length: int, cfg: TaskConfig
+    ) -> dict[str, list[Any]]:
         """One feature per example holding both sides (either may be empty); text is stripped as XTREME does."""
 
         def tokenize(name: str) -> list[list[int]]:

@@ -112,7 +112,9 @@ class SpanQA(TaskType):
         example["target"] = {"text": [str(t) for t in texts], "answer_start": list(starts)}
         return example
 
-    def encode(self, examples: list[dict[str, Any]], tokenizer: Any, max_length: int) -> dict[str, list[Any]]:
+    def encode(
+        self, examples: list[dict[str, Any]], tokenizer: Any, max_length: int, cfg: TaskConfig
+    ) -> dict[str, list[Any]]:
         if not getattr(tokenizer, "is_fast", False):
             raise SpecError(
                 f"span_qa needs a fast (Rust) tokenizer for character offsets; {type(tokenizer).__name__} is not one."

@@ -10,14 +10,10 @@ than the maximum length is cut into consecutive windows of whole words that each
 fit, every window is a feature (for training too), and ``predict`` stitches the
 windows' tags back into exactly one tag per word.
 
-Features carry a stable code per gold tag rather than a label index: ``encode``
-does not see the spec, and cached features must not depend on the order of
-``label_list``. The head, built from ``label_list``, maps codes to classes.
 """
 
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 from typing import Any
 
@@ -32,12 +28,6 @@ from .classification import encoder_states
 
 #: the label of sub-tokens that carry no tag (non-first pieces, special tokens, padding)
 IGNORE = -100
-
-
-@lru_cache(maxsize=4096)
-def tag_code(tag: str) -> int:
-    """A tag's 60-bit code: the same for a tag in every run, whatever the label order."""
-    return int(hashlib.sha256(tag.encode("utf-8")).hexdigest()[:15], 16)
 
 
 def word_windows(sizes: list[int], budget: int) -> list[tuple[int, int]]:
@@ -119,25 +109,15 @@ def tag_names(docs: datasets.Dataset) -> datasets.Dataset:
 
 
 class TokenHead(nn.Module):
-    """XLM-R's token-classification head (dropout, linear) on every sub-token; it also owns the code→class map."""
+    """XLM-R's token-classification head: dropout and a linear layer on every sub-token."""
 
-    def __init__(self, hidden_size: int, labels: list[str], dropout: float = 0.1) -> None:
+    def __init__(self, hidden_size: int, n_labels: int, dropout: float = 0.1) -> None:
         super().__init__()
         self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(hidden_size, len(labels))
-        codes = torch.tensor([tag_code(t) for t in labels], dtype=torch.long)
-        order = torch.argsort(codes)
-        self.register_buffer("sorted_codes", codes[order], persistent=False)
-        self.register_buffer("classes", order, persistent=False)
+        self.classifier = nn.Linear(hidden_size, n_labels)
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.dropout(hidden))
-
-    def class_of(self, codes: torch.Tensor) -> torch.Tensor:
-        """Class index per tag code; ``IGNORE`` where there is no tag or the tag is not a label."""
-        at = torch.searchsorted(self.sorted_codes, codes.clamp(min=0)).clamp(max=len(self.sorted_codes) - 1)
-        known = (codes >= 0) & (self.sorted_codes[at] == codes)
-        return torch.where(known, self.classes[at], torch.full_like(codes, IGNORE))
 
 
 @register_task_type
@@ -163,22 +143,33 @@ class Tagging(TaskType):
         example["target"] = [tag_name(cfg, t, example["id"]) for t in target]
         return example
 
-    def encode(self, examples: list[dict[str, Any]], tokenizer: Any, max_length: int) -> dict[str, list[Any]]:
+    def encode(
+        self, examples: list[dict[str, Any]], tokenizer: Any, max_length: int, cfg: TaskConfig
+    ) -> dict[str, list[Any]]:
         prefix, suffix = special_tokens(tokenizer)
         budget = max_length - len(prefix) - len(suffix)
         enc = tokenizer([e["tokens"] for e in examples], is_split_into_words=True, add_special_tokens=False)
-        columns: dict[str, list[Any]] = {"input_ids": [], "tag_codes": [], "first_word": [], "example_index": []}
+        columns: dict[str, list[Any]] = {
+            "input_ids": [],
+            "labels": [],
+            "first_piece": [],
+            "first_word": [],
+            "example_index": [],
+        }
+        index = {tag: i for i, tag in enumerate(cfg.label_list)}
         for i, example in enumerate(examples):
             pieces = word_pieces(enc["input_ids"][i], enc.word_ids(i), len(example["tokens"]), tokenizer.unk_token_id)
-            codes = [tag_code(t) for t in example["target"]]
+            classes = [index.get(t, IGNORE) for t in example["target"]]  # an unseen gold tag is never learned
             for start, end in word_windows([len(p) for p in pieces], budget):
-                ids, labels = list(prefix), [IGNORE] * len(prefix)
+                ids, labels, firsts = list(prefix), [IGNORE] * len(prefix), [0] * len(prefix)
                 for word in range(start, end):
                     piece = pieces[word][:budget]
                     ids += piece
-                    labels += [codes[word]] + [IGNORE] * (len(piece) - 1)
+                    labels += [classes[word]] + [IGNORE] * (len(piece) - 1)
+                    firsts += [1] + [0] * (len(piece) - 1)
                 columns["input_ids"].append(ids + suffix)
-                columns["tag_codes"].append(labels + [IGNORE] * len(suffix))
+                columns["labels"].append(labels + [IGNORE] * len(suffix))
+                columns["first_piece"].append(firsts + [0] * len(suffix))
                 columns["first_word"].append(start)
                 columns["example_index"].append(example["index"])
         columns["length"] = [len(ids) for ids in columns["input_ids"]]
@@ -189,7 +180,8 @@ class Tagging(TaskType):
         return {
             "input_ids": ids,
             "attention_mask": (ids != pad_id).long(),
-            "tag_codes": pad([r["tag_codes"] for r in rows], IGNORE),
+            "labels": pad([r["labels"] for r in rows], IGNORE),
+            "first_piece": pad([r["first_piece"] for r in rows], 0),
         }
 
     def make_head(self, hidden_size: int, cfg: TaskConfig) -> nn.Module:
@@ -197,20 +189,19 @@ class Tagging(TaskType):
             raise SpecError(f"Task {cfg.task!r}: a tagging task needs label_list (or labels_from_data: true).")
         if len(set(cfg.label_list)) != len(cfg.label_list):
             raise SpecError(f"Task {cfg.task!r}: label_list has duplicates: {cfg.label_list}.")
-        return TokenHead(hidden_size, cfg.label_list)
+        return TokenHead(hidden_size, len(cfg.label_list))
 
     def forward(self, encoder: nn.Module, head: nn.Module | None, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        assert isinstance(head, TokenHead)
-        batch["labels"] = head.class_of(batch["tag_codes"])  # read by loss(); the code→class map lives in the head
+        assert head is not None
         return head(encoder_states(encoder, batch["input_ids"], batch["attention_mask"]))
 
     def loss(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return nn.functional.cross_entropy(logits.float().flatten(0, 1), batch["labels"].flatten(), ignore_index=IGNORE)
 
     def outputs(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> list[Any]:
-        """The predicted class of each word of the window (its first sub-token), in word order."""
+        """The predicted class of each word of the window (read at its first sub-token), in word order."""
         classes = logits.argmax(-1).cpu()
-        words = (batch["tag_codes"] >= 0).cpu()
+        words = batch["first_piece"].bool().cpu()
         return [row[mask].tolist() for row, mask in zip(classes, words)]
 
     def predict(self, outputs: list[Any], features: Any, examples: list[dict[str, Any]], cfg: TaskConfig) -> list[Any]:
