@@ -12,11 +12,19 @@ caller can fall back to switching adapters one combination at a time.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import datasets
 import torch
 from torch import nn
+
+from harness.features import length_batches
+from harness.models import autocast
+from harness.tasktypes import TaskType
+from harness.training import TaskModel, rows_of, to_device
+
+from .lora import LoraHost
 
 
 class MixedEncoder(nn.Module):
@@ -63,3 +71,40 @@ def hooks_restored(model: nn.Module) -> Iterator[None]:
                 del module._forward_hooks[key]
                 module._forward_hooks_with_kwargs.pop(key, None)
         raise
+
+
+def predict_mixed(
+    host: LoraHost,
+    members: list[tuple[list[str], nn.Module | None]],
+    task_type: TaskType,
+    features: datasets.Dataset,
+    batch_size: int,
+    device: torch.device,
+    dtype: torch.dtype,
+    pad_id: int,
+    on_batch: Callable[[int], None] | None = None,
+) -> list[list[Any]]:
+    """Per-feature outputs of K models (an adapter set and a head each), one forward pass per batch.
+
+    Batches hold ``batch_size // K`` features, repeated K times, so a pass costs
+    what one ``batch_size`` batch of a single model costs. Raises (with PEFT's
+    hooks removed) if PEFT cannot mix these adapters; the caller then switches.
+    """
+    names = [host.combine(adapters) for adapters, _ in members]
+    host.activate([])  # adapter_names picks each row's adapter
+    k = len(members)
+    model = TaskModel(MixedEncoder(host.peft, names), GroupedHead([head for _, head in members]), task_type)
+    model.to(device).eval()
+    outputs: list[list[Any]] = [[None] * len(features) for _ in members]
+    with hooks_restored(host.peft):
+        for indices in length_batches(features["length"], max(1, batch_size // k)):
+            with torch.inference_mode():
+                batch = to_device(task_type.collate(rows_of(features, indices), pad_id), device)
+                with autocast(device, dtype):
+                    logits = model(repeat_batch(batch, k))
+                for member, part in zip(outputs, logits.chunk(k)):
+                    for i, out in zip(indices, task_type.outputs(part, batch)):
+                        member[i] = out
+            if on_batch:
+                on_batch(len(indices))
+    return outputs

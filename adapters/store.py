@@ -112,6 +112,13 @@ class ArtefactStore:
             )
         return meta
 
+    def update_meta(self, key: str, **fields: Any) -> None:
+        """Add facts learnt after saving (dev metrics); ``meta.json`` is outside the content hash."""
+        meta = {**self.meta(key), **fields}
+        tmp = self.path(key) / f".{META}.partial"
+        tmp.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
+        tmp.replace(self.path(key) / META)
+
     def remove(self, key: str) -> None:
         if not self.path(key).exists():
             raise StoreError(f"No artefact {key!r} in {self.root}.")

@@ -7,6 +7,7 @@ it is a bug.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,118 +69,151 @@ def cli() -> None:
     """Zero-shot cross-lingual robustness of (intermediate-task trained) XLM-R on XTREME-R."""
 
 
+def options(*decorators: Callable[[Callable], Callable]) -> Callable[[Callable], Callable]:
+    """Several click options as one decorator, so ``run`` and ``train`` share them."""
+
+    def apply(fn: Callable) -> Callable:
+        for decorator in reversed(decorators):
+            fn = decorator(fn)
+        return fn
+
+    return apply
+
+
+#: what every command that trains or evaluates takes
+MODEL_AND_DATA = options(
+    click.option("--model", "-m", default="xlm-roberta-large", show_default=True,
+                 help="Hub id, local folder, or 'tiny' (an offline smoke model built from the run's text)."),
+    click.option("--method", type=click.Choice(["full", "lora"]), default="full", show_default=True,
+                 help="Full fine-tuning (Phang et al.) or LoRA adapters on the one resident base."),
+    click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
+                 help="Local data laid out like XTREME's download/ folder; without it, data comes from the hub."),
+    include_path_option,
+    click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
+                 help="Results folder: records/ (one per finished cell) and one folder per run."),
+    click.option("--adapter-dir", type=click.Path(path_type=Path),
+                 help="Where trained models/adapters are stored and reused [default: ~/.cache/harness/adapters]."),
+    click.option("--split", type=click.Choice(["validation", "test"]), default="validation", show_default=True,
+                 help="Evaluation split (XTREME's download strips test labels, so validation is the default)."),
+    click.option("--train-split", help="Fine-tune on this split instead of the spec's training split; if it is "
+                 "also the evaluation split, a seeded half trains and the other half is evaluated."),
+    click.option("--limit", type=click.IntRange(min=1), help="Evaluate a seeded sample of N docs per language."),
+    click.option("--max-train-examples", type=click.IntRange(min=1), help="Train on a seeded sample of N examples."),
+    click.option("--epochs", type=click.FloatRange(min=0, min_open=True), help="Override the task's epochs."),
+    click.option("--lr", "learning_rate", type=click.FloatRange(min=0, min_open=True),
+                 help="Override the learning rate."),
+    click.option("--batch-size", type=BatchSize(), default="auto", show_default=True,
+                 help="Evaluation batch size ('auto' probes GPU memory); scores never depend on it."),
+    click.option("--train-batch-size", type=click.IntRange(min=1), help="Override the task's training batch size."),
+    click.option("--max-length", type=click.IntRange(min=8), help="Override the maximum sequence length."),
+    click.option("--rank", "lora_rank", type=click.IntRange(min=1), default=8, show_default=True, help="LoRA rank."),
+    click.option("--alpha", "lora_alpha", type=click.IntRange(min=1), default=16, show_default=True,
+                 help="LoRA alpha."),
+    click.option("--target-modules", default="query,value", show_default=True,
+                 help="Comma-separated module names LoRA adapts."),
+    click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+                 help="Multi-task sampling: task probability ∝ size^(1/T); 1 is size-proportional."),
+    click.option("--seed", type=int, default=0, show_default=True),
+    click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
+    click.option("--dtype", default="auto", show_default=True,
+                 help="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16."),
+    click.option("--no-resume", is_flag=True, help="Re-evaluate cells that already have a record."),
+)  # fmt: skip
+
+
+def make_config(tasks: list[str], target_modules: str, no_resume: bool, **options: Any) -> Any:
+    from .models import quiet_transformers
+    from .pipeline import RunConfig
+
+    quiet_transformers()
+    return RunConfig(tasks=tasks, target_modules=_csv(target_modules), resume=not no_resume, **options)
+
+
+def print_tables(tables: list[Any]) -> None:
+    for table in tables:
+        for part in table.to_rich(console.width):
+            console.print(part)
+
+
 @cli.command()
 @click.option("--tasks", "-t", required=True, help="Comma-separated tasks, groups or tags, e.g. xnli,pawsx.")
-@click.option(
-    "--model",
-    "-m",
-    default="xlm-roberta-large",
-    show_default=True,
-    help="Hub id, local folder, or 'tiny' (an offline smoke model built from the run's text).",
-)
-@click.option(
-    "--method",
-    type=click.Choice(["full", "lora"]),
-    default="full",
-    show_default=True,
-    help="Full fine-tuning (Phang et al.) or a LoRA adapter on the frozen base.",
-)
-@click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Local data laid out like XTREME's download/ folder; without it, data comes from the hub.",
-)
-@include_path_option
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(path_type=Path),
-    default=Path("runs"),
-    show_default=True,
-    help="Results folder: records/ (one per finished cell) and one folder per run.",
-)
-@click.option(
-    "--adapter-dir",
-    type=click.Path(path_type=Path),
-    help="Where trained models/adapters are stored and reused [default: ~/.cache/harness/adapters].",
-)
+@MODEL_AND_DATA
 @click.option("--languages", help="Only these evaluation languages (comma-separated).")
 @click.option(
-    "--split",
-    type=click.Choice(["validation", "test"]),
-    default="validation",
+    "--intermediate",
+    "intermediates",
+    default="none",
     show_default=True,
-    help="Evaluation split (XTREME's download strips test labels, so validation is the default).",
+    help="Comma-separated intermediate stages to compare: none (always included), a task (mnli), a "
+    "multi-task set (mnli+squad), all-intermediate, or a stored adapter (@KEY).",
 )
 @click.option(
-    "--train-split",
-    help="Fine-tune on this split instead of the spec's training split; if it is "
-    "also the evaluation split, a seeded half trains and the other half is evaluated.",
-)
-@click.option("--limit", type=click.IntRange(min=1), help="Evaluate a seeded sample of N docs per language.")
-@click.option("--max-train-examples", type=click.IntRange(min=1), help="Train on a seeded sample of N examples.")
-@click.option("--epochs", type=click.FloatRange(min=0, min_open=True), help="Override the task's epochs.")
-@click.option("--lr", "learning_rate", type=click.FloatRange(min=0, min_open=True), help="Override the learning rate.")
-@click.option(
-    "--batch-size",
-    type=BatchSize(),
-    default="auto",
+    "--stack",
+    type=click.Choice(["frozen", "continue", "merge"]),
+    default="frozen",
     show_default=True,
-    help="Evaluation batch size ('auto' probes GPU memory); scores never depend on it.",
+    help="LoRA: the target adapter trains on the frozen intermediate one, starts from a copy of it, or "
+    "on a copy of the base with it merged in.",
 )
-@click.option("--train-batch-size", type=click.IntRange(min=1), help="Override the task's training batch size.")
-@click.option("--max-length", type=click.IntRange(min=8), help="Override the maximum sequence length.")
+@click.option(
+    "--no-mixed",
+    "mixed",
+    is_flag=True,
+    flag_value=False,
+    default=True,
+    help="Evaluate LoRA combinations one by one instead of in mixed-adapter batches.",
+)
 @click.option(
     "--retrieval-layer",
     type=int,
     help="Hidden state that retrieval tasks pool (0 = embeddings, -1 = last) [default: the spec's; "
     "XTREME-R: 14 of XLM-R Large's 24].",
 )
-@click.option("--rank", "lora_rank", type=click.IntRange(min=1), default=8, show_default=True, help="LoRA rank.")
-@click.option("--alpha", "lora_alpha", type=click.IntRange(min=1), default=16, show_default=True, help="LoRA alpha.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--dtype", default="auto", show_default=True, help="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16.")
 @click.option("--log-samples", is_flag=True, help="Also write per-example predictions (JSONL).")
-@click.option("--no-resume", is_flag=True, help="Re-evaluate cells that already have a record.")
 @click.option(
     "--noise",
     multiple=True,
-    help="Also evaluate under noise, with the same model: a condition (typo:0.1+drop:0.05) or a comma-separated "
-    "sweep (typo:0.05,typo:0.1); see `harness noise ls`.",
+    help="Also evaluate under noise, with the same model: a condition (typo:0.1+drop:0.05) or a "
+    "comma-separated sweep (typo:0.05,typo:0.1); see `harness noise ls`.",
 )
 @click.option("--train-noise", help="Noise the training data with this condition (trains and stores a separate model).")
-def run(
-    tasks: str,
-    no_resume: bool,
-    languages: str | None,
-    include_paths: tuple[Path, ...],
-    noise: tuple[str, ...],
-    **options: Any,
-) -> None:
-    """Fine-tune on English, evaluate every language zero-shot (clean and noisy), print the leaderboard."""
-    from .models import quiet_transformers
-    from .pipeline import RunConfig, Runner
+def run(tasks: str, languages: str | None, intermediates: str, include_paths: tuple[Path, ...], noise: tuple[str, ...],
+        **options: Any) -> None:  # fmt: skip
+    """Fine-tune on English (after each intermediate task), evaluate every language zero-shot, clean and noisy."""
+    from .pipeline import Runner
 
-    quiet_transformers()
-    config = RunConfig(
-        tasks=_csv(tasks),
-        languages=_csv(languages) or None,
-        include_paths=list(include_paths),
-        resume=not no_resume,
-        noise=list(noise),
-        **options,
-    )
+    config = make_config(_csv(tasks), languages=_csv(languages) or None, include_paths=list(include_paths),
+                         noise=list(noise), intermediates=_csv(intermediates), **options)  # fmt: skip
     result = Runner(config, err_console).run()
-    for table in result["table_obj"].to_rich(console.width):
-        console.print(table)
-    if result["noise_table_obj"] is not None:
-        for table in result["noise_table_obj"].to_rich(console.width):
-            console.print(table)
+    print_tables(result["table_objs"])
     timings = result["timings"]
     err_console.print(
         f"Done in {timings['total_s']:.1f}s (data {timings['prepare_data_s']:.1f}s, model load "
         f"{timings['load_model_s']:.1f}s). Results: {result['run_dir'] / 'results.json'}"
+    )
+
+
+@cli.command()
+@click.option(
+    "--task",
+    "-t",
+    "task",
+    required=True,
+    help="An intermediate task (mnli), a multi-task set (mnli,squad,hellaswag: one shared adapter, one head "
+    "per task) or all-intermediate.",
+)
+@MODEL_AND_DATA
+def train(task: str, include_paths: tuple[Path, ...], **options: Any) -> None:
+    """Train (or reuse) an intermediate-task adapter or checkpoint, and show its dev scores."""
+    from .pipeline import Runner
+
+    stage = "+".join(_csv(task))
+    config = make_config([], include_paths=list(include_paths), intermediates=[stage], **options)
+    result = Runner(config, err_console).train(stage)
+    print_tables([result["table"]])
+    err_console.print(
+        f"Artefact {result['key']} in {result['store']}; use it with `harness run --intermediate "
+        f"{stage}` (or `--intermediate @{result['key']}` elsewhere after `harness adapters export`)."
     )
 
 

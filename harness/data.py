@@ -27,33 +27,61 @@ def split_language(cfg: TaskConfig, split: str) -> str:
     return cfg.train_language if split == cfg.training_split else cfg.language
 
 
-def source_context(cfg: TaskConfig, split: str) -> dict[str, Any]:
-    """What data-source templates see: ``lang``, ``split`` and the spec's ``template_vars``."""
-    return {**cfg.template_vars, "lang": split_language(cfg, split), "split": split}
+def source_context(cfg: TaskConfig, split: str, lang: str | None = None) -> dict[str, Any]:
+    """What data-source templates see: ``lang``, ``split`` and the spec's ``template_vars``.
+
+    ``lang`` defaults to the split's language; training on a held-out half of an
+    evaluation split passes ``train_language`` explicitly.
+    """
+    return {**cfg.template_vars, "lang": lang or split_language(cfg, split), "split": split}
 
 
-def local_patterns(cfg: TaskConfig, split: str, data_dir: Path) -> list[Path]:
+def local_patterns(cfg: TaskConfig, split: str, data_dir: Path, lang: str | None = None) -> list[Path]:
     """The rendered file patterns of one split under ``data_dir``."""
     where = f"{cfg.source.where('data_files') if cfg.source else cfg.task} (data_files.{split})"
-    patterns = render(cfg.data_files[split], source_context(cfg, split), where=where)
+    patterns = render(cfg.data_files[split], source_context(cfg, split, lang), where=where)
     return [data_dir / p for p in ([patterns] if isinstance(patterns, str) else patterns)]
 
 
-def data_note(cfg: TaskConfig, split: str) -> str:
+def data_note(cfg: TaskConfig, split: str, lang: str | None = None) -> str:
     """The spec's ``data_note`` for this language, as a sentence to append to a missing-data error."""
     if not cfg.data_note:
         return ""
-    return " " + str(render(cfg.data_note, source_context(cfg, split), where=f"{cfg.task}: data_note"))
+    return " " + str(render(cfg.data_note, source_context(cfg, split, lang), where=f"{cfg.task}: data_note"))
 
 
-def hub_path(cfg: TaskConfig, split: str) -> str:
+def hub_path(cfg: TaskConfig, split: str, lang: str | None = None) -> str:
     """The hub dataset of one split; empty when the task (or just this language) has no hub source."""
-    return str(render(cfg.dataset_path, source_context(cfg, split), where=f"{cfg.task}: dataset_path") or "")
+    ctx = source_context(cfg, split, lang)
+    return str(render(cfg.dataset_path, ctx, where=f"{cfg.task}: dataset_path") or "")
 
 
-def local_files(cfg: TaskConfig, split: str, data_dir: Path) -> list[str]:
+def source_identity(cfg: TaskConfig, split: str, lang: str) -> dict[str, Any]:
+    """Where one split of one language comes from, as rendered: hub dataset and local file patterns.
+
+    What a trained model's key holds instead of the raw templates, so tasks whose
+    training data is the same file share a model whatever their other splits are.
+    """
+    ctx = source_context(cfg, split, lang)
+    where = f"{cfg.task}: source of split {split}"
+    return {
+        "hub": [
+            hub_path(cfg, split, lang),
+            render(cfg.dataset_name, ctx, where=where),
+            render(cfg.hub_splits.get(split, split), ctx, where=where),
+            render(cfg.dataset_kwargs, ctx, where=where),
+        ],
+        "local": [
+            render(cfg.data_files.get(split), ctx, where=where),
+            cfg.data_format,
+            render(cfg.data_kwargs, ctx, where=where),
+        ],
+    }
+
+
+def local_files(cfg: TaskConfig, split: str, data_dir: Path, lang: str | None = None) -> list[str]:
     """The files of one split under ``data_dir``; a clear error if they are missing."""
-    lang = split_language(cfg, split)
+    lang = lang or split_language(cfg, split)
     if split not in cfg.data_files:
         raise DataError(
             f"Task {cfg.task!r} has no local file pattern for split {split!r} (data_files has: "
@@ -61,10 +89,10 @@ def local_files(cfg: TaskConfig, split: str, data_dir: Path) -> list[str]:
             f"or add the split to data_files in {cfg.source.path if cfg.source else 'its YAML'}."
         )
     found: list[str] = []
-    for pattern in local_patterns(cfg, split, data_dir):
+    for pattern in local_patterns(cfg, split, data_dir, lang):
         matches = sorted(glob.glob(str(pattern)))
         if not matches:
-            hub = hub_path(cfg, split)
+            hub = hub_path(cfg, split, lang)
             alternative = (
                 f"or leave out --data-dir to load {hub} from the Hugging Face hub (cached in HF_DATASETS_CACHE)."
                 if hub
@@ -73,20 +101,24 @@ def local_files(cfg: TaskConfig, split: str, data_dir: Path) -> list[str]:
             raise DataError(
                 f"Task {cfg.task!r}, language {lang!r}, split {split!r}: no file {pattern}. "
                 f"--data-dir should point at a folder laid out like google-research/xtreme's download/ "
-                f"(scripts/download_data.sh writes it); {alternative}{data_note(cfg, split)}"
+                f"(scripts/download_data.sh writes it); {alternative}{data_note(cfg, split, lang)}"
             )
         found.extend(matches)
     return found
 
 
-def load_local(cfg: TaskConfig, split: str, data_dir: Path) -> datasets.Dataset:
-    files = local_files(cfg, split, data_dir)
+def load_local(cfg: TaskConfig, split: str, data_dir: Path, lang: str | None = None) -> datasets.Dataset:
+    lang = lang or split_language(cfg, split)
+    files = local_files(cfg, split, data_dir, lang)
     fmt = cfg.data_format or Path(files[0]).suffix.lstrip(".")
     if fmt not in READERS:
         raise DataError(f"Task {cfg.task!r}: unknown data_format {fmt!r}; known readers: {', '.join(sorted(READERS))}.")
     # reader options may name the language (``language: "{{ lang }}"``); other strings stay literal
     templated = {k: v for k, v in cfg.data_kwargs.items() if isinstance(v, str) and "{{" in v}
-    kwargs = {**cfg.data_kwargs, **render(templated, source_context(cfg, split), where=f"{cfg.task}: data_kwargs")}
+    kwargs = {
+        **cfg.data_kwargs,
+        **render(templated, source_context(cfg, split, lang), where=f"{cfg.task}: data_kwargs"),
+    }
     try:
         return READERS[fmt](files, **kwargs)
     except DataError:
@@ -95,15 +127,15 @@ def load_local(cfg: TaskConfig, split: str, data_dir: Path) -> datasets.Dataset:
         raise DataError(f"Task {cfg.task!r}: could not read {', '.join(files)} as {fmt}: {exc}") from exc
 
 
-def load_hub(cfg: TaskConfig, split: str) -> datasets.Dataset:
-    lang = split_language(cfg, split)
-    path = hub_path(cfg, split)
+def load_hub(cfg: TaskConfig, split: str, lang: str | None = None) -> datasets.Dataset:
+    lang = lang or split_language(cfg, split)
+    path = hub_path(cfg, split, lang)
     if not path:
         raise DataError(
             f"Task {cfg.task!r}, language {lang!r} has no hub source (dataset_path) and reads local files only: "
-            f"pass --data-dir DIR with the files its data_files name.{data_note(cfg, split)}"
+            f"pass --data-dir DIR with the files its data_files name.{data_note(cfg, split, lang)}"
         )
-    ctx = source_context(cfg, split)
+    ctx = source_context(cfg, split, lang)
     name = render(cfg.dataset_name, ctx, where=f"{cfg.task}: dataset_name") if cfg.dataset_name else None
     hub_split = render(cfg.hub_splits.get(split, split), ctx, where=f"{cfg.task}: hub_splits")
     kwargs = render(cfg.dataset_kwargs, ctx, where=f"{cfg.task}: dataset_kwargs")
@@ -120,28 +152,30 @@ def load_hub(cfg: TaskConfig, split: str) -> datasets.Dataset:
         ) from exc
 
 
-def load_docs(cfg: TaskConfig, split: str, data_dir: Path | None) -> datasets.Dataset:
+def load_docs(cfg: TaskConfig, split: str, data_dir: Path | None, lang: str | None = None) -> datasets.Dataset:
     """The docs of one split: local files when ``data_dir`` is given, else the hub; then ``process_docs``.
 
     A hook with a ``language`` parameter gets the split's language, so it can
     pick one language out of a multilingual hub dataset (TyDiQA-GoldP).
     """
-    docs = load_local(cfg, split, data_dir) if data_dir is not None and cfg.data_files else load_hub(cfg, split)
+    lang = lang or split_language(cfg, split)
+    local = data_dir is not None and cfg.data_files
+    docs = load_local(cfg, split, data_dir, lang) if local else load_hub(cfg, split, lang)  # type: ignore[arg-type]
     if cfg.process_docs is not None:
         hook = cfg.process_docs.resolve()
         wants_language = "language" in inspect.signature(hook).parameters
-        docs = hook(docs, language=split_language(cfg, split)) if wants_language else hook(docs)
+        docs = hook(docs, language=lang) if wants_language else hook(docs)
     return docs
 
 
-def has_split(cfg: TaskConfig, split: str | None, data_dir: Path | None) -> bool:
+def has_split(cfg: TaskConfig, split: str | None, data_dir: Path | None, lang: str | None = None) -> bool:
     """Whether a split can be read without loading it (local files only; the hub is assumed complete)."""
     if split is None:
         return False
     if data_dir is None or not cfg.data_files:
         return True
     try:
-        local_files(cfg, split, data_dir)
+        local_files(cfg, split, data_dir, lang)
     except DataError:
         return False
     return True

@@ -33,7 +33,7 @@ class Table:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return ""
         if isinstance(value, float):
-            return f"{value:.1f}"
+            return f"{value + 0.0:.1f}".replace("-0.0", "0.0")  # no negative zero in a table of differences
         return str(value)
 
     def to_rich(self, width: int | None = None) -> list[RichTable]:
@@ -111,37 +111,56 @@ def _setting(record: dict[str, Any], varying: list[str]) -> list[str]:
     return [str(record.get(k)) for k in varying]
 
 
-def _with_drops(cells: dict[tuple[str, ...], dict[str, float]], at: int) -> dict[tuple[str, ...], dict[str, float]]:
-    """Rows ordered clean first, each noisy row followed by its drop (clean − noisy) row.
+def _with_deltas(
+    cells: dict[tuple[str, ...], dict[str, float]], at: int, reference: str, label: str, sign: int
+) -> dict[tuple[str, ...], dict[str, float]]:
+    """Rows ordered with the ``reference`` setting first; after each other row, its difference from the reference.
 
-    ``at`` is the position of the condition in the row keys.
+    ``at`` is the position of the setting in the row keys; a difference row is
+    ``sign * (row - reference)`` and named ``label`` followed by the setting.
     """
-    families = list(dict.fromkeys(k[0] for k in cells))
-    conditions = list(dict.fromkeys(k[at] for k in cells))
+    order = [{v: i for i, v in enumerate(dict.fromkeys(k[p] for k in cells))} for p in range(len(next(iter(cells))))]
+
+    def rank(key: tuple[str, ...]) -> tuple:
+        rest = tuple(order[p][v] for p, v in enumerate(key) if p != at)
+        return (*rest, key[at] != reference, order[at][key[at]])
+
     out: dict[tuple[str, ...], dict[str, float]] = {}
-    for key in sorted(
-        cells, key=lambda k: (families.index(k[0]), k[:at] + k[at + 1 :], k[at] != "clean", conditions.index(k[at]))
-    ):
+    for key in sorted(cells, key=rank):
         out[key] = cells[key]
-        clean = cells.get((*key[:at], "clean", *key[at + 1 :]))
-        if clean is not None and key[at] != "clean":
-            out[(*key[:at], f"drop {key[at]}", *key[at + 1 :])] = {
-                lang: clean[lang] - score for lang, score in cells[key].items() if lang in clean
+        base = cells.get((*key[:at], reference, *key[at + 1 :]))
+        if base is not None and key[at] != reference:
+            out[(*key[:at], f"{label} {key[at]}", *key[at + 1 :])] = {
+                lang: sign * (score - base[lang]) for lang, score in cells[key].items() if lang in base
             }
     return out
 
 
-def leaderboard(records: Iterable[dict[str, Any]], title: str = "Zero-shot cross-lingual results") -> Table:
-    """Rows: family × varying settings; columns: languages, then the average over them.
+def _varying(records: list[dict[str, Any]]) -> list[str]:
+    keys = ("model_label", "method", "intermediate", "train_noise", "condition", "seed")
+    return [k for k in keys if len({str(r.get(k)) for r in records}) > 1]
 
-    With noise conditions, each noisy row is followed by its drop from the clean row.
+
+def _notes(records: list[dict[str, Any]], varying: list[str]) -> str:
+    notes = []
+    if "condition" in varying:
+        notes.append("drop = clean − noisy (points).")
+    if "intermediate" in varying:
+        notes.append("Δ = with that intermediate task − without (none).")
+    smoke = sorted({r["model_label"] for r in records if r.get("smoke")})
+    if smoke:
+        notes.append(f"{', '.join(smoke)}: random-init, checks the pipeline only; not an XLM-R result.")
+    return " ".join(notes)
+
+
+def leaderboard(records: Iterable[dict[str, Any]], title: str = "Zero-shot cross-lingual results") -> Table:
+    """Rows: family × metric × varying settings; columns: languages, then the average over them.
+
+    Each noisy row is followed by its drop from the clean row, and each
+    intermediate's row by its difference from the no-intermediate baseline.
     """
     records = list(records)
-    varying = [
-        k
-        for k in ("model_label", "method", "intermediate", "train_noise", "condition", "seed")
-        if len({str(r.get(k)) for r in records}) > 1
-    ]
+    varying = _varying(records)
     languages = sorted({r["language"] for r in records}, key=lambda lang: (lang != "en", lang))
     cells: dict[tuple[str, ...], dict[str, float]] = {}
     for r in records:
@@ -150,17 +169,50 @@ def leaderboard(records: Iterable[dict[str, Any]], title: str = "Zero-shot cross
             row_key = (r["family"], metric, *_setting(r, varying))
             cells.setdefault(row_key, {})[r["language"]] = r["metrics"].get(metric, r["score"])
     if "condition" in varying:
-        cells = _with_drops(cells, 2 + varying.index("condition"))
+        cells = _with_deltas(cells, 2 + varying.index("condition"), "clean", "drop", -1)
+    if "intermediate" in varying:
+        cells = _with_deltas(cells, 2 + varying.index("intermediate"), "none", "Δ", 1)
     table = Table(title, ["task", "metric", *varying, "avg", *languages], label_columns=2 + len(varying))
     for row_key, by_lang in cells.items():
         family, metric, *setting = row_key
         avg = mean([by_lang[lang] for lang in languages if lang in by_lang])
         table.rows.append([family, metric, *setting, avg, *[by_lang.get(lang) for lang in languages]])
-    notes = ["drop = clean − noisy (points)."] if "condition" in varying else []
-    smoke = sorted({r["model_label"] for r in records if r.get("smoke")})
-    if smoke:
-        notes.append(f"{', '.join(smoke)}: random-init, checks the pipeline only; not an XLM-R result.")
-    table.caption = " ".join(notes)
+    table.caption = _notes(records, varying)
+    return table
+
+
+def robustness_summary(records: Iterable[dict[str, Any]]) -> Table | None:
+    """The research question in one table: per task and intermediate, the average over languages clean and
+    under each noise condition, the drop, and each of those relative to no intermediate task.
+
+    None when neither noise conditions nor intermediates vary (the leaderboard says it all).
+    """
+    records = list(records)
+    varying = _varying(records)
+    if "condition" not in varying and "intermediate" not in varying:
+        return None
+    settings = [k for k in varying if k != "condition"]
+    conditions = list(dict.fromkeys(r["condition"] for r in records))
+    noisy = [c for c in conditions if c != "clean"]
+    scores: dict[tuple[str, ...], dict[str, list[float]]] = {}
+    for r in records:
+        scores.setdefault((r["family"], *_setting(r, settings)), {}).setdefault(r["condition"], []).append(r["score"])
+    averages = {row: {c: mean(v) for c, v in by_condition.items()} for row, by_condition in scores.items()}
+    columns = [*conditions, *(f"drop {c}" for c in noisy)]
+    for row in averages.values():
+        row.update({f"drop {c}": row["clean"] - row[c] for c in noisy if "clean" in row and c in row})
+    at = 1 + settings.index("intermediate") if "intermediate" in settings else None
+    if at is not None:
+        columns += [f"Δ {c}" for c in columns]
+        for key, row in averages.items():
+            baseline = averages.get((*key[:at], "none", *key[at + 1 :]))
+            if baseline is not None:
+                row.update({f"Δ {c}": row[c] - baseline[c] for c in list(row) if c in baseline})
+    table = Table("Robustness summary (average over languages)", ["task", *settings, *columns],
+                  label_columns=1 + len(settings))  # fmt: skip
+    for key, row in averages.items():
+        table.rows.append([*key, *(row.get(c) for c in columns)])
+    table.caption = _notes(records, varying)
     return table
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import datasets
 
-from .data import load_docs, split_language
+from .data import load_docs, source_identity, split_language
 from .errors import SpecError
 from .spec import TaskConfig, stable_hash
 from .tasktypes import TaskType, get_task_type
@@ -22,6 +22,19 @@ from .templating import render
 
 #: example field -> spec key; lm-eval's singular ``doc_to_choice`` fills the ``choices`` field
 SPEC_KEYS = {"choices": "doc_to_choice"}
+
+#: spec keys that say where data comes from: the training identity hashes them as rendered for the training split
+SOURCE_KEYS = (
+    "dataset_path",
+    "dataset_name",
+    "dataset_kwargs",
+    "hub_splits",
+    "data_files",
+    "data_format",
+    "data_kwargs",
+    "template_vars",
+    "data_note",
+)
 
 #: spec keys that do not change what a model learns from the training split
 EVAL_ONLY_KEYS = (
@@ -106,13 +119,20 @@ class Task:
         """What identifies this task's evaluation examples (a noise wrapper adds its spec and seed)."""
         return self.cfg.fingerprint()
 
-    def training_identity(self) -> str:
-        """Hash of everything in the spec that shapes training (shared by all languages of a family)."""
-        own = self.cfg.fingerprint(exclude=EVAL_ONLY_KEYS) + f"-v{self.cfg.version}"
-        return stable_hash([own, *(m.training_identity() for m in self.members)]) if self.members else own
+    def training_identity(self, split: str | None = None) -> str:
+        """Hash of what shapes training on ``split`` (default: the training split), in ``train_language``.
 
-    def docs(self, split: str, data_dir: Path | None) -> datasets.Dataset:
-        return load_docs(self.cfg, split, data_dir)
+        Evaluation-only keys are left out, and the data source counts as rendered
+        for training, so all languages of a family share one model, and so do
+        XQuAD and MLQA (both fine-tuned on SQuAD) although their test files differ.
+        """
+        split = split or self.cfg.training_split
+        source = source_identity(self.cfg, split, self.cfg.train_language) if split else None
+        own = [self.cfg.fingerprint(exclude=EVAL_ONLY_KEYS + SOURCE_KEYS), source, split, self.cfg.version]
+        return stable_hash([*own, *(m.training_identity() for m in self.members)])
+
+    def docs(self, split: str, data_dir: Path | None, lang: str | None = None) -> datasets.Dataset:
+        return load_docs(self.cfg, split, data_dir, lang)
 
     def doc_ids(self, docs: datasets.Dataset) -> list[str]:
         if self.cfg.doc_to_id is None:
@@ -121,20 +141,24 @@ class Task:
         return [str(render(self.cfg.doc_to_id, doc, where=where)) for doc in docs]
 
     def examples(
-        self, split: str, data_dir: Path | None, selection: DocSelection = DocSelection()
+        self, split: str, data_dir: Path | None, selection: DocSelection = DocSelection(), lang: str | None = None
     ) -> list[dict[str, Any]]:
-        """Render the selected docs of ``split`` into examples (``index`` = position in the list)."""
+        """Render the selected docs of ``split`` into examples (``index`` = position in the list).
+
+        ``lang`` defaults to the split's language (``train_language`` for the training split).
+        """
         if self.members and split == self.cfg.training_split:
             return self.mixture_examples(data_dir, selection)
         if self.cfg.labels_from_data and not self.cfg.label_list:
             self.cfg.label_list = self.training_labels(data_dir)
-        docs = self.docs(split, data_dir)
+        lang = lang or split_language(self.cfg, split)
+        docs = self.docs(split, data_dir, lang)
         ids = self.doc_ids(docs)
         rows = selection.apply(docs, ids)
         if not rows:
             raise SpecError(
-                f"Task {self.cfg.task!r}, language {split_language(self.cfg, split)!r}, split {split!r}: no docs "
-                f"left to use (the split has {len(docs)})."
+                f"Task {self.cfg.task!r}, language {lang!r}, split {split!r}: no docs left to use "
+                f"(the split has {len(docs)})."
             )
         chosen = docs.select(rows)
         return [self.render(doc, ids[r], i) for i, (doc, r) in enumerate(zip(chosen, rows))]

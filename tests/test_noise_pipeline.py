@@ -68,14 +68,14 @@ def test_run_evaluates_clean_and_each_condition_with_the_same_model(
             noise = r["noise"]
             assert noise["spec"] == r["condition"] and noise["seed"] == 0 and noise["fields"] == ["text", "text_pair"]
             assert 3 < noise["cer"] < 40 and noise["wer"] > noise["cer"]
-    table = result["table_obj"]
+    table = result["table_objs"][0]
     conditions = [row[table.columns.index("condition")] for row in table.rows]
     assert conditions == ["clean", "typo:0.2", "drop typo:0.2", "typo:0.2+drop:0.1", "drop typo:0.2+drop:0.1"]
     clean_row, noisy_row, drop_row = table.rows[:3]
     avg = table.columns.index("avg")
     assert drop_row[avg] == pytest.approx(clean_row[avg] - noisy_row[avg])
     assert "drop = clean − noisy" in table.caption
-    noise_rows = result["noise_table_obj"].rows
+    noise_rows = next(t for t in result["table_objs"] if t.title.startswith("Applied noise")).rows
     assert [row[1:3] for row in noise_rows[:2]] == [["typo:0.2", "CER"], ["typo:0.2", "WER"]]
     # a second run finds every cell done: nothing is recomputed
     again = Runner(config).run()

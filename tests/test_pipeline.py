@@ -60,7 +60,7 @@ def test_second_run_reuses_the_model_and_the_finished_cells(first_run, tiny_mode
     result, out = first_run
     again = Runner(toy_config(tiny_model_dir, toy_tasks, toy_data, out)).run()
     assert [r["key"] for r in again["results"]] == [r["key"] for r in result["results"]]
-    assert any("reused trained model" in e for e in again["events"])
+    assert any("reused full target model" in e for e in again["events"])
     rerun = Runner(toy_config(tiny_model_dir, toy_tasks, toy_data, out, resume=False)).run()
     assert rerun["results"][0]["artefact"]["reused"] is True
     assert [r["score"] for r in rerun["results"]] == [r["score"] for r in result["results"]]
@@ -138,4 +138,5 @@ def test_lora_method_trains_only_the_adapter_and_head(tiny_model_dir, toy_tasks,
     assert stats["trainable_parameters"] < 20_000  # LoRA on query/value + the head, not the 2-layer encoder
     assert record["score"] >= 80.0
     store = tmp_path / "store" / record["artefact"]["key"]
-    assert (store / "adapter").is_dir() and (store / "head.safetensors").is_file() and not (store / "encoder").exists()
+    assert (store / "adapter").is_dir() and (store / "heads" / "toy.safetensors").is_file()
+    assert not (store / "encoder").exists()

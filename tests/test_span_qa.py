@@ -342,7 +342,7 @@ def test_pipeline_trains_and_evaluates_a_squad_format_task(tiny_model_dir, toy_t
     en = by_language["en"]
     assert en["score_name"] == "em_f1_mean" and en["score"] == (en["metrics"]["exact_match"] + en["metrics"]["f1"]) / 2
     assert en["metrics"]["f1"] > 50, en["metrics"]  # the tiny model learns where the city is
-    rows = {tuple(row[:2]) for row in result["table"]["rows"]}
+    rows = {tuple(row[:2]) for row in result["tables"][0]["rows"]}
     assert rows == {("toyqa", "exact_match"), ("toyqa", "f1")}
     samples = [json.loads(line) for line in (tmp_path / "runs/samples/toyqa_en@clean.jsonl").read_text().splitlines()]
     assert all(isinstance(s["prediction"], str) for s in samples)

@@ -12,7 +12,8 @@ from transformers import AutoTokenizer, XLMRobertaConfig, XLMRobertaModel
 
 from harness.data import load_hub
 from harness.errors import DataError, SpecError
-from harness.pipeline import RunConfig, Runner, resolve_tasks, skip_missing_languages
+from harness.pipeline import RunConfig, Runner
+from harness.planning import resolve_tasks, skip_missing_languages
 from harness.registry import TaskIndex
 from harness.spec import TaskConfig
 from harness.task import Task
@@ -131,12 +132,14 @@ def test_ud_v27_languages_are_local_only_with_a_clear_message():
 
 
 def test_languages_missing_locally_are_skipped(shared_data):
-    tasks = resolve_tasks(RunConfig(tasks=["udpos"], data_dir=shared_data), TaskIndex())
+    tasks = resolve_tasks(["udpos"], RunConfig(tasks=["udpos"], data_dir=shared_data), TaskIndex())
     kept, skipped = skip_missing_languages(tasks, RunConfig(tasks=["udpos"], data_dir=shared_data))
     assert sorted(t.language for t in kept) == sorted(p.stem[4:] for p in (shared_data / "udpos").glob("dev-*.tsv"))
     assert "lt" in skipped["udpos"] and "af" in skipped["udpos"]
     named = RunConfig(tasks=["udpos"], data_dir=shared_data, languages=["af", "de"])
-    assert len(skip_missing_languages(resolve_tasks(named, TaskIndex()), named)[0]) == 2  # named: kept, then fail
+    assert (
+        len(skip_missing_languages(resolve_tasks(named.tasks, named, TaskIndex()), named)[0]) == 2
+    )  # named: kept, then fail
 
 
 def test_ccg_reads_licensed_local_files_only(tmp_path):

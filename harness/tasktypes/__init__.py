@@ -49,6 +49,9 @@ class TaskType:
     default_metrics: ClassVar[tuple[str, ...]]
     #: whether the task has a trained head (retrieval reads the encoder directly)
     trainable: ClassVar[bool] = True
+    #: whether K models can share one mixed-adapter forward pass (not when predictions re-run the model on
+    #: data outside the batch, as retrieval does on its candidate pool)
+    mixable: ClassVar[bool] = True
     #: bump when ``encode`` changes, so cached features are not reused
     version: ClassVar[int] = 1
 
@@ -92,6 +95,10 @@ class TaskType:
     def reference(self, example: dict[str, Any]) -> Any:
         """The gold answer the metrics compare a prediction with."""
         return example["target"]
+
+    def correct(self, example: dict[str, Any], prediction: Any) -> bool:
+        """Whether one prediction is right, for the samples file (span QA: exact match after normalisation)."""
+        return self.reference(example) == prediction
 
     def show(self, prediction: Any, cfg: TaskConfig) -> Any:
         """A prediction as written to the samples file (label names rather than indices)."""

@@ -113,6 +113,7 @@ class Retrieval(TaskType):
     noise_fields = ("text",)
     default_metrics = ("acc",)
     trainable = True  # when the spec has a training split (LAReQA, Mewsli-X); else the encoder is used as is
+    mixable = False
 
     def prepare(self, cfg: TaskConfig, example: dict[str, Any]) -> dict[str, Any]:
         """Adds ``gold``, what the metric compares with: nearest -> the example's own id (its pair is the

@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from ..errors import SpecError
+from ..metrics.squad import normalize_squad
 from ..spec import TaskConfig
 from . import TaskType, pad, register_task_type
 from .classification import encoder_states
@@ -235,6 +236,9 @@ class SpanQA(TaskType):
 
     def reference(self, example: dict[str, Any]) -> Any:
         return list(example["target"]["text"])
+
+    def correct(self, example: dict[str, Any], prediction: Any) -> bool:
+        return any(normalize_squad(prediction) == normalize_squad(gold) for gold in self.reference(example))
 
 
 def best_answer(context: str, windows: list[tuple[dict[str, Any], list[list[int]], int]], allow_no_answer: bool) -> str:

@@ -1,0 +1,48 @@
+"""``RunConfig``: everything one ``harness run`` takes, recorded whole in its result file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .models import DEFAULT_MODEL
+
+#: the intermediate value that means "fine-tune the base directly", the baseline of every comparison
+NO_INTERMEDIATE = "none"
+
+
+@dataclass
+class RunConfig:
+    tasks: list[str]
+    model: str = DEFAULT_MODEL
+    method: str = "full"
+    data_dir: Path | None = None
+    include_paths: list[Path] = field(default_factory=list)
+    output: Path = Path("runs")
+    adapter_dir: Path | None = None
+    languages: list[str] | None = None
+    split: str = "validation"
+    train_split: str | None = None
+    limit: int | None = None
+    max_train_examples: int | None = None
+    epochs: float | None = None
+    learning_rate: float | None = None
+    batch_size: int | str = "auto"  # evaluation; results never depend on it
+    train_batch_size: int | None = None  # a hyperparameter: part of the trained model's key
+    max_length: int | None = None
+    retrieval_layer: int | None = None
+    lora_rank: int = 8
+    lora_alpha: int = 16
+    target_modules: list[str] = field(default_factory=lambda: ["query", "value"])
+    seed: int = 0
+    device: str = "auto"
+    dtype: str = "auto"
+    log_samples: bool = False
+    resume: bool = True
+    noise: list[str] = field(default_factory=list)  # conditions evaluated besides clean, e.g. ["typo:0.1"]
+    train_noise: str | None = None  # noise on the training data (the classic robustness baseline)
+    #: intermediate stages: "none", a task ("mnli"), a multi-task set ("mnli+squad"), or a stored artefact ("@key")
+    intermediates: list[str] = field(default_factory=lambda: [NO_INTERMEDIATE])
+    stack: str = "frozen"  # how a LoRA target adapter sits on an intermediate one: frozen | continue | merge
+    temperature: float = 1.0  # multi-task intermediate sampling: 1 = size-proportional
+    mixed: bool = True  # evaluate LoRA combinations in mixed-adapter batches where possible

@@ -1,0 +1,190 @@
+"""Planning a run: which tasks, which English data trains which model, with which hyperparameters.
+
+Tasks that share English training data (every language of XNLI, say) share one
+*training job*: they have the same training identity, so one model is trained
+for all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from .config import RunConfig
+from .data import has_split, local_patterns
+from .errors import DataError, HarnessError
+from .models import Base
+from .registry import TaskIndex
+from .task import DocSelection, Task
+from .training import TrainArgs
+
+#: the smoke preset trains on a seeded sample of at most this many docs unless --max-train-examples says otherwise:
+#: it checks the pipeline, and a full English training set (21k UD-POS sentences: ~4000 steps at the preset's
+#: epochs) takes the tiny model half an hour or more per task on a shared 2-core CPU
+SMOKE_TRAIN_LIMIT = 2000
+
+
+@dataclass
+class TrainingJob:
+    """The tasks that share one trained model, and the English data it is trained on."""
+
+    tasks: list[Task]
+    split: str  # "" when there is nothing to train (zero-shot retrieval)
+    selection: DocSelection
+    note: str = ""
+    eval_holdout: bool = False  # evaluate on the other half of the split trained on
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    noisy_examples: list[dict[str, Any]] | None = None  # --train-noise: what the model is fine-tuned on instead
+
+    @property
+    def lead(self) -> Task:
+        return self.tasks[0]
+
+    @property
+    def family(self) -> str:
+        return self.lead.family
+
+    @property
+    def trainable(self) -> bool:
+        return bool(self.split) and self.lead.type.trainable
+
+    @property
+    def training_examples(self) -> list[dict[str, Any]]:
+        return self.examples if self.noisy_examples is None else self.noisy_examples
+
+    def load(self, data_dir: Any) -> None:
+        """Render the training examples, always in the task's training language."""
+        if self.split:
+            self.examples = self.lead.examples(self.split, data_dir, self.selection, lang=self.lead.cfg.train_language)
+
+
+def make_task(index: TaskIndex, name: str, config: RunConfig) -> Task:
+    """A runtime task: its spec, its table row (the group it belongs to), its mixture members."""
+    cfg = index.task(name)
+    if config.retrieval_layer is not None and cfg.task_type == "retrieval":
+        cfg = replace(cfg, retrieval=replace(cfg.retrieval, layer=config.retrieval_layer))
+    parents = index.parent_groups(name)
+    members = [make_task(index, m, config) for m in cfg.mixture]
+    return Task(cfg, family=parents[0] if parents else name, members=members)
+
+
+def resolve_tasks(names: list[str], config: RunConfig, index: TaskIndex) -> list[Task]:
+    """Task names, groups and tags → per-language tasks, filtered by ``--languages``."""
+    tasks: list[Task] = []
+    for name in names:
+        for task_name in index.expand(name):
+            if all(t.name != task_name for t in tasks):
+                tasks.append(make_task(index, task_name, config))
+    if config.languages:
+        available = sorted({t.language for t in tasks})
+        unknown = [lang for lang in config.languages if lang not in available]
+        if unknown:
+            raise HarnessError(
+                f"Unknown language(s) {', '.join(unknown)} for tasks {', '.join(names)}; "
+                f"they cover: {', '.join(available)}."
+            )
+        tasks = [t for t in tasks if t.language in config.languages]
+    return tasks
+
+
+def eval_split_of(task: Task, config: RunConfig) -> str:
+    split = task.cfg.validation_split if config.split == "validation" else task.cfg.test_split
+    if split is None:
+        raise DataError(f"Task {task.name!r} has no {config.split} split; use --split validation.")
+    return split
+
+
+def skip_missing_languages(tasks: list[Task], config: RunConfig) -> tuple[list[Task], dict[str, list[str]]]:
+    """Drop languages whose evaluation file is not under ``--data-dir``; returns what is kept and, per family, what not.
+
+    A local download often holds a subset of a family's languages (../shared/data has 15 of UD-POS's 38), so
+    those are skipped with a note. Languages named with ``--languages``, or a family with no local language at
+    all, are kept, so that loading them fails with the error that names the missing file.
+    """
+    if config.data_dir is None or config.languages:
+        return tasks, {}
+    present = {t.name: has_split(t.cfg, eval_split_of(t, config), config.data_dir) for t in tasks}
+    families = {t.family for t in tasks if present[t.name]}
+    kept: list[Task] = []
+    skipped: dict[str, list[str]] = {}
+    for task in tasks:
+        if present[task.name] or task.family not in families:
+            kept.append(task)
+        else:
+            skipped.setdefault(task.family, []).append(task.language)
+    return kept, skipped
+
+
+def training_split(task: Task, config: RunConfig, smoke: bool) -> tuple[str | None, str]:
+    """The split a task trains on (in its training language), and a note when that is not its training split.
+
+    When the training split is also evaluated (``--train-split validation``, or
+    the smoke fallback when a local training file is missing), the split is cut
+    into two seeded halves by doc id: one half trains, the other is evaluated in
+    every language. XTREME's dev sets are parallel, so no evaluated doc has its
+    translation in the training half.
+    """
+    cfg = task.cfg
+    split = config.train_split or cfg.training_split
+    lang = cfg.train_language
+    if split is None or has_split(cfg, split, config.data_dir, lang):
+        holdout = split is not None and split in (cfg.validation_split, cfg.test_split)
+        return split, f"training on a seeded half of {lang} {split!r}; the other half is evaluated" if holdout else ""
+    if smoke and config.train_split is None and has_split(cfg, cfg.validation_split, config.data_dir, lang):
+        return cfg.validation_split, (
+            f"no {lang} training file for {split!r} under {config.data_dir}; the smoke model trains on a "
+            f"seeded half of the {lang} {cfg.validation_split!r} split and is evaluated on the other half"
+        )
+    files = ", ".join(map(str, local_patterns(cfg, split, config.data_dir, lang))) if split in cfg.data_files else "-"
+    raise DataError(
+        f"Task {cfg.task!r}: its {lang} training split {split!r} is not under {config.data_dir} "
+        f"(expected {files}). Supply the file (XTREME's download_data.sh writes it), leave out --data-dir to "
+        f"use the hub, or pass --train-split {cfg.validation_split} to fine-tune on a held-out half of the "
+        f"English dev set."
+    )
+
+
+def plan_training(tasks: list[Task], config: RunConfig, smoke: bool) -> list[TrainingJob]:
+    """Group tasks by training identity; each group is one job that trains one model."""
+    jobs: dict[str, TrainingJob] = {}
+    for task in tasks:
+        split, note = training_split(task, config, smoke)
+        identity = task.training_identity(split) if split else f"zero-shot:{task.family}"
+        if identity in jobs:
+            jobs[identity].tasks.append(task)
+            continue
+        cfg = task.cfg
+        holdout = split is not None and split in (cfg.validation_split, cfg.test_split)
+        eval_split = cfg.validation_split if config.split == "validation" else cfg.test_split
+        limit = config.max_train_examples or (SMOKE_TRAIN_LIMIT if smoke else None)
+        selection = DocSelection(holdout="train" if holdout else None, limit=limit, seed=config.seed)
+        jobs[identity] = TrainingJob([task], split or "", selection, note, eval_holdout=holdout and split == eval_split)
+    return list(jobs.values())
+
+
+def train_args(task: Task, base: Base, config: RunConfig) -> TrainArgs:
+    """Spec defaults, then the base preset's needs (tiny), then the command line."""
+    d = {**asdict(task.cfg.training), **base.training_overrides}
+    lr = d["lora_learning_rate"] if config.method == "lora" else d["learning_rate"]
+    return TrainArgs(
+        epochs=config.epochs if config.epochs is not None else d["epochs"],
+        learning_rate=config.learning_rate if config.learning_rate is not None else lr,
+        batch_size=config.train_batch_size or d["batch_size"],
+        warmup_ratio=d["warmup_ratio"],
+        weight_decay=d["weight_decay"],
+        max_length=config.max_length if config.max_length is not None else d["max_length"],
+        seed=config.seed,
+    )
+
+
+def model_inputs(examples: list[dict[str, Any]]) -> list[str]:
+    """Model-input text of examples (the tiny preset's tokenizer corpus); never labels."""
+    out: list[str] = []
+    for e in examples:
+        for name in ("text", "text_pair", "choices", "context", "question", "tokens"):
+            value = e.get(name)
+            if isinstance(value, str):
+                out.append(value)
+            elif isinstance(value, list):
+                out.append(" ".join(str(v) for v in value))
+    return out
