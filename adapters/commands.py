@@ -23,7 +23,7 @@ store_option = click.option(
 
 def _size(path: Path) -> str:
     total = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-    return f"{total / 1e6:.1f} MB"
+    return f"{total / 1e6:.1f} MB" if total >= 1e5 else f"{total / 1e3:.1f} kB"
 
 
 @click.group("adapters")
@@ -37,7 +37,8 @@ def ls(adapter_dir: Path | None) -> None:
     """One line per stored artefact."""
     store = ArtefactStore(adapter_dir)
     table = Table(title=f"Artefacts in {store.root}", title_justify="left")
-    for col in ("key", "role", "method", "tasks", "base model", "on top of", "seed", "size", "created"):
+    table.add_column("key", no_wrap=True, min_width=20)
+    for col in ("role", "method", "tasks", "base model", "on top of", "seed", "size", "created"):
         table.add_column(col)
     for key in store.keys():
         m = store.meta(key)

@@ -20,6 +20,7 @@ import os
 import random
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,7 @@ def quiet_transformers() -> None:
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
     logging.getLogger("peft").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)  # peft 0.21
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
