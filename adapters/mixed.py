@@ -19,10 +19,9 @@ import datasets
 import torch
 from torch import nn
 
-from harness.features import length_batches
-from harness.models import autocast
+from harness.evaluation import predict_copies
 from harness.tasktypes import TaskType
-from harness.training import TaskModel, rows_of, to_device
+from harness.training import TaskModel
 
 from .lora import LoraHost
 
@@ -49,10 +48,6 @@ class GroupedHead(nn.Module):
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         return torch.cat([head(part) for head, part in zip(self.heads, hidden.chunk(len(self.heads)))])
-
-
-def repeat_batch(batch: dict[str, torch.Tensor], times: int) -> dict[str, torch.Tensor]:
-    return {k: torch.cat([v] * times) for k, v in batch.items()}
 
 
 @contextlib.contextmanager
@@ -92,19 +87,6 @@ def predict_mixed(
     """
     names = [host.combine(adapters) for adapters, _ in members]
     host.activate([])  # adapter_names picks each row's adapter
-    k = len(members)
     model = TaskModel(MixedEncoder(host.peft, names), GroupedHead([head for _, head in members]), task_type)
-    model.to(device).eval()
-    outputs: list[list[Any]] = [[None] * len(features) for _ in members]
     with hooks_restored(host.peft):
-        for indices in length_batches(features["length"], max(1, batch_size // k)):
-            with torch.inference_mode():
-                batch = to_device(task_type.collate(rows_of(features, indices), pad_id), device)
-                with autocast(device, dtype):
-                    logits = model(repeat_batch(batch, k))
-                for member, part in zip(outputs, logits.chunk(k)):
-                    for i, out in zip(indices, task_type.outputs(part, batch)):
-                        member[i] = out
-            if on_batch:
-                on_batch(len(indices))
-    return outputs
+        return predict_copies(model, features, batch_size, device, dtype, pad_id, len(members), on_batch)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,9 +23,11 @@ import time
 from pathlib import Path
 
 import torch
+from timing import timed  # benchmarks/timing.py
 
 from harness.adapters.lora import LoraHost, lora_config
-from harness.adapters.mixed import GroupedHead, MixedEncoder, repeat_batch
+from harness.adapters.mixed import GroupedHead, MixedEncoder
+from harness.evaluation import repeat_batch
 from harness.models import quiet_transformers, resolve_device
 from harness.tasktypes import get_task_type
 from harness.training import TaskModel
@@ -66,19 +67,6 @@ def batch(n: int, length: int, device: torch.device) -> dict[str, torch.Tensor]:
     }
 
 
-def timed(fn, repeats: int, device: torch.device) -> float:
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def switching_and_mixed(size: str, k: int, n: int, length: int, device: torch.device, folder: Path) -> dict:
     cls = get_task_type("classification")
     base = encoder(size)
@@ -87,7 +75,7 @@ def switching_and_mixed(size: str, k: int, n: int, length: int, device: torch.de
     save_s = time.perf_counter() - t0
     from transformers import AutoModel
 
-    reload_s = timed(lambda: AutoModel.from_pretrained(folder / "base", add_pooling_layer=False), 2, device)
+    reload_s = timed(lambda: AutoModel.from_pretrained(folder / "base", add_pooling_layer=False), 2, device, best=False)
     base.to(device)
     host = LoraHost(base)
     names = []
@@ -97,7 +85,7 @@ def switching_and_mixed(size: str, k: int, n: int, length: int, device: torch.de
         host.add(f"combo{i}", config)
         names.append(f"combo{i}")
     heads = [cls.make_head(base.config.hidden_size, Cfg).to(device).eval() for _ in names]
-    switch_s = timed(lambda: [host.activate([name]) for name in names], 5, device) / k
+    switch_s = timed(lambda: [host.activate([name]) for name in names], 5, device, best=False) / k
     x = batch(n, length, device)
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
 
@@ -111,7 +99,6 @@ def switching_and_mixed(size: str, k: int, n: int, length: int, device: torch.de
         with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
             TaskModel(MixedEncoder(host.peft, names), GroupedHead(heads), cls)(repeat_batch(x, k)).argmax(-1).cpu()
 
-    switching(), mixed()  # warm-up
     return {
         "save_s": save_s,
         "reload_s": reload_s,

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
+from timing import timed  # benchmarks/timing.py
 
 from harness.evaluation import predict_features
 from harness.features import featurize, length_batches
@@ -86,20 +86,7 @@ def main() -> None:
         predictions = task.type.predict(outputs, features, examples, task.cfg)
         compute(task.metric_list, [task.type.reference(e) for e in examples], predictions)
 
-    def best(fn) -> float:
-        fn()  # warm-up
-        times = []
-        for _ in range(args.repeats):
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            fn()
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - start)
-        return min(times)
-
-    t_bare, t_harness = best(bare), best(harness)
+    t_bare, t_harness = timed(bare, args.repeats, device), timed(harness, args.repeats, device)
     print(
         f"model={args.size} device={device} dtype={dtype} examples={len(examples)} batches={len(batches)} "
         f"threads={torch.get_num_threads()}"

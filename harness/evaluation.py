@@ -46,6 +46,10 @@ def auto_batch_size(
     return 1
 
 
+def repeat_batch(batch: dict[str, torch.Tensor], times: int) -> dict[str, torch.Tensor]:
+    return {k: torch.cat([v] * times) for k, v in batch.items()} if times > 1 else batch
+
+
 def iter_outputs(
     model: TaskModel,
     features: datasets.Dataset,
@@ -53,15 +57,22 @@ def iter_outputs(
     device: torch.device,
     dtype: torch.dtype,
     pad_id: int,
-) -> Iterator[tuple[list[int], list[Any]]]:
-    """(feature indices, per-feature outputs) one length-sorted batch at a time, never all at once."""
+    copies: int = 1,
+) -> Iterator[tuple[list[int], list[list[Any]]]]:
+    """(feature indices, per-feature outputs of each copy) one length-sorted batch at a time, never all at once.
+
+    With ``copies`` > 1 each batch (of ``batch_size // copies`` features) is
+    repeated that many times in one forward pass, for a model that treats each
+    repetition differently (mixed-adapter batches: one adapter set per copy).
+    """
     model.to(device).eval()
-    for indices in length_batches(features["length"], batch_size):
+    for indices in length_batches(features["length"], max(1, batch_size // copies)):
         with torch.inference_mode():  # entered per batch: the caller's code between batches runs normally
             batch = to_device(model.task_type.collate(rows_of(features, indices), pad_id), device)
             with autocast(device, dtype):
-                logits = model(batch)
-            outputs = model.task_type.outputs(logits, batch)
+                logits = model(repeat_batch(batch, copies))
+            parts = logits.chunk(copies) if copies > 1 else [logits]
+            outputs = [model.task_type.outputs(part, batch) for part in parts]
         yield indices, outputs
 
 
@@ -75,10 +86,25 @@ def predict_features(
     on_batch: Callable[[int], None] | None = None,
 ) -> list[Any]:
     """Per-feature outputs of ``model`` (as the task type's ``outputs`` defines them), in feature order."""
-    outputs: list[Any] = [None] * len(features)
-    for indices, batch_outputs in iter_outputs(model, features, batch_size, device, dtype, pad_id):
-        for i, out in zip(indices, batch_outputs):
-            outputs[i] = out
+    return predict_copies(model, features, batch_size, device, dtype, pad_id, 1, on_batch)[0]
+
+
+def predict_copies(
+    model: TaskModel,
+    features: datasets.Dataset,
+    batch_size: int,
+    device: torch.device,
+    dtype: torch.dtype,
+    pad_id: int,
+    copies: int,
+    on_batch: Callable[[int], None] | None = None,
+) -> list[list[Any]]:
+    """``predict_features`` for each of ``copies`` repetitions of every batch (see ``iter_outputs``)."""
+    outputs: list[list[Any]] = [[None] * len(features) for _ in range(copies)]
+    for indices, per_copy in iter_outputs(model, features, batch_size, device, dtype, pad_id, copies):
+        for copy, batch_outputs in zip(outputs, per_copy):
+            for i, out in zip(indices, batch_outputs):
+                copy[i] = out
         if on_batch:
             on_batch(len(indices))
     return outputs
@@ -107,7 +133,7 @@ class EvalContext:
         pad_id = self.tokenizer.pad_token_id
         with self.progress() as progress:
             bar = progress.add_task(description, total=len(features))
-            for indices, outputs in iter_outputs(
+            for indices, (outputs,) in iter_outputs(
                 self.model, features, self.batch_size, self.device, self.dtype, pad_id
             ):
                 progress.advance(bar, len(indices))

@@ -19,6 +19,19 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 from .errors import SpecError
 from .yamlio import FunctionRef, RawSpec
 
+#: keys that say where a split's data comes from (hub dataset, local files and how to read them)
+SOURCE_KEYS = (
+    "dataset_path",
+    "dataset_name",
+    "dataset_kwargs",
+    "hub_splits",
+    "data_files",
+    "data_format",
+    "data_kwargs",
+    "template_vars",
+    "data_note",
+)
+
 TaskType = Literal["classification", "multiple_choice", "span_qa", "tagging", "retrieval"]
 TASK_TYPES: tuple[str, ...] = TaskType.__args__  # type: ignore[attr-defined]
 

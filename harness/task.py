@@ -16,25 +16,13 @@ import datasets
 
 from .data import load_docs, source_identity, split_language
 from .errors import SpecError
-from .spec import TaskConfig, stable_hash
+from .spec import SOURCE_KEYS, TaskConfig, stable_hash
 from .tasktypes import TaskType, get_task_type
 from .templating import render
 
 #: example field -> spec key; lm-eval's singular ``doc_to_choice`` fills the ``choices`` field
 SPEC_KEYS = {"choices": "doc_to_choice"}
 
-#: spec keys that say where data comes from: the training identity hashes them as rendered for the training split
-SOURCE_KEYS = (
-    "dataset_path",
-    "dataset_name",
-    "dataset_kwargs",
-    "hub_splits",
-    "data_files",
-    "data_format",
-    "data_kwargs",
-    "template_vars",
-    "data_note",
-)
 
 #: spec keys that do not change what a model learns from the training split
 EVAL_ONLY_KEYS = (

@@ -10,8 +10,9 @@ import torch
 from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
 
 from harness.adapters.lora import LoraHost, lora_config
-from harness.adapters.mixed import GroupedHead, MixedEncoder, hooks_restored, repeat_batch
+from harness.adapters.mixed import GroupedHead, MixedEncoder, hooks_restored
 from harness.adapters.store import ArtefactStore, StoreError
+from harness.evaluation import repeat_batch
 from harness.features import featurize
 from harness.models import load_base
 from harness.registry import TaskIndex

@@ -31,7 +31,7 @@ from .. import search
 from ..data import load_docs
 from ..errors import SpecError
 from ..metrics.retrieval import best_threshold
-from ..spec import RetrievalSettings, TaskConfig
+from ..spec import SOURCE_KEYS, RetrievalSettings, TaskConfig
 from ..templating import render
 from . import TaskType, pad, register_task_type
 
@@ -43,17 +43,7 @@ XTREME_DEPTH = 14 / 24
 #: the logit scale XTREME's dual encoder starts from (a trained parameter there and here)
 LOGIT_SCALE = 100.0
 #: keys of ``retrieval.candidates`` that replace the task's own data source for the pool
-POOL_SOURCE_KEYS = (
-    "dataset_path",
-    "dataset_name",
-    "dataset_kwargs",
-    "hub_splits",
-    "data_files",
-    "data_format",
-    "data_kwargs",
-    "template_vars",
-    "process_docs",
-)
+POOL_SOURCE_KEYS = (*(k for k in SOURCE_KEYS if k != "data_note"), "process_docs")
 
 
 class Embedded(NamedTuple):
