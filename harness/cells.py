@@ -142,7 +142,7 @@ class Evaluator:
         score_name, score, table_metrics = headline(metrics)
         record = {
             "key": key, "task": task.cfg.task, "family": task.family, "language": task.language,
-            "condition": cell.condition, "noise": cell.noise, "train_noise": config.train_noise,
+            "condition": cell.condition, "noise": cell.noise, "train_noise": config.train_noise, "role": trained.role,
             "model": config.model, "model_label": self.base.label, "smoke": self.base.smoke,
             "base_fingerprint": self.base.fingerprint, "method": config.method, "intermediate": intermediate,
             "stack": trained.info.get("stack"), "seed": config.seed, "split": eval_split_of(task, config),
@@ -150,7 +150,7 @@ class Evaluator:
             "n": len(cell.examples), "doc_ids": [e["id"] for e in cell.examples] if config.limit is not None else None,
             "artefact": trained.info, "spec": task.cfg.to_dict(),
             "timings": {**timings, "batch_size": batch_size},
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
         }  # fmt: skip
         if config.log_samples:
             self.write_samples(cell, intermediate, predictions)

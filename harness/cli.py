@@ -304,20 +304,22 @@ def tasks_generate(paths: tuple[Path, ...]) -> None:
     default="terminal",
     show_default=True,
 )
-def report(output: Path, fmt: str) -> None:
-    """Leaderboard of every record in a results folder (resumable grids, several runs)."""
-    from .report import leaderboard
+@include_path_option
+def report(output: Path, fmt: str, include_paths: tuple[Path, ...]) -> None:
+    """Tables of every record in a results folder (several runs, grids, seeds): leaderboard, benchmark scores,
+    robustness summary, applied noise."""
+    from .registry import TaskIndex
+    from .report import all_tables
     from .results import CellStore
 
     records = CellStore(output).all()
     if not records:
         raise HarnessError(f"No result records under {output}/records; run `harness run --output {output}` first.")
-    table = leaderboard(records)
+    tables = all_tables(records, TaskIndex(include_paths).benchmarks(), f"Results in {output}")
     if fmt == "terminal":
-        for part in table.to_rich(console.width):
-            console.print(part)
+        print_tables(tables)
     else:
-        click.echo(table.render(fmt), nl=False)
+        click.echo("\n".join(table.render(fmt) for table in tables), nl=False)
 
 
 cli.add_command(adapters_group)

@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness.adapters.bank import ModelBank, Trained
 from harness.adapters.store import ArtefactStore
-from harness.noise import noisy_variants, parse, parse_conditions, stats_table, wrap
+from harness.noise import noisy_variants, parse, parse_conditions, wrap
 
 from .cells import Cell, Evaluator
 from .config import NO_INTERMEDIATE, RunConfig
@@ -34,7 +34,7 @@ from .errors import HarnessError
 from .models import SMOKE_PRESETS, Base, load_base, resolve_device, resolve_dtype
 from .planning import TrainingJob, eval_split_of, model_inputs, plan_training, resolve_tasks, skip_missing_languages
 from .registry import TaskIndex
-from .report import Table, aggregate, leaderboard, robustness_summary
+from .report import Table, aggregate, all_tables
 from .results import CellStore, environment, write_atomic, write_json
 from .spec import stable_hash
 from .task import DocSelection, Task
@@ -195,7 +195,7 @@ class Runner:
     def finish(self, tasks: list[Task], records: list[dict[str, Any]], base: Base) -> dict[str, Any]:
         config = self.config
         title = f"{base.label} · {config.method} · seed {config.seed} · {config.split}"
-        tables = [t for t in (leaderboard(records, title), robustness_summary(records), stats_table(records)) if t]
+        tables = all_tables(records, self.index.benchmarks(), title)
         run_id = (
             datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + stable_hash([r["key"] for r in records], 6)
         )

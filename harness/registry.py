@@ -114,6 +114,11 @@ class TaskIndex:
                     out.append(task)
         return out
 
+    def benchmarks(self) -> dict[str, list[str]]:
+        """Groups of groups (XTREME-R, XTREME) and their member families, for benchmark score tables."""
+        groups = {name: self.group(name).task for name in self.names("group")}
+        return {name: members for name, members in groups.items() if all(m in groups for m in members)}
+
     def parent_groups(self, name: str) -> list[str]:
         """Groups that list ``name`` directly (used to lay tasks out as table rows)."""
         return [g for g in self.names("group") if name in self.group(g).task]

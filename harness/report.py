@@ -18,7 +18,7 @@ from typing import Any
 
 from rich.table import Table as RichTable
 
-from .metrics import mean
+from .metrics import mean, task_score
 
 
 @dataclass
@@ -214,6 +214,49 @@ def robustness_summary(records: Iterable[dict[str, Any]]) -> Table | None:
         table.rows.append([*key, *(row.get(c) for c in columns)])
     table.caption = _notes(records, varying)
     return table
+
+
+def benchmark_tables(records: Iterable[dict[str, Any]], benchmarks: dict[str, list[str]]) -> list[Table]:
+    """One table per benchmark (a group of task families, e.g. XTREME-R) the records touch.
+
+    Each row is one setting (intermediate, condition, ...): the score of every task
+    (its mean over languages; QA: (mean EM + mean F1) / 2) and the benchmark's
+    score, their mean, which like XTREME's evaluate.py is left blank until every
+    task has a score.
+    """
+    records = list(records)
+    settings = [k for k in _varying(records)]
+    families = {r["family"] for r in records}
+    tables = []
+    for name, members in benchmarks.items():
+        if not families & set(members):
+            continue
+        rows: dict[tuple[str, ...], dict[str, list[dict[str, Any]]]] = {}
+        for r in records:
+            if r["family"] in members:
+                rows.setdefault(tuple(_setting(r, settings)), {}).setdefault(r["family"], []).append(r)
+        table = Table(f"{name} (task score = mean over languages; QA: (EM + F1) / 2)",
+                      [*settings, name, *members], label_columns=len(settings))  # fmt: skip
+        for setting, by_family in rows.items():
+            scores = {family: task_score(by_family[family]) for family in members if family in by_family}
+            overall = mean(list(scores.values())) if len(scores) == len(members) else None
+            table.rows.append([*setting, overall, *(scores.get(m) for m in members)])
+        missing = [m for m in members if m not in families]
+        table.caption = (
+            f"{name} score needs all {len(members)} tasks; missing: {', '.join(missing)}." if missing else ""
+        )
+        tables.append(table)
+    return tables
+
+
+def all_tables(records: list[dict[str, Any]], benchmarks: dict[str, list[str]], title: str) -> list[Table]:
+    """Every table a set of records gives: the leaderboard, benchmark scores, robustness, applied noise."""
+    from harness.noise import stats_table  # noise reports on its own records; it imports Table from here
+
+    records = [r for r in records if r.get("role") != "intermediate"]  # intermediates' own dev scores are in meta
+    tables = [leaderboard(records, title), *benchmark_tables(records, benchmarks), robustness_summary(records),
+              stats_table(records)]  # fmt: skip
+    return [t for t in tables if t]
 
 
 def aggregate(records: Iterable[dict[str, Any]], metrics: list[str]) -> dict[str, dict[str, float]]:

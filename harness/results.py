@@ -68,7 +68,7 @@ class CellStore:
                 out.append(json.loads(path.read_text(encoding="utf-8")))
             except ValueError:
                 continue
-        return out
+        return sorted(out, key=lambda r: (r.get("created", ""), r.get("key", "")))
 
 
 def environment() -> dict[str, Any]:
