@@ -152,6 +152,9 @@ class Evaluator:
             "timings": {**timings, "batch_size": batch_size},
             "created": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
         }  # fmt: skip
+        shown = [{"id": e["id"], "prediction": task.type.show(p, task.cfg), "reference": task.type.show(g, task.cfg)}
+                 for e, p, g in zip(cell.examples, predictions, references)]  # fmt: skip
+        write_samples(self.store.predictions_path(key), shown)  # before the record: a record means all is written
         if config.log_samples:
             self.write_samples(cell, intermediate, predictions)
         self.store.put(key, record)

@@ -322,6 +322,24 @@ def report(output: Path, fmt: str, include_paths: tuple[Path, ...]) -> None:
         click.echo("\n".join(table.render(fmt) for table in tables), nl=False)
 
 
+@cli.command("export-predictions")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["xtreme"]), default="xtreme", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), help="Destination [default: RUN_DIR/xtreme].")
+@click.option("--intermediate", default="none", show_default=True, help="Which intermediate's model.")
+@click.option("--condition", default="clean", show_default=True, help="Which condition (clean or a noise spec).")
+def export_predictions(run_dir: Path, fmt: str, out: Path | None, intermediate: str, condition: str) -> None:
+    """Write a run's predictions (and gold answers) as google-research/xtreme's evaluate.py reads them."""
+    from .export import export_xtreme
+
+    dest = out or run_dir / fmt
+    written = export_xtreme(run_dir, dest, intermediate, condition)
+    console.print(
+        f"Wrote {len(written)} files under {dest}. Score them with google-research/xtreme: "
+        f"python evaluate.py --prediction_folder {dest}/predictions --label_folder {dest}/labels"
+    )
+
+
 cli.add_command(adapters_group)
 cli.add_command(noise_commands)
 

@@ -42,10 +42,14 @@ def write_json(path: Path, data: Any) -> None:
 
 
 class CellStore:
-    """``<output>/records/<key>.json``, one per finished cell."""
+    """``<output>/records/<key>.json``, one per finished cell, and ``<output>/predictions/<key>.jsonl``."""
 
     def __init__(self, output: Path) -> None:
         self.dir = Path(output) / RECORDS
+
+    def predictions_path(self, key: str) -> Path:
+        """Each example's id, prediction and gold answer (what ``harness export-predictions`` reads)."""
+        return self.dir.parent / "predictions" / f"{key}.jsonl"
 
     def get(self, key: str) -> dict[str, Any] | None:
         path = self.dir / f"{key}.json"

@@ -101,8 +101,16 @@ class TaskType:
         return self.reference(example) == prediction
 
     def show(self, prediction: Any, cfg: TaskConfig) -> Any:
-        """A prediction as written to the samples file (label names rather than indices)."""
+        """A prediction (or gold answer) as written to files: label names rather than indices."""
         return prediction
+
+    def export(self, rows: list[dict[str, Any]]) -> tuple[str, str, str]:
+        """``(suffix, predictions, gold)`` file texts in google-research/xtreme's ``evaluate.py`` layout.
+
+        ``rows`` are the shown ``prediction`` and ``reference`` of each example, in
+        order. The default is evaluate.py's ``read_label`` format: one per line.
+        """
+        return "tsv", "".join(f"{r['prediction']}\n" for r in rows), "".join(f"{r['reference']}\n" for r in rows)
 
 
 def pad(seqs: list[list[int]], value: int) -> torch.Tensor:

@@ -195,6 +195,19 @@ class Retrieval(TaskType):
             return mined_predictions(embedded, examples, context)
         return ranked_predictions(embedded, examples, context)
 
+    def export(self, rows: list[dict[str, Any]]) -> tuple[str, str, str]:
+        """Tatoeba: the matched sentence's index per line (``read_label``); BUCC: the extracted pairs and the gold
+        pairs, ``src_id<TAB>tgt_id`` per line (``bucc_f1``)."""
+        mined = [r["prediction"] for r in rows if isinstance(r["prediction"], dict)]
+        if not mined:
+            return super().export(rows)
+        kept = [p["pair"] for p in mined if p.get("pair") and p["score"] >= p["threshold"]]
+        return (
+            "tsv",
+            "".join(f"{pair}\n" for pair in kept),
+            "".join(f"{r['reference']}\n" for r in rows if r["reference"]),
+        )
+
 
 def _by_example(outputs: list[Any], features: Any, n: int) -> list[tuple[Any, Any]]:
     embedded: list[tuple[Any, Any]] = [(None, None)] * n

@@ -30,6 +30,7 @@ The recipe of XTREME's and jiant's ``run_squad`` (BERT's original one):
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any
 
@@ -239,6 +240,13 @@ class SpanQA(TaskType):
 
     def correct(self, example: dict[str, Any], prediction: Any) -> bool:
         return any(normalize_squad(prediction) == normalize_squad(gold) for gold in self.reference(example))
+
+    def export(self, rows: list[dict[str, Any]]) -> tuple[str, str, str]:
+        """SQuAD's formats: predictions ``{id: answer}``; gold, a SQuAD-format dataset holding the answers."""
+        predictions = {r["id"]: r["prediction"] for r in rows}
+        qas = [{"id": r["id"], "answers": [{"text": text} for text in r["reference"]]} for r in rows]
+        gold = {"version": "1.1", "data": [{"title": "", "paragraphs": [{"context": "", "qas": qas}]}]}
+        return "json", json.dumps(predictions, ensure_ascii=False), json.dumps(gold, ensure_ascii=False)
 
 
 def best_answer(context: str, windows: list[tuple[dict[str, Any], list[list[int]], int]], allow_no_answer: bool) -> str:

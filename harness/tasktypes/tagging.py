@@ -212,3 +212,9 @@ class Tagging(TaskType):
             if None in predicted:  # a bug in the windows, never a property of the data
                 raise AssertionError(f"Task {cfg.task!r}, doc {example['id']}: words left without a tag")
         return tags
+
+    def export(self, rows: list[dict[str, Any]]) -> tuple[str, str, str]:
+        """``read_tag``'s format: one tag per line, a blank line after each sentence."""
+        blocks = {side: "".join("".join(f"{tag}\n" for tag in r[side]) + "\n" for r in rows)
+                  for side in ("prediction", "reference")}  # fmt: skip
+        return "tsv", blocks["prediction"], blocks["reference"]
