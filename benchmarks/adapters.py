@@ -84,6 +84,7 @@ def switching_and_mixed(size: str, k: int, n: int, length: int, device: torch.de
         config.init_lora_weights = False
         host.add(f"combo{i}", config)
         names.append(f"combo{i}")
+    host.peft.eval()
     heads = [cls.make_head(base.config.hidden_size, Cfg).to(device).eval() for _ in names]
     switch_s = timed(lambda: [host.activate([name]) for name in names], 5, device, best=False) / k
     x = batch(n, length, device)
@@ -97,7 +98,8 @@ def switching_and_mixed(size: str, k: int, n: int, length: int, device: torch.de
     def mixed() -> None:
         host.activate([])
         with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
-            TaskModel(MixedEncoder(host.peft, names), GroupedHead(heads), cls)(repeat_batch(x, k)).argmax(-1).cpu()
+            model = TaskModel(MixedEncoder(host.peft, names), GroupedHead(heads), cls).eval()
+            model(repeat_batch(x, k)).argmax(-1).cpu()
 
     return {
         "save_s": save_s,
