@@ -175,8 +175,9 @@ class Runner:
         return stage
 
     def progress(self) -> Progress:
+        """A transient bar on a terminal; nothing in a log file (rich would leave a blank line per bar there)."""
         return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=self.console, transient=True)  # fmt: skip
+                        console=self.console, transient=True, disable=not self.console.is_terminal)  # fmt: skip
 
     # -- results -------------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ def test_xtreme_r_score_is_the_mean_of_task_scores_with_qa_as_em_f1_mean() -> No
     assert scores["xtreme-r"] == pytest.approx(sum(scores[m] for m in members) / 10)
     [partial] = benchmark_tables(records[2:], {"xtreme-r": members})
     assert partial.rows[0][0] is None and "missing: xnli" in partial.caption
+    assert benchmark_tables(records[: 2 * 4], {"xtreme-r": members}) == []  # 4 of 10 tasks: no benchmark table
 
 
 def test_leaderboard_differences_and_robustness_summary() -> None:

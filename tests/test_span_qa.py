@@ -218,11 +218,11 @@ def test_every_gold_answer_survives_tokenisation_and_mapping_back(shared_data, d
 
 def test_xtreme_stripped_tydiqa_dev_files_predict_but_do_not_score(shared_data, caplog):
     index = TaskIndex()
-    squad_reader._warn_unlabelled.cache_clear()  # warned once per file and process
+    squad_reader._warn_unlabelled.cache_clear()  # warned once per folder and process
     with caplog.at_level(logging.WARNING):
         examples = Task(index.task("tydiqa_fi")).examples("validation", shared_data)
     assert len(examples) == 782 and not any(e["target"]["text"] for e in examples)
-    assert "tydiqa.goldp.fi.dev.json: no gold answers" in caplog.text
+    assert "tydiqa-goldp-v1.1-dev: no gold answers in tydiqa.goldp.fi.dev.json" in caplog.text
     # the hub hook passes XTREME's per-language files through: the training file's ids lost their language
     assert len(Task(index.task("tydiqa_en")).docs("train", shared_data)) == 3696
 

@@ -63,19 +63,21 @@ def questions(path: str) -> list[dict[str, Any]]:
                     }
                 )
     if rows and all(r["answers"] == _STRIPPED for r in rows):
-        _warn_unlabelled(path)
+        _warn_unlabelled(str(Path(path).parent), Path(path).name)
         for r in rows:
             r["answers"] = {"text": [], "answer_start": []}
     return rows
 
 
 @cache
-def _warn_unlabelled(path: str) -> None:
+def _warn_unlabelled(folder: str, first: str) -> None:
+    """Once per folder: a download's files are stripped alike, and nine identical warnings hide the tables."""
     logging.getLogger(__name__).warning(
-        "%s: no gold answers (google-research/xtreme's download strips them), so its questions are predicted but "
-        "not scored (NaN). To score, use the original files (deepmind/xquad, MLQA_V1.zip, the TyDiQA-GoldP dev "
-        "tgz) or the hub (leave out --data-dir).",
-        path,
+        "%s: no gold answers in %s or other files of this folder (google-research/xtreme's download strips them), "
+        "so their questions are predicted but not scored (NaN). To score, use the original files (deepmind/xquad, "
+        "MLQA_V1.zip, the TyDiQA-GoldP dev tgz) or the hub (leave out --data-dir).",
+        folder,
+        first,
     )
 
 
