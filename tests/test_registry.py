@@ -79,3 +79,22 @@ def test_generated_task_files_are_up_to_date(common: Path) -> None:
         assert path.read_text(encoding="utf-8") == text, (
             f"{path} is stale: run `harness tasks generate {common.parent}`"
         )
+
+
+def test_every_task_file_is_installed_by_pip_install() -> None:
+    """`pip install .` ships only what setup.cfg's package_data globs match (as setuptools expands them):
+    an include-only file outside those patterns breaks every spec that includes it, in installs only."""
+    import configparser
+    import glob
+
+    repo = Path(__file__).resolve().parent.parent
+    setup = configparser.ConfigParser()
+    setup.read(repo / "setup.cfg")
+    patterns = [p.strip() for p in setup["options.package_data"]["harness.tasks"].split(",")]
+    shipped = {f for p in patterns for f in glob.glob(p, root_dir=repo / "tasks", recursive=True)}
+    files = {
+        str(path.relative_to(repo / "tasks"))
+        for path in (repo / "tasks").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    assert files - shipped == set(), "add a package_data pattern in setup.cfg (or name the file *_common)"
