@@ -304,10 +304,15 @@ def tasks_generate(paths: tuple[Path, ...]) -> None:
     default="terminal",
     show_default=True,
 )
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also draw robustness curves (score against noise rate per task) into this .png/.pdf/.svg file.",
+)
 @include_path_option
-def report(output: Path, fmt: str, include_paths: tuple[Path, ...]) -> None:
+def report(output: Path, fmt: str, plot: Path | None, include_paths: tuple[Path, ...]) -> None:
     """Tables of every record in a results folder (several runs, grids, seeds): leaderboard, benchmark scores,
-    robustness summary, applied noise."""
+    robustness summary, applied noise; `--plot` draws the robustness curves."""
     from .registry import TaskIndex
     from .report import all_tables
     from .results import CellStore
@@ -320,6 +325,10 @@ def report(output: Path, fmt: str, include_paths: tuple[Path, ...]) -> None:
         print_tables(tables)
     else:
         click.echo("\n".join(table.render(fmt) for table in tables), nl=False)
+    if plot:
+        from .plots import plot_robustness
+
+        err_console.print(f"Robustness curves: {plot_robustness(records, plot)}")
 
 
 @cli.command("export-predictions")

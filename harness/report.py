@@ -136,7 +136,8 @@ def _with_deltas(
     return out
 
 
-def _varying(records: list[dict[str, Any]]) -> list[str]:
+def varying_keys(records: list[dict[str, Any]]) -> list[str]:
+    """The record keys (settings) that differ between records: what a table's rows or a plot's lines tell apart."""
     keys = ("model_label", "method", "intermediate", "train_noise", "condition", "seed")
     return [k for k in keys if len({str(r.get(k)) for r in records}) > 1]
 
@@ -160,7 +161,7 @@ def leaderboard(records: Iterable[dict[str, Any]], title: str = "Zero-shot cross
     intermediate's row by its difference from the no-intermediate baseline.
     """
     records = list(records)
-    varying = _varying(records)
+    varying = varying_keys(records)
     languages = sorted({r["language"] for r in records}, key=lambda lang: (lang != "en", lang))
     cells: dict[tuple[str, ...], dict[str, float]] = {}
     for r in records:
@@ -181,6 +182,14 @@ def leaderboard(records: Iterable[dict[str, Any]], title: str = "Zero-shot cross
     return table
 
 
+def condition_averages(records: list[dict[str, Any]], settings: list[str]) -> dict[tuple[str, ...], dict[str, float]]:
+    """(task family, *setting values) → condition → headline score averaged over languages."""
+    scores: dict[tuple[str, ...], dict[str, list[float]]] = {}
+    for r in records:
+        scores.setdefault((r["family"], *_setting(r, settings)), {}).setdefault(r["condition"], []).append(r["score"])
+    return {row: {c: mean(v) for c, v in by_condition.items()} for row, by_condition in scores.items()}
+
+
 def robustness_summary(records: Iterable[dict[str, Any]]) -> Table | None:
     """The research question in one table: per task and intermediate, the average over languages clean and
     under each noise condition, the drop, and each of those relative to no intermediate task.
@@ -188,16 +197,13 @@ def robustness_summary(records: Iterable[dict[str, Any]]) -> Table | None:
     None when neither noise conditions nor intermediates vary (the leaderboard says it all).
     """
     records = list(records)
-    varying = _varying(records)
+    varying = varying_keys(records)
     if "condition" not in varying and "intermediate" not in varying:
         return None
     settings = [k for k in varying if k != "condition"]
     conditions = list(dict.fromkeys(r["condition"] for r in records))
     noisy = [c for c in conditions if c != "clean"]
-    scores: dict[tuple[str, ...], dict[str, list[float]]] = {}
-    for r in records:
-        scores.setdefault((r["family"], *_setting(r, settings)), {}).setdefault(r["condition"], []).append(r["score"])
-    averages = {row: {c: mean(v) for c, v in by_condition.items()} for row, by_condition in scores.items()}
+    averages = condition_averages(records, settings)
     columns = [*conditions, *(f"drop {c}" for c in noisy)]
     for row in averages.values():
         row.update({f"drop {c}": row["clean"] - row[c] for c in noisy if "clean" in row and c in row})
@@ -228,7 +234,7 @@ def benchmark_tables(records: Iterable[dict[str, Any]], benchmarks: dict[str, li
     task has a score.
     """
     records = list(records)
-    settings = [k for k in _varying(records)]
+    settings = [k for k in varying_keys(records)]
     families = {r["family"] for r in records}
     tables = []
     for name, members in benchmarks.items():

@@ -60,3 +60,21 @@ def test_formats_and_intermediate_dev_records_are_left_out() -> None:
     assert table.to_csv().splitlines()[1] == "xnli,acc,70.0,70.0"
     assert r"xnli & acc & 70.0 & 70.0 \\" in table.to_latex()
     assert "<td>xnli</td>" in table.to_html()
+
+
+def test_robustness_curves_start_clean_and_follow_the_sweep(tmp_path) -> None:
+    from harness.errors import HarnessError
+    from harness.plots import plot_robustness, robustness_curves
+
+    records = [record("xnli", lang, s + (4.0 if i == "mnli" else 0.0) - (2.0 if lang == "hi" else 0.0), i, c)
+               for i in ("none", "mnli") for lang in ("de", "hi")
+               for c, s in (("typo:0.2", 50.0), ("clean", 70.0), ("typo:0.1", 60.0), ("typo:0.1+drop:0.05", 55.0))]  # fmt: skip
+    curves = robustness_curves(records)
+    assert curves["xnli"]["none · typo"] == [(0.0, 69.0), (0.1, 59.0), (0.2, 49.0)]  # mean over de, hi
+    assert curves["xnli"]["mnli · typo"] == [(0.0, 73.0), (0.1, 63.0), (0.2, 53.0)]
+    assert curves["xnli"]["none · typo+drop"] == [(0.0, 69.0), (pytest.approx(0.15), 54.0)]
+    path = plot_robustness(records, tmp_path / "curves.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+    assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]  # no temporary file left behind
+    with pytest.raises(HarnessError, match="--noise typo"):
+        plot_robustness([r for r in records if r["condition"] == "clean"], tmp_path / "none.png")
