@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.paths import cache_root, folder_fingerprint
+from harness.paths import cache_root, folder_fingerprint, write_atomic
 
 META = "meta.json"
 
@@ -115,9 +115,7 @@ class ArtefactStore:
     def update_meta(self, key: str, **fields: Any) -> None:
         """Add facts learnt after saving (dev metrics); ``meta.json`` is outside the content hash."""
         meta = {**self.meta(key), **fields}
-        tmp = self.path(key) / f".{META}.partial"
-        tmp.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
-        tmp.replace(self.path(key) / META)
+        write_atomic(self.path(key) / META, json.dumps(meta, indent=2, sort_keys=True, default=str))
 
     def remove(self, key: str) -> None:
         if not self.path(key).exists():

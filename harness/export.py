@@ -15,7 +15,8 @@ from pathlib import Path
 
 from .config import NO_INTERMEDIATE
 from .errors import HarnessError
-from .results import CellStore, write_atomic
+from .paths import write_atomic
+from .results import CellStore
 from .tasktypes import get_task_type
 
 

@@ -10,15 +10,12 @@ cannot, because the key is the content.
 from __future__ import annotations
 
 import random
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import datasets
 
-from .paths import cache_root
+from .paths import cache_root, write_folder_atomic
 from .spec import TaskConfig, stable_hash
 from .tasktypes import TaskType
 
@@ -50,13 +47,7 @@ def featurize(
         for name, values in task_type.encode(examples[start : start + CHUNK], tokenizer, max_length, cfg).items():
             columns.setdefault(name, []).extend(values)
     features = datasets.Dataset.from_dict(columns)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=".writing-"))
-    features.save_to_disk(str(tmp))
-    try:
-        tmp.rename(path)
-    except OSError:  # another process wrote the same key first
-        shutil.rmtree(tmp, ignore_errors=True)
+    write_folder_atomic(path, lambda tmp: features.save_to_disk(str(tmp)))
     return datasets.load_from_disk(str(path))
 
 

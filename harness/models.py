@@ -18,8 +18,6 @@ import json
 import logging
 import os
 import random
-import shutil
-import tempfile
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -30,7 +28,7 @@ import torch
 from torch import nn
 
 from .errors import ModelError
-from .paths import cache_root, folder_fingerprint
+from .paths import cache_root, folder_fingerprint, write_folder_atomic
 from .spec import stable_hash
 
 DEFAULT_MODEL = "xlm-roberta-large"
@@ -197,17 +195,12 @@ def build_tiny(corpus: list[str], size: TinySize = TinySize(), seed: int = 0) ->
         eos_token_id=tokenizer.eos_token_id,
     )
     model = XLMRobertaModel(config, add_pooling_layer=False)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=".building-"))
-    try:
+
+    def fill(tmp: Path) -> None:
         tokenizer.save_pretrained(tmp)
         model.save_pretrained(tmp)
-        tmp.rename(out)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not (out / "config.json").exists():  # lost a race with another process: theirs is as good
-            raise
-    return out
+
+    return write_folder_atomic(out, fill)
 
 
 def _canonical_vocab(vocab: list[list[Any]], specials: list[str]) -> list[tuple[str, float]]:

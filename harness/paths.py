@@ -1,10 +1,14 @@
-"""Where the harness keeps what it can reuse: tokenised features, tiny models, trained artefacts."""
+"""Where the harness keeps what it can reuse (tokenised features, tiny models, trained artefacts), and how it
+writes files so that a crash never leaves half of one."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import shutil
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -45,3 +49,38 @@ def folder_fingerprint(folder: Path, exclude: tuple[str, ...] = ()) -> str:
     except OSError:  # a read-only cache is fine, just slower next time
         pass
     return sha
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` so readers see the old file or the whole new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_folder_atomic(path: Path, fill: Callable[[Path], None]) -> Path:
+    """Let ``fill`` write a temporary folder beside ``path``, then rename it into place: ``path`` is whole or absent.
+
+    For content-addressed folders (features, tiny models): when another process
+    renamed the same key into place first, its folder is kept, being the same.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".writing-{path.name}-"))
+    try:
+        fill(tmp)
+        try:
+            tmp.rename(path)
+        except OSError:
+            if not path.exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # gone after the rename; a failed fill leaves nothing behind
+    return path

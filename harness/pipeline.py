@@ -32,10 +32,11 @@ from .cells import Cell, Evaluator
 from .config import NO_INTERMEDIATE, RunConfig
 from .errors import HarnessError
 from .models import SMOKE_PRESETS, Base, load_base, resolve_device, resolve_dtype
+from .paths import write_atomic
 from .planning import TrainingJob, eval_split_of, model_inputs, plan_training, resolve_tasks, skip_missing_languages
 from .registry import TaskIndex
 from .report import Table, aggregate, all_tables
-from .results import CellStore, environment, write_atomic, write_json
+from .results import CellStore, environment, write_json
 from .spec import stable_hash
 from .task import DocSelection, Task
 

@@ -8,11 +8,13 @@ a curve; a single level gives a slope from clean.
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 from typing import Any
 
 from .errors import HarnessError
+from .paths import write_atomic
 from .report import condition_averages, varying_keys
 
 Curves = dict[str, dict[str, list[tuple[float, float]]]]
@@ -78,9 +80,8 @@ def plot_robustness(records: list[dict[str, Any]], path: Path) -> Path:
     if smoke:
         fig.suptitle("smoke model: checks the pipeline only,\nnot an XLM-R result", color="tab:red", fontsize="medium")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
-    fig.savefig(tmp)
+    image = io.BytesIO()
+    fig.savefig(image, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)
-    tmp.replace(path)  # atomically: a reader never sees half a figure
+    write_atomic(path, image.getvalue())
     return path
