@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import HarnessError
 from .paths import write_atomic
-from .report import condition_averages, varying_keys
+from .report import condition_averages, target_records, varying_keys
 
 Curves = dict[str, dict[str, list[tuple[float, float]]]]
 
@@ -33,7 +33,7 @@ def noise_axis(condition: str) -> tuple[str, float]:
 
 def robustness_curves(records: list[dict[str, Any]]) -> Curves:
     """task family → line label → [(rate, score)] sorted by rate, clean first."""
-    records = [r for r in records if r.get("role") != "intermediate"]
+    records = target_records(records)
     settings = [k for k in varying_keys(records) if k != "condition"]
     curves: Curves = {}
     for (family, *setting), by_condition in condition_averages(records, settings).items():

@@ -258,11 +258,16 @@ def benchmark_tables(records: Iterable[dict[str, Any]], benchmarks: dict[str, li
     return tables
 
 
+def target_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records of target tasks: an intermediate stage's own dev scores are kept in its adapter's metadata."""
+    return [r for r in records if r.get("role") != "intermediate"]
+
+
 def all_tables(records: list[dict[str, Any]], benchmarks: dict[str, list[str]], title: str) -> list[Table]:
     """Every table a set of records gives: the leaderboard, benchmark scores, robustness, applied noise."""
     from harness.noise import stats_table  # noise reports on its own records; it imports Table from here
 
-    records = [r for r in records if r.get("role") != "intermediate"]  # intermediates' own dev scores are in meta
+    records = target_records(records)
     tables = [leaderboard(records, title), *benchmark_tables(records, benchmarks), robustness_summary(records),
               stats_table(records)]  # fmt: skip
     return [t for t in tables if t]
