@@ -22,6 +22,7 @@ import torch
 from harness.adapters.bank import Trained
 from harness.adapters.mixed import predict_mixed
 
+from .attacking import evaluate_attack
 from .config import RunConfig
 from .evaluation import EvalContext, auto_batch_size, predict_features
 from .features import featurize
@@ -40,6 +41,7 @@ class Cell:
     condition: str
     examples: list[dict[str, Any]]
     noise: dict[str, Any] | None = None  # the condition and the error rates it applied
+    attack: Any = None  # an attack condition (``noise.attacks``): examples are made per model, see ``attacking``
 
 
 class Evaluator:
@@ -56,6 +58,8 @@ class Evaluator:
 
     def evaluate(self, cell: Cell, models: list[tuple[str, Trained]]) -> list[dict[str, Any]]:
         """One record per (intermediate name, trained model), in that order."""
+        if cell.attack is not None:
+            return evaluate_attack(self, cell, models)
         max_length = models[0][1].info["args"]["max_length"]
         keys = [self.key(cell, trained, max_length) for _, trained in models]
         done = {k: r for k in keys if self.config.resume and (r := self.store.get(k)) is not None}
@@ -121,7 +125,8 @@ class Evaluator:
         )
 
     def record(self, cell: Cell, intermediate: str, trained: Trained, key: str, outputs: list[Any],
-               features: datasets.Dataset, max_length: int, timings: dict[str, float]) -> dict[str, Any]:  # fmt: skip
+               features: datasets.Dataset, max_length: int, timings: dict[str, float],
+               extra: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
         task, config = cell.task, self.config
         batch_size = config.batch_size if isinstance(config.batch_size, int) else "auto"
         context = EvalContext(
@@ -150,7 +155,7 @@ class Evaluator:
             "n": len(cell.examples), "doc_ids": [e["id"] for e in cell.examples] if config.limit is not None else None,
             "artefact": trained.info, "spec": task.cfg.to_dict(),
             "timings": {**timings, "batch_size": batch_size},
-            "created": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
+            "created": datetime.now(timezone.utc).isoformat(timespec="microseconds"), **(extra or {}),
         }  # fmt: skip
         shown = [{"id": e["id"], "prediction": task.type.show(p, task.cfg), "reference": task.type.show(g, task.cfg)}
                  for e, p, g in zip(cell.examples, predictions, references)]  # fmt: skip

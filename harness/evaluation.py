@@ -58,13 +58,16 @@ def iter_outputs(
     dtype: torch.dtype,
     pad_id: int,
     copies: int = 1,
+    scores: bool = False,
 ) -> Iterator[tuple[list[int], list[list[Any]]]]:
     """(feature indices, per-feature outputs of each copy) one length-sorted batch at a time, never all at once.
 
     With ``copies`` > 1 each batch (of ``batch_size // copies`` features) is
     repeated that many times in one forward pass, for a model that treats each
     repetition differently (mixed-adapter batches: one adapter set per copy).
+    ``scores``: the task type's ``scores`` (probabilities) instead of its ``outputs``.
     """
+    read = model.task_type.scores if scores else model.task_type.outputs
     model.to(device).eval()
     for indices in length_batches(features["length"], max(1, batch_size // copies)):
         with torch.inference_mode():  # entered per batch: the caller's code between batches runs normally
@@ -72,7 +75,7 @@ def iter_outputs(
             with autocast(device, dtype):
                 logits = model(repeat_batch(batch, copies))
             parts = logits.chunk(copies) if copies > 1 else [logits]
-            outputs = [model.task_type.outputs(part, batch) for part in parts]
+            outputs = [read(part, batch) for part in parts]
         yield indices, outputs
 
 

@@ -42,13 +42,20 @@ def featurize(
     path = cache_root() / "features" / key
     if path.exists():
         return datasets.load_from_disk(str(path))
+    features = encode_features(task_type, examples, tokenizer, max_length, cfg)
+    write_folder_atomic(path, lambda tmp: features.save_to_disk(str(tmp)))
+    return datasets.load_from_disk(str(path))
+
+
+def encode_features(
+    task_type: TaskType, examples: list[dict[str, Any]], tokenizer: Any, max_length: int, cfg: TaskConfig
+) -> datasets.Dataset:
+    """Features for ``examples``, in memory only: for texts scored once (attack candidates), never cached."""
     columns: dict[str, list[Any]] = {}
     for start in range(0, len(examples), CHUNK):
         for name, values in task_type.encode(examples[start : start + CHUNK], tokenizer, max_length, cfg).items():
             columns.setdefault(name, []).extend(values)
-    features = datasets.Dataset.from_dict(columns)
-    write_folder_atomic(path, lambda tmp: features.save_to_disk(str(tmp)))
-    return datasets.load_from_disk(str(path))
+    return datasets.Dataset.from_dict(columns)
 
 
 def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:

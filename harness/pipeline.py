@@ -26,8 +26,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness.adapters.bank import ModelBank, Trained
 from harness.adapters.store import ArtefactStore
-from harness.noise import noisy_variants, parse, parse_conditions, wrap
+from harness.noise import NoiseSpec, noisy_variants, parse, parse_conditions, wrap
 
+from .attacking import attack_cells
 from .cells import Cell, Evaluator
 from .config import NO_INTERMEDIATE, RunConfig
 from .errors import HarnessError
@@ -70,9 +71,11 @@ class Runner:
             self.say(f"[yellow]{family}[/]: no local files for {' '.join(languages)} under {config.data_dir}; skipped")
         jobs = self.plan(tasks, noisy=True)
         stages = {name: self.plan(self.intermediate_tasks(name)) for name in self.intermediate_names()}
-        cells = [Cell(task, job, "clean", self.eval_examples(task, job)) for job in jobs for task in job.tasks]
-        cells += [Cell(v.task, c.job, v.condition, v.examples, v.record)
-                  for c in list(cells) for v in noisy_variants(c.task, c.examples, self.conditions, config.seed)]  # fmt: skip
+        clean = [Cell(task, job, "clean", self.eval_examples(task, job)) for job in jobs for task in job.tasks]
+        noises = [c for c in self.conditions if isinstance(c, NoiseSpec)]
+        cells = clean + [Cell(v.task, c.job, v.condition, v.examples, v.record)
+                         for c in clean for v in noisy_variants(c.task, c.examples, noises, config.seed)]  # fmt: skip
+        cells += attack_cells(clean, self.conditions)  # made per model when evaluated
         self.timings["prepare_data_s"] = time.perf_counter() - start
 
         base = self.load_base([*jobs, *(j for js in stages.values() for j in js)])

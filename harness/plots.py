@@ -24,7 +24,7 @@ def noise_axis(condition: str) -> tuple[str, float]:
     """(kind of noise, total rate): ``typo:0.1+drop:0.05`` → (``typo+drop``, 0.15); clean → ("", 0)."""
     from harness.noise import parse
 
-    if condition == "clean":
+    if condition == "clean" or condition.startswith(("attack:", "attack-set:")):  # attacks have no rate axis
         return "", 0.0
     spec = parse(condition)
     options = str(spec).split("+")[len(spec.steps) :]  # fields=..., answers=...: other kinds of noise

@@ -259,8 +259,9 @@ def benchmark_tables(records: Iterable[dict[str, Any]], benchmarks: dict[str, li
 
 
 def target_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The records of target tasks: an intermediate stage's own dev scores are kept in its adapter's metadata."""
-    return [r for r in records if r.get("role") != "intermediate"]
+    """The records of target tasks: an intermediate stage's own dev scores are kept in its adapter's metadata.
+    A skipped cell's record (an attack a language cannot take) has no score: the attack tables list it."""
+    return [r for r in records if r.get("role") != "intermediate" and not r.get("skipped")]
 
 
 def all_tables(records: list[dict[str, Any]], benchmarks: dict[str, list[str]], title: str) -> list[Table]:

@@ -218,19 +218,24 @@ def _rate(item: str, name: str, where: str) -> float:
     return rate
 
 
-def parse_conditions(values: Iterable[str] | str | None) -> list[NoiseSpec]:
-    """A sweep: comma-separated conditions (from one or several ``--noise`` options), deduplicated."""
+def parse_conditions(values: Iterable[str] | str | None) -> list[Any]:
+    """A sweep: comma-separated conditions (from one or several ``--noise`` options), deduplicated.
+
+    ``attack:`` and ``attack-set:`` conditions (model-aware, ``attacks``) come back as their own specs.
+    """
+    from .attacks.spec import is_attack, parse_attack
+
     if values is None:
         return []
     if isinstance(values, str):
         values = [values]
-    out: list[NoiseSpec] = []
+    out: list[Any] = []
     for value in values:
         for text in value.split(","):
             if text.strip():
-                spec = parse(text)
-                if spec not in out:
-                    out.append(spec)
+                for spec in parse_attack(text) if is_attack(text) else [parse(text)]:
+                    if spec not in out:
+                        out.append(spec)
     return out
 
 

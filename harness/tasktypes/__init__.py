@@ -81,6 +81,11 @@ class TaskType:
         """Per-feature outputs moved to the CPU (kept small: argmax, top-k spans, ...)."""
         raise NotImplementedError
 
+    def scores(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> list[Any]:
+        """Per-feature scores for the model-query interface (``harness.query``): probabilities where the
+        type has classes; by default the outputs, when they already are scores (span QA's n-best logits)."""
+        return self.outputs(logits, batch)
+
     def predict(self, outputs: list[Any], features: Any, examples: list[dict[str, Any]], cfg: TaskConfig) -> list[Any]:
         """Fold per-feature outputs into one prediction per example."""
         raise NotImplementedError

@@ -96,6 +96,10 @@ class Classification(TaskType):
     def outputs(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> list[Any]:
         return logits.float().argmax(-1).tolist()
 
+    def scores(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> list[Any]:
+        """Class (multiple choice: choice) probabilities."""
+        return logits.float().softmax(-1).tolist()
+
     def predict(self, outputs: list[Any], features: Any, examples: list[dict[str, Any]], cfg: TaskConfig) -> list[Any]:
         preds: list[Any] = [None] * len(examples)
         for out, idx in zip(outputs, features["example_index"]):

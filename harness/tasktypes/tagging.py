@@ -204,6 +204,12 @@ class Tagging(TaskType):
         words = batch["first_piece"].bool().cpu()
         return [row[mask].tolist() for row, mask in zip(classes, words)]
 
+    def scores(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> list[Any]:
+        """The label probabilities of each word of the window (at its first sub-token), in word order."""
+        probs = logits.float().softmax(-1).cpu()
+        words = batch["first_piece"].bool().cpu()
+        return [row[mask].tolist() for row, mask in zip(probs, words)]
+
     def predict(self, outputs: list[Any], features: Any, examples: list[dict[str, Any]], cfg: TaskConfig) -> list[Any]:
         tags: list[list[str | None]] = [[None] * len(e["tokens"]) for e in examples]
         for out, index, first in zip(outputs, features["example_index"][:], features["first_word"][:]):
