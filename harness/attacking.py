@@ -23,8 +23,17 @@ from typing import TYPE_CHECKING, Any
 
 from harness.adapters.bank import Trained
 from harness.noise import NoiseError, error_rates
-from harness.noise.attacks import GOALS, AttackSetSpec, AttackSpec, Budget, Outcome, attack, read_set, transformation
-from harness.noise.attacks import write_set
+from harness.noise.attacks import (
+    GOALS,
+    AttackSetSpec,
+    AttackSpec,
+    Budget,
+    Outcome,
+    attack,
+    read_set,
+    transformation,
+    write_set,
+)
 
 from .errors import HarnessError
 from .features import featurize
@@ -133,9 +142,9 @@ def _score(ev: Evaluator, cell: Cell, name: str, trained: Trained, key: str,
         "budget": rows[0]["budget"], "seed": rows[0]["seed"],
         "attackable": sum(attackable), "broken": sum(broken),
         "success_rate": 100 * sum(broken) / sum(attackable) if any(attackable) else None,
-        "words_changed": 100 * _mean([len(r["edits"]) / max(1, r["words"]) for r in attacked]),
+        "words_changed": _mean([100 * len(r["edits"]) / max(1, r["words"]) for r in attacked]),
         "queries": _mean([r["queries"] for r in attacked]),
-        "exhausted": 100 * _mean([r["exhausted"] for r in attacked]),
+        "exhausted": _mean([100.0 * r["exhausted"] for r in attacked]),
         "shift": _shift(task, before, after) if task.type.name in ("classification", "multiple_choice") else None,
     }  # fmt: skip
     noise = {"spec": cell.condition, **error_rates(clean, adversarial, task.noise_fields, task.type.name)}

@@ -268,9 +268,11 @@ def all_tables(records: list[dict[str, Any]], benchmarks: dict[str, list[str]], 
     """Every table a set of records gives: the leaderboard, benchmark scores, robustness, applied noise."""
     from harness.noise import stats_table  # noise reports on its own records; it imports Table from here
 
-    records = target_records(records)
-    tables = [leaderboard(records, title), *benchmark_tables(records, benchmarks), robustness_summary(records),
-              stats_table(records)]  # fmt: skip
+    from .attack_report import attack_tables  # likewise
+
+    targets = target_records(records)
+    tables = [leaderboard(targets, title), *benchmark_tables(targets, benchmarks), robustness_summary(targets),
+              stats_table(targets), *attack_tables(records)]  # fmt: skip
     return [t for t in tables if t]
 
 

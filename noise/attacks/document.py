@@ -84,7 +84,9 @@ class Document:
     def _relocated(self, edits: dict[Slot, str]) -> dict[str, Any]:
         target = self.example["target"]
         offsets = _offsets(self.parts[("context", -1)])
-        growth = [(offsets[s.word][1], len(text) - len(self.word(s))) for s, text in edits.items() if s.field == "context"]
+        growth = [
+            (offsets[s.word][1], len(text) - len(self.word(s))) for s, text in edits.items() if s.field == "context"
+        ]
         starts = [start + sum(d for end, d in growth if end <= start) for start in target["answer_start"]]
         return {**target, "answer_start": starts}
 

@@ -40,8 +40,10 @@ class Recipe:
 
 
 RECIPES = {
-    "charflip": Recipe(("typo", "swap", "delete", "insert"), "DeepWordBug / Pruthi et al.: one character edit "
-                       "per word (keyboard typo, swap, delete, insert) in the words that matter most"),  # fmt: skip
+    "charflip": Recipe(
+        ("typo", "swap", "delete", "insert"),
+        "DeepWordBug / Pruthi et al.: one character edit per word (keyboard typo, swap, delete, insert)",
+    ),
     "homoglyph": Recipe(("homoglyph",), "VIPER: letters replaced by look-alikes of other scripts"),
     "codemix": Recipe(("codeswitch",), "POLYGLOSS: words replaced by their translations from a MUSE dictionary"),
 }
