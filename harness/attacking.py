@@ -21,6 +21,8 @@ from collections import Counter
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import torch
+
 from harness.adapters.bank import Trained
 from harness.noise import NoiseError, error_rates
 from harness.noise.attacks import (
@@ -42,6 +44,10 @@ from .spec import stable_hash
 
 if TYPE_CHECKING:
     from .cells import Cell, Evaluator
+
+#: attacks compare scores of near-identical texts: in fp32 the differences batching makes (~1e-6) stay far below
+#: the search's tie grid, so the same seed gives the same examples whatever the batch size; bf16's (~1e-3) would not
+QUERY_DTYPE = torch.float32
 
 
 def evaluate_attack(ev: Evaluator, cell: Cell, models: list[tuple[str, Trained]]) -> list[dict[str, Any]]:
@@ -101,7 +107,7 @@ def _generate(ev: Evaluator, cell: Cell, name: str, trained: Trained, transform:
     path = config.output / "attack-sets" / f"{task.cfg.task}@{spec.recipe}@{name}-{ident}.jsonl"
     if path.is_file():
         return read_set(path), None
-    query = ModelQuery(trained, task, ev.base, ev.device, ev.dtype, config.batch_size, max_length)
+    query = ModelQuery(trained, task, ev.base, ev.device, QUERY_DTYPE, config.batch_size, max_length)
     started = time.perf_counter()
     with ev.progress() as progress:
         progress.add_task(f"attack {task.name} ({spec.recipe}) against {name}", total=None)
@@ -129,7 +135,7 @@ def _score(ev: Evaluator, cell: Cell, name: str, trained: Trained, key: str,
     by_id = {e["id"]: e for e in cell.examples}
     clean = [by_id[r["id"]] for r in rows]
     adversarial = [{**r["example"], "index": i} for i, r in enumerate(rows)]
-    query = query or ModelQuery(trained, task, ev.base, ev.device, ev.dtype, ev.config.batch_size, max_length)
+    query = query or ModelQuery(trained, task, ev.base, ev.device, QUERY_DTYPE, ev.config.batch_size, max_length)
     started = time.perf_counter()
     before, after = query(clean), query(adversarial)
     goal = GOALS[task.type.name](task.cfg.label_list)

@@ -39,7 +39,7 @@ class Document:
         for name in fields:
             value = example.get(name)
             if task_type == "tagging" and name == "tokens":
-                self.parts[(name, -1)] = Words.of_tokens(value)
+                self.parts[(name, -1)] = Words.of_tokens(list(value or []))
             elif isinstance(value, str):
                 self.parts[(name, -1)] = Words.of_text(value)
             elif isinstance(value, list):

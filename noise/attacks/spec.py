@@ -20,6 +20,7 @@ differ from the recipe's defaults.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, fields, replace
 from difflib import get_close_matches
 from pathlib import Path
@@ -71,7 +72,7 @@ class AttackSpec:
         return ":".join([f"{PREFIX}{self.recipe}", *shown])
 
     @property
-    def budget(self) -> dict[str, Any]:
+    def budget(self) -> builtins.dict[str, Any]:  # (``dict`` here is the field)
         return {"words": self.words, "edits": self.edits, "queries": self.queries}
 
     def dictionary(self, language: str, data_dir: Path | None) -> Path:
