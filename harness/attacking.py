@@ -59,13 +59,16 @@ def evaluate_attack(ev: Evaluator, cell: Cell, models: list[tuple[str, Trained]]
     todo = [(name, trained, key) for (name, trained), key in zip(models, keys) if key not in done]
     if todo:
         reason, sets = _prepare(ev, cell, models, max_length)
-        for name, trained, key in todo:
-            if reason is not None:
-                done[key] = _skipped(ev, cell, name, trained, key, reason)
-            else:
-                done[key] = _score(ev, cell, name, trained, key, sets(name, trained), max_length)
         if reason is not None:
             ev.say(f"[yellow]{cell.task.name}[/] under {cell.condition}: skipped ({reason})")
+            done.update({key: _skipped(ev, cell, name, trained, key, reason) for name, trained, key in todo})
+            return [done[k] for k in keys]
+        made = [sets(name, trained) for name, trained, _ in todo]
+        shared: dict[int, list[int]] = {}  # models scored on the same set (transfer, attack-set): one (mixed) pass
+        for i, (rows, _) in enumerate(made):
+            shared.setdefault(id(rows), []).append(i)
+        for members in shared.values():
+            done.update(_score(ev, cell, [todo[i] for i in members], [made[i] for i in members], max_length))
     return [done[k] for k in keys]
 
 
@@ -127,22 +130,36 @@ def _row(clean: dict[str, Any], o: Outcome, made: dict[str, Any]) -> dict[str, A
             "queries": o.queries, "exhausted": o.exhausted, "words": o.words, **made}  # fmt: skip
 
 
-def _score(ev: Evaluator, cell: Cell, name: str, trained: Trained, key: str,
-           made: tuple[list[dict[str, Any]], ModelQuery | None], max_length: int) -> dict[str, Any]:  # fmt: skip
-    """The record of one model on its adversarial set, with the attack's metrics."""
-    rows, query = made
-    task = cell.task
+def _score(ev: Evaluator, cell: Cell, models: list[tuple[str, Trained, str]],
+           made: list[tuple[list[dict[str, Any]], ModelQuery | None]], max_length: int) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """The records (by key) of models on one adversarial set, with the attack's metrics: one scoring pass."""
+    task, rows = cell.task, made[0][0]
     by_id = {e["id"]: e for e in cell.examples}
     clean = [by_id[r["id"]] for r in rows]
     adversarial = [{**r["example"], "index": i} for i, r in enumerate(rows)]
-    query = query or ModelQuery(trained, task, ev.base, ev.device, QUERY_DTYPE, ev.config.batch_size, max_length)
+    noise = {"spec": cell.condition, **error_rates(clean, adversarial, task.noise_fields, task.type.name)}
+    scored = replace(cell, examples=adversarial, noise=noise)
     started = time.perf_counter()
-    before, after = query(clean), query(adversarial)
+    features = featurize(task.type, adversarial, ev.base.tokenizer, max_length, task.cfg)
+    outputs = ev.outputs(scored, [trained for _, trained, _ in models], features)
+    timings = {"predict_s": (time.perf_counter() - started) / len(models), "models_per_pass": len(models)}
+    records = {}
+    for (name, trained, key), (_, query), out in zip(models, made, outputs):
+        query = query or ModelQuery(trained, task, ev.base, ev.device, QUERY_DTYPE, ev.config.batch_size, max_length)
+        stats = _stats(cell, rows, clean, query(clean), query(adversarial))
+        records[key] = ev.record(scored, name, trained, key, out, features, max_length, timings, {"attack": stats})
+    return records
+
+
+def _stats(cell: Cell, rows: list[dict[str, Any]], clean: list[dict[str, Any]], before: list[Any],
+           after: list[Any]) -> dict[str, Any]:  # fmt: skip
+    """What the attack did to one model: from its scores on the clean and the adversarial examples."""
+    task = cell.task
     goal = GOALS[task.type.name](task.cfg.label_list)
     attackable = [goal.attackable(e, s) for e, s in zip(clean, before)]
     broken = [a and goal.broken(e, s, t) for a, e, s, t in zip(attackable, clean, before, after)]
     attacked = [r for r in rows if r["attacked"]]
-    stats = {
+    return {
         "recipe": rows[0]["recipe"], "mode": getattr(cell.attack, "mode", "set"),
         "source": rows[0]["source"], "source_intermediate": rows[0]["source_intermediate"],
         "budget": rows[0]["budget"], "seed": rows[0]["seed"],
@@ -153,12 +170,6 @@ def _score(ev: Evaluator, cell: Cell, name: str, trained: Trained, key: str,
         "exhausted": _mean([100.0 * r["exhausted"] for r in attacked]),
         "shift": _shift(task, before, after) if task.type.name in ("classification", "multiple_choice") else None,
     }  # fmt: skip
-    noise = {"spec": cell.condition, **error_rates(clean, adversarial, task.noise_fields, task.type.name)}
-    scored = replace(cell, examples=adversarial, noise=noise)
-    features = featurize(task.type, adversarial, ev.base.tokenizer, max_length, task.cfg)
-    outputs = ev.outputs(scored, [trained], features)[0]
-    timings = {"attack_stats_s": time.perf_counter() - started, "models_per_pass": 1}
-    return ev.record(scored, name, trained, key, outputs, features, max_length, timings, extra={"attack": stats})
 
 
 def _shift(task: Any, before: list[Any], after: list[Any]) -> dict[str, Any]:
