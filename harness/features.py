@@ -42,20 +42,37 @@ def featurize(
     path = cache_root() / "features" / key
     if path.exists():
         return datasets.load_from_disk(str(path))
-    features = encode_features(task_type, examples, tokenizer, max_length, cfg)
+    features = datasets.Dataset.from_dict(encode_features(task_type, examples, tokenizer, max_length, cfg).columns)
     write_folder_atomic(path, lambda tmp: features.save_to_disk(str(tmp)))
     return datasets.load_from_disk(str(path))
 
 
 def encode_features(
     task_type: TaskType, examples: list[dict[str, Any]], tokenizer: Any, max_length: int, cfg: TaskConfig
-) -> datasets.Dataset:
+) -> Columns:
     """Features for ``examples``, in memory only: for texts scored once (attack candidates), never cached."""
     columns: dict[str, list[Any]] = {}
     for start in range(0, len(examples), CHUNK):
         for name, values in task_type.encode(examples[start : start + CHUNK], tokenizer, max_length, cfg).items():
             columns.setdefault(name, []).extend(values)
-    return datasets.Dataset.from_dict(columns)
+    return Columns(columns)
+
+
+class Columns:
+    """Feature columns as plain lists, read the way the batching loop reads a ``datasets.Dataset`` (a column by
+    name, rows by a list of indices). Features scored once need no Arrow table: building one (and its
+    fingerprint) costs more than a small model's forward pass."""
+
+    def __init__(self, columns: dict[str, list[Any]]) -> None:
+        self.columns = columns
+
+    def __len__(self) -> int:
+        return len(self.columns["length"])
+
+    def __getitem__(self, key: str | list[int]) -> Any:
+        if isinstance(key, str):
+            return self.columns[key]
+        return {name: [values[i] for i in key] for name, values in self.columns.items()}
 
 
 def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
