@@ -35,7 +35,7 @@ from .models import SMOKE_PRESETS, Base, load_base, resolve_device, resolve_dtyp
 from .paths import write_atomic
 from .planning import TrainingJob, eval_split_of, model_inputs, plan_training, resolve_tasks, skip_missing_languages
 from .registry import TaskIndex
-from .report import Table, aggregate, all_tables
+from .report import Table, all_tables, benchmark_scores, group_scores, target_records
 from .results import CellStore, environment, write_json
 from .spec import stable_hash
 from .task import DocSelection, Task
@@ -183,15 +183,23 @@ class Runner:
     # -- results -------------------------------------------------------------------------------
 
     def group_scores(self, tasks: list[Task], records: list[dict[str, Any]]) -> dict[str, Any]:
-        """Each group's aggregate (mean over its languages, as XTREME-R averages), per condition."""
+        """Each task family's scores (``report.group_scores``) and each benchmark's the run touches
+        (``report.benchmark_scores``), per setting; a family or benchmark without a number says why."""
+        records = target_records(records)
         groups: dict[str, Any] = {}
         for family in dict.fromkeys(t.family for t in tasks):
             if self.index.entry(family).kind != "group":
                 continue
-            group = self.index.group(family)
             rows = [r for r in records if r["family"] == family]
-            metrics = [m["metric"] for m in group.aggregate_metric_list] or [rows[0]["score_name"]]
-            groups[family] = {"tasks": group.task, "scores": aggregate(rows, metrics)}
+            run = [t.language for t in tasks if t.family == family]
+            groups[family] = {"tasks": self.index.group(family).task, "scores": group_scores(rows, run)}
+            if not rows:
+                groups[family]["reason"] = "no records: none of its cells was scored in this run"
+        families = set(groups)
+        for name, members in self.index.benchmarks().items():
+            if families & set(members):
+                groups[name] = {"tasks": list(members), "languages": members,
+                                "scores": benchmark_scores(records, members)}  # fmt: skip
         return groups
 
     def finish(self, tasks: list[Task], records: list[dict[str, Any]], base: Base) -> dict[str, Any]:

@@ -151,6 +151,9 @@ class GroupConfig:
     group_alias: str | None = None
     tag: list[str] = field(default_factory=list)
     aggregate_metric_list: list[dict[str, Any]] = field(default_factory=list)
+    #: a benchmark's own languages per member family (XTREME and XTREME-R score different language lists of
+    #: the same tasks); a member not listed keeps all its languages
+    languages: dict[str, list[str]] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     source: RawSpec | None = field(default=None, repr=False, compare=False)
 
@@ -252,5 +255,10 @@ def parse_group(raw: RawSpec) -> GroupConfig:
     data = dict(raw.data)
     data["task"] = [str(t) for t in _as_list(data["task"])]
     data["tag"] = _as_list(data.get("tag"))
+    languages = data.get("languages") or {}
+    if not isinstance(languages, dict) or any(m not in data["task"] for m in languages):
+        raise SpecError(f"{raw.where('languages')}: languages maps member names of this group (one of "
+                        f"{', '.join(data['task'])}) to the language codes the group scores.")  # fmt: skip
+    data["languages"] = {str(m): [str(x) for x in _as_list(v)] for m, v in languages.items()}
     data = {k: v for k, v in data.items() if v is not None}
     return GroupConfig(**data, source=raw)

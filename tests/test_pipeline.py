@@ -48,9 +48,10 @@ def test_result_file_has_everything_to_reproduce(first_run: tuple[dict, Path]) -
     assert saved["tasks"]["toy_de"]["language"] == "de" and saved["tasks"]["toy_de"]["label_list"] == ["neg", "pos"]
     assert saved["environment"]["packages"]["torch"] and saved["environment"]["packages"]["transformers"]
     assert saved["model"]["fingerprint"] and saved["config"]["seed"] == 0
-    assert set(saved["groups"]["toy"]["scores"]["clean"]) == {"acc"}
+    [group] = saved["groups"]["toy"]["scores"]
+    assert group["condition"] == "clean" and set(group["metrics"]) == {"acc"}
     en_de = [r["metrics"]["acc"] for r in saved["results"]]
-    assert saved["groups"]["toy"]["scores"]["clean"]["acc"] == sum(en_de) / 2
+    assert group["metrics"]["acc"] == group["score"] == sum(en_de) / 2
     assert {"tokenize_s", "predict_s"} <= set(saved["results"][0]["timings"])
     assert (result["run_dir"] / "results.md").read_text().startswith("### ")
     assert len(list((out / "records").glob("*.json"))) == 2

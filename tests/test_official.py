@@ -1,0 +1,118 @@
+"""Every number as google-research/xtreme's evaluate.py computes it: benchmark versions, group scores."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from harness.metrics import compute, headline
+from harness.registry import TaskIndex
+from harness.report import benchmark_scores, benchmark_tables, group_scores
+
+# evaluate.py's XTREME_TASK2LANGS and XTREME_R_TASK2LANGS (LAReQA: none there; its XQuAD-R languages here)
+XTREME = {
+    "pawsx": "de en es fr ja ko zh",
+    "xnli": "ar bg de el en es fr hi ru sw th tr ur vi zh",
+    "panx": "ar he vi id jv ms tl eu ml ta te af nl en de el bn hi mr ur fa fr it pt es bg ru ja ka ko th sw yo my "
+    "zh kk tr et fi hu",
+    "udpos": "af ar bg de el en es et eu fa fi fr he hi hu id it ja kk ko mr nl pt ru ta te th tl tr ur vi yo zh",
+    "bucc2018": "de fr ru zh",
+    "tatoeba": "ar he vi id jv tl eu ml ta te af nl de el bn hi mr ur fa fr it pt es bg ru ja ka ko th sw zh kk tr "
+    "et fi hu",
+    "xquad": "en es de el ru tr ar vi th zh hi",
+    "mlqa": "en es de ar hi vi zh",
+    "tydiqa": "en ar bn fi id ko ru sw te",
+}
+XTREME_R = {
+    "xnli": XTREME["xnli"],
+    "panx": XTREME["panx"] + " qu pl uk az lt pa gu ro",
+    "udpos": XTREME["udpos"] + " lt pl uk wo ro",
+    "tatoeba": XTREME["tatoeba"] + " az lt pl uk ro",
+    "xcopa": "et ht id it qu sw ta th tr vi zh",
+    "lareqa": "ar de el en es hi ru th tr vi zh",
+    "mewslix": "ar de en es fa ja pl ro ta tr uk",
+    "xquad": XTREME["xquad"] + " ro",
+    "mlqa": XTREME["mlqa"],
+    "tydiqa": XTREME["tydiqa"],
+}
+
+
+@pytest.mark.parametrize("version, lists", [("xtreme", XTREME), ("xtreme-r", XTREME_R)])
+def test_each_benchmark_runs_exactly_its_own_versions_languages(version: str, lists: dict[str, str]) -> None:
+    index = TaskIndex()
+    found: dict[str, list[str]] = {}
+    for name in index.expand(version):
+        found.setdefault(index.parent_groups(name)[0], []).append(index.task(name).language)
+    assert {family: sorted(langs) for family, langs in found.items()} == {
+        family: sorted(langs.split()) for family, langs in lists.items()
+    }
+    sizes = {family: len(langs) for family, langs in found.items()}
+    if version == "xtreme":  # the issue's cases: XTREME-R's lists used to leak into `--tasks xtreme`
+        assert (sizes["udpos"], sizes["panx"], sizes["xquad"], sizes["tatoeba"]) == (33, 40, 11, 36)
+    else:
+        assert (sizes["udpos"], sizes["panx"], sizes["xquad"], sizes["tatoeba"]) == (38, 48, 12, 41)
+
+
+def record(family: str, lang: str, metrics: dict[str, float], intermediate: str = "none") -> dict:
+    name, score, shown = headline(metrics)
+    return {"family": family, "language": lang, "metrics": metrics, "score": score, "score_name": name,
+            "table_metrics": shown, "intermediate": intermediate, "condition": "clean", "model_label": "m",
+            "method": "full", "seed": 0, "train_noise": None, "role": "target"}  # fmt: skip
+
+
+def test_xtreme_averages_its_own_languages_of_a_run_that_holds_more() -> None:
+    """Tatoeba over XTREME-R's 41 languages: XTREME's table averages its 36 (evaluate.py's 7.50, not 7.61)."""
+    benchmarks = TaskIndex().benchmarks()
+    extra = {"az", "lt", "pl", "uk", "ro"}
+    records = [record("tatoeba", lang, {"acc": 20.0 if lang in extra else 10.0}) for lang in XTREME_R["tatoeba"].split()]
+    records += [record(f, lang, {"acc": 50.0}) for f in ("xnli", "pawsx", "udpos", "panx") for lang in ("en", "de")]
+    [table] = [t for t in benchmark_tables(records, benchmarks) if t.title.startswith("xtreme ")]
+    scores = dict(zip(table.columns, table.rows[0]))
+    assert scores["tatoeba"] == 10.0  # the 36 XTREME languages only
+    assert "udpos 2 of 33 languages" in table.caption and "missing: xquad" in table.caption
+    [r_table] = [t for t in benchmark_tables(records, benchmarks) if t.title.startswith("xtreme-r")] or [None]
+    assert r_table is None or dict(zip(r_table.columns, r_table.rows[0]))["tatoeba"] == (36 * 10 + 5 * 20) / 41
+
+
+FAKE = {  # one right prediction per metric, in the shape each task type hands its metrics
+    "acc": ([1], [1]),
+    "squad": ([["an answer"]], ["an answer"]),
+    "mlqa": ([["an answer"]], ["an answer"]),
+    "seqeval": ([["B-PER", "O"]], [["B-PER", "O"]]),
+    "token_acc": ([["NOUN"]], [["NOUN"]]),
+    "bucc_f1": (["a\tb"], [{"pair": "a\tb", "score": 2.0, "threshold": 1.0}]),
+    "map@20": ([["c1"]], [["c1", "c2"]]),
+}
+
+
+def test_every_familys_group_score_in_results_json_is_a_number() -> None:
+    """The issue's case: mlqa, mlqa_xl, xquad, tydiqa, udpos, panx and bucc2018 came out NaN, because the
+    aggregation looked up metric function names (``mlqa``, ``seqeval``) instead of what records store."""
+    index = TaskIndex()
+    families = [g for g in index.names("group") if g not in index.benchmarks()]
+    assert {"mlqa", "mlqa_xl", "xquad", "tydiqa", "udpos", "panx", "bucc2018"} <= set(families)
+    for family in families:
+        tasks = [index.task(t) for t in index.expand(family)]
+        records = []
+        for cfg, intermediate in ((tasks[0], "none"), (tasks[-1], "none"), (tasks[0], "mnli")):
+            metrics: dict[str, float] = {}
+            for entry in cfg.metric_list:
+                references, predictions = FAKE[entry["metric"]]
+                metrics.update(compute([entry], references, predictions, language=cfg.language))
+            if intermediate == "mnli":
+                metrics = {name: value / 2 for name, value in metrics.items()}
+            records.append(record(family, cfg.language, metrics, intermediate))
+        by_intermediate = {entry["intermediate"]: entry for entry in group_scores(records)}
+        assert set(by_intermediate) == {"none", "mnli"}, family  # never averaged across settings
+        assert by_intermediate["none"]["score"] == 100.0, family
+        assert by_intermediate["mnli"]["score"] == 50.0, family
+        assert all(not math.isnan(v) for v in by_intermediate["none"]["metrics"].values()), family
+
+
+def test_a_group_or_benchmark_without_a_number_says_why() -> None:
+    [entry] = group_scores([record("xnli", "de", {"acc": float("nan")})], ["de", "en"])
+    assert math.isnan(entry["score"]) and "de" in entry["reason"] and entry["missing_languages"] == ["en"]
+    members = TaskIndex().benchmarks()["xtreme"]
+    [bench] = benchmark_scores([record("xnli", "de", {"acc": 70.0})], members)
+    assert bench["score"] is None and "missing: pawsx" in bench["reason"] and bench["tasks"] == {"xnli": 70.0}
