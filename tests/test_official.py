@@ -65,7 +65,9 @@ def test_xtreme_averages_its_own_languages_of_a_run_that_holds_more() -> None:
     """Tatoeba over XTREME-R's 41 languages: XTREME's table averages its 36 (evaluate.py's 7.50, not 7.61)."""
     benchmarks = TaskIndex().benchmarks()
     extra = {"az", "lt", "pl", "uk", "ro"}
-    records = [record("tatoeba", lang, {"acc": 20.0 if lang in extra else 10.0}) for lang in XTREME_R["tatoeba"].split()]
+    records = [
+        record("tatoeba", lang, {"acc": 20.0 if lang in extra else 10.0}) for lang in XTREME_R["tatoeba"].split()
+    ]
     records += [record(f, lang, {"acc": 50.0}) for f in ("xnli", "pawsx", "udpos", "panx") for lang in ("en", "de")]
     [table] = [t for t in benchmark_tables(records, benchmarks) if t.title.startswith("xtreme ")]
     scores = dict(zip(table.columns, table.rows[0]))
