@@ -338,15 +338,29 @@ def report(output: Path, fmt: str, plot: Path | None, include_paths: tuple[Path,
 @click.option("--intermediate", default="none", show_default=True, help="Which intermediate's model.")
 @click.option("--condition", default="clean", show_default=True, help="Which condition (clean or a noise spec).")
 def export_predictions(run_dir: Path, fmt: str, out: Path | None, intermediate: str, condition: str) -> None:
-    """Write a run's predictions (and gold answers) as google-research/xtreme's evaluate.py reads them."""
+    """Write a run's predictions (and gold answers) as google-research/xtreme's evaluate.py reads them.
+
+    One folder per task, test-<lang> files in the format evaluate.py's reader for that task expects, and the
+    evaluate.py command (with --xtreme_version and the required --output_file) to score them. Not written, each
+    with the reason: LAReQA, which evaluate.py cannot score (XTREME-R scores it from the model with
+    scripts/run_eval_lareqa.sh; the run's own lareqa mAP@20 is computed as that script does), tasks outside
+    XTREME/XTREME-R, and files the official scorer could not read (e.g. questions without a gold answer).
+    """
     from .export import export_xtreme
 
     dest = out or run_dir / fmt
-    written = export_xtreme(run_dir, dest, intermediate, condition)
-    console.print(
-        f"Wrote {len(written)} files under {dest}. Score them with google-research/xtreme: "
-        f"python evaluate.py --prediction_folder {dest}/predictions --label_folder {dest}/labels"
-    )
+    done = export_xtreme(run_dir, dest, intermediate, condition)
+    for what, why in done.refused.items():
+        err_console.print(f"[yellow]{what}[/]: not exported: {why}")
+    if not done.written:
+        raise HarnessError(f"Nothing in {run_dir} could be exported for evaluate.py (reasons above).")
+    console.print(f"Wrote {len(done.written)} files under {dest}. Score them with google-research/xtreme:")
+    for command in done.commands:
+        console.print(command, soft_wrap=True)
+    for version, missing in done.missing.items():
+        if missing:
+            err_console.print(f"[yellow]--xtreme_version {version}[/] reads every language of its lists for each task "
+                              f"folder and stops at the first missing file; here: {'; '.join(missing)}.")  # fmt: skip
 
 
 cli.add_command(adapters_group)

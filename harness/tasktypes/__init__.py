@@ -109,6 +109,7 @@ class TaskType:
 
         ``rows`` are the shown ``prediction`` and ``reference`` of each example, in
         order. The default is evaluate.py's ``read_label`` format: one per line.
+        Raises ``ExportRefused`` (saying why) for what evaluate.py could not read.
         """
         return "tsv", "".join(f"{r['prediction']}\n" for r in rows), "".join(f"{r['reference']}\n" for r in rows)
 

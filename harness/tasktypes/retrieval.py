@@ -20,6 +20,7 @@ Examples: ``text`` is the query side (the non-English sentence, the question, th
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -29,7 +30,7 @@ from torch import nn
 
 from .. import search
 from ..data import load_docs
-from ..errors import SpecError
+from ..errors import ExportRefused, SpecError
 from ..metrics.retrieval import best_threshold
 from ..spec import SOURCE_KEYS, RetrievalSettings, TaskConfig
 from ..templating import render
@@ -196,8 +197,25 @@ class Retrieval(TaskType):
         return ranked_predictions(embedded, examples, context)
 
     def export(self, rows: list[dict[str, Any]]) -> tuple[str, str, str]:
-        """Tatoeba: the matched sentence's index per line (``read_label``); BUCC: the extracted pairs and the gold
-        pairs, ``src_id<TAB>tgt_id`` per line (``bucc_f1``)."""
+        """Tatoeba: the matched sentence per line (``read_label``); BUCC: the extracted pairs and the gold pairs,
+        ``src_id<TAB>tgt_id`` per line (``bucc_f1``); ranked candidates (Mewsli-X): JSON ``{example id: [entity
+        ids]}`` for predictions and ``{example id: [gold entity]}`` for labels (``utils_mewslix.evaluate``)."""
+        if rows and isinstance(rows[0]["reference"], list):
+            odd = [r for r in rows if len(r["reference"]) != 1]
+            if odd:
+                raise ExportRefused(
+                    f"{len(odd)} of {len(rows)} queries do not have exactly one gold candidate (query {odd[0]['id']!r} "
+                    f"has {len(odd[0]['reference'])}); evaluate.py's ranked-retrieval reader (Mewsli-X's) scores one "
+                    f"gold entity per query."
+                )
+            ids = [str(r["id"]) for r in rows]
+            if len(set(ids)) < len(ids):
+                raise ExportRefused("query ids repeat; Mewsli-X's JSON files are keyed by a unique example id.")
+            return (
+                "json",
+                json.dumps({i: list(r["prediction"] or []) for i, r in zip(ids, rows)}, ensure_ascii=False),
+                json.dumps({i: list(r["reference"]) for i, r in zip(ids, rows)}, ensure_ascii=False),
+            )
         mined = [r["prediction"] for r in rows if isinstance(r["prediction"], dict)]
         if not mined:
             return super().export(rows)
