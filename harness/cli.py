@@ -343,8 +343,8 @@ def export_predictions(run_dir: Path, fmt: str, out: Path | None, intermediate: 
     One folder per task, test-<lang> files in the format evaluate.py's reader for that task expects, and the
     evaluate.py command (with --xtreme_version and the required --output_file) to score them. Not written, each
     with the reason: LAReQA, which evaluate.py cannot score (XTREME-R scores it from the model with
-    scripts/run_eval_lareqa.sh; the run's own lareqa mAP@20 is computed as that script does), tasks outside
-    XTREME/XTREME-R, and files the official scorer could not read (e.g. questions without a gold answer).
+    scripts/run_eval_lareqa.sh; the run's own lareqa mAP@20 is computed as that script does) and files the
+    official scorer could not read (e.g. questions without a gold answer).
     """
     from .export import export_xtreme
 

@@ -8,10 +8,11 @@ reads ``test-<lang>`` files; the run's own split (often the dev set, since XTREM
 download strips test labels) is what is written under that name, and ``split.txt``
 says which it was.
 
-Families evaluate.py cannot score are not written, each with its reason: LAReQA
+What evaluate.py cannot score is not written, each with its reason: LAReQA
 (evaluate.py has no reader for it: XTREME-R scores it from the model with
-``scripts/run_eval_lareqa.sh``), tasks outside XTREME and XTREME-R, and files its
-scorer could not read (questions without gold answers, say).
+``scripts/run_eval_lareqa.sh``) and files its scorer could not read (questions
+without gold answers, say). Tasks outside XTREME and XTREME-R are written in their
+task type's format; the printed command says that evaluate.py ignores them.
 """
 
 from __future__ import annotations
@@ -57,17 +58,13 @@ def export_xtreme(run_dir: Path, dest: Path, intermediate: str = NO_INTERMEDIATE
         raise HarnessError(f"Run {run_dir.name} has no records for intermediate {intermediate!r} and condition "
                            f"{condition!r}; it has: {', '.join(f'{i} / {c}' for i, c in settings)}.")  # fmt: skip
     benchmarks = TaskIndex().benchmarks()
-    official = {family for members in benchmarks.values() for family in members}
     store = CellStore(run_dir.parent)
     out = Export()
     exported: dict[str, set[str]] = {}
     for record in records:
         family = record["family"]
-        if family in UNREADABLE or family not in official:
-            out.refused[family] = UNREADABLE.get(family) or (
-                f"not a task of XTREME or XTREME-R; evaluate.py reads only their task folders "
-                f"({', '.join(sorted(official - set(UNREADABLE)))})."
-            )
+        if family in UNREADABLE:
+            out.refused[family] = UNREADABLE[family]
             continue
         path = store.predictions_path(record["key"])
         if not path.is_file():
@@ -85,15 +82,16 @@ def export_xtreme(run_dir: Path, dest: Path, intermediate: str = NO_INTERMEDIATE
         exported.setdefault(family, set()).add(record["language"])
     if out.written:
         write_atomic(dest / "split.txt", f"{sorted({r['split'] for r in records})}\n")
+    touched = [v for v, members in benchmarks.items() if set(exported) & set(members)] or list(benchmarks)
     for version, members in benchmarks.items():
-        if not set(exported) & set(members):
+        if version not in touched:
             continue
         out.commands.append(
             f"python evaluate.py --prediction_folder {dest}/predictions --label_folder {dest}/labels "
             f"--xtreme_version {version} --output_file {dest}/scores-{version}.json"
         )
         ignored = sorted(set(exported) - set(members))
-        out.missing[version] = [f"{', '.join(ignored)} (not in {version}: ignored)"] if ignored else []
+        out.missing[version] = [f"{', '.join(ignored)} (not {version} tasks: ignored)"] if ignored else []
         out.missing[version] += [
             f"{family}: {' '.join(lang for lang in langs if lang not in exported[family])}"
             for family, langs in members.items()
