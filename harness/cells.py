@@ -62,7 +62,8 @@ class Evaluator:
         todo = [(name, trained, key) for (name, trained), key in zip(models, keys) if key not in done]
         if todo:
             started = time.perf_counter()
-            features = featurize(cell.task.type, cell.examples, self.base.tokenizer, max_length, cell.task.cfg)
+            inputs = cell.task.type.scored_inputs(cell.examples, cell.task.cfg)
+            features = featurize(cell.task.type, inputs, self.base.tokenizer, max_length, cell.task.cfg)
             tokenized = time.perf_counter()
             outputs = self.outputs(cell, [t for _, t, _ in todo], features)
             timings = {"tokenize_s": tokenized - started, "predict_s": (time.perf_counter() - tokenized) / len(todo),

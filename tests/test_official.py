@@ -118,3 +118,52 @@ def test_a_group_or_benchmark_without_a_number_says_why() -> None:
     members = TaskIndex().benchmarks()["xtreme"]
     [bench] = benchmark_scores([record("xnli", "de", {"acc": 70.0})], members)
     assert bench["score"] is None and "missing: pawsx" in bench["reason"] and bench["tasks"] == {"xnli": 70.0}
+
+
+# -- readers of the real file formats ---------------------------------------------------------------------------
+
+
+def test_lareqa_trains_on_the_xquad_r_questions_when_no_squad_file_is_there(tmp_path, tiny_model_dir) -> None:
+    """The smoke fallback (and --train-split validation) on the real XQuAD-R layout, with no squad/ folder:
+    it used to fail with "Training a retrieval task needs examples with both text (query) and text_pair"."""
+    import io
+    import shutil
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from harness.pipeline import RunConfig, Runner
+
+    data = tmp_path / "data"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "data" / "lareqa", data / "lareqa")
+    config = RunConfig(tasks=["lareqa"], languages=["de", "en"], model=str(tiny_model_dir), data_dir=data,
+                       train_split="validation", epochs=1, output=tmp_path / "runs",
+                       adapter_dir=tmp_path / "adapters")  # fmt: skip
+    result = Runner(config, Console(file=io.StringIO())).run()
+    assert {r["language"] for r in result["results"]} == {"de", "en"}
+    assert all(r["artefact"]["train_stats"]["steps"] > 0 for r in result["results"])
+    assert all(0 <= r["metrics"]["map@20"] <= 100 for r in result["results"])
+
+
+def test_labelled_pawsx_test_files_with_a_header_row_are_read(tmp_path) -> None:
+    from harness.readers import READERS
+
+    headed, bare = tmp_path / "test-de.tsv", tmp_path / "dev-de.tsv"
+    headed.write_text('id\tsentence1\tsentence2\tlabel\n10\tEin "Satz".\tEin Satz.\t1\n12\tA\tB\t0\n')
+    bare.write_text("Ein Satz.\tEin Satz!\t1\n")
+    docs = READERS["tsv"]([str(headed)], columns=["sentence1", "sentence2", "label"], header="auto")
+    assert docs.column_names == ["sentence1", "sentence2", "label"]
+    assert list(docs) == [{"sentence1": 'Ein "Satz".', "sentence2": "Ein Satz.", "label": "1"},
+                          {"sentence1": "A", "sentence2": "B", "label": "0"}]  # fmt: skip
+    docs = READERS["tsv"]([str(bare)], columns=["sentence1", "sentence2", "label"], header="auto")
+    assert list(docs) == [{"sentence1": "Ein Satz.", "sentence2": "Ein Satz!", "label": "1"}]
+
+
+def test_pawsx_reads_the_real_labelled_test_file(shared_data) -> None:
+    from harness.task import Task
+
+    task = Task(TaskIndex().task("pawsx_de"), family="pawsx")
+    examples = task.examples("test", shared_data)
+    assert len(examples) == 2000 and {e["target"] for e in examples} == {0, 1}
+    assert examples[0]["text"].startswith("Die Ausnahme war zwischen Ende 2005 und 2009")
+    assert len(task.examples("validation", shared_data)) == 2000  # XTREME's headerless dev file still reads

@@ -18,7 +18,18 @@ def record(family: str, lang: str, score: float, intermediate: str = "none", con
 
 def test_xtreme_r_score_is_the_mean_of_task_scores_with_qa_as_em_f1_mean() -> None:
     members = TaskIndex().benchmarks()["xtreme-r"]
-    assert list(members) == ["xnli", "xcopa", "udpos", "panx", "xquad", "mlqa", "tydiqa", "tatoeba", "mewslix", "lareqa"]
+    assert list(members) == [
+        "xnli",
+        "xcopa",
+        "udpos",
+        "panx",
+        "xquad",
+        "mlqa",
+        "tydiqa",
+        "tatoeba",
+        "mewslix",
+        "lareqa",
+    ]
     records = []
     for i, family in enumerate(members):
         for lang, delta in (("en", 0.0), ("de", 10.0)):

@@ -92,6 +92,10 @@ class TaskType:
         pool, or a dev split to tune a threshold on); by default just ``predict``."""
         return self.predict(outputs, features, examples, context.task.cfg)
 
+    def scored_inputs(self, examples: list[dict[str, Any]], cfg: TaskConfig) -> list[dict[str, Any]]:
+        """The examples as evaluation feeds them to the model: by default as they are."""
+        return examples
+
     def reference(self, example: dict[str, Any]) -> Any:
         """The gold answer the metrics compare a prediction with."""
         return example["target"]

@@ -123,6 +123,13 @@ class Retrieval(TaskType):
     def reference(self, example: dict[str, Any]) -> Any:
         return example["gold"]
 
+    def scored_inputs(self, examples: list[dict[str, Any]], cfg: TaskConfig) -> list[dict[str, Any]]:
+        """Ranking embeds only the queries (the pool is embedded apart): a query's positive, there to train
+        on (LAReQA's questions carry theirs), is not embedded at evaluation."""
+        if cfg.retrieval.search != "rank":
+            return examples
+        return [{**e, "text_pair": None} for e in examples]
+
     def encode(
         self, examples: list[dict[str, Any]], tokenizer: Any, max_length: int, cfg: TaskConfig
     ) -> dict[str, list[Any]]:
