@@ -25,7 +25,7 @@ from harness.adapters.mixed import predict_mixed
 from .config import RunConfig
 from .evaluation import EvalContext, auto_batch_size, predict_features
 from .features import featurize
-from .metrics import compute, headline
+from .metrics import compute, headline, scorers
 from .models import Base
 from .planning import TrainingJob, eval_split_of
 from .results import CellStore, write_samples
@@ -148,6 +148,7 @@ class Evaluator:
             "base_fingerprint": self.base.fingerprint, "method": config.method, "intermediate": intermediate,
             "stack": trained.info.get("stack"), "seed": config.seed, "split": eval_split_of(task, config),
             "metrics": metrics, "score": score, "score_name": score_name, "table_metrics": table_metrics,
+            "scorers": scorers(task.metric_list),
             "n": len(cell.examples), "doc_ids": [e["id"] for e in cell.examples] if config.limit is not None else None,
             "artefact": trained.info, "spec": task.cfg.to_dict(),
             "timings": {**timings, "batch_size": batch_size},

@@ -113,6 +113,9 @@ MODEL_AND_DATA = options(
                  help="Comma-separated module names LoRA adapts."),
     click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
                  help="Multi-task sampling: task probability ∝ size^(1/T); 1 is size-proportional."),
+    click.option("--seqeval", type=click.Choice(["installed", "0.0.12"]), default="installed", show_default=True,
+                 help="Tagging F1 with the installed seqeval (1.x: evaluate.py today, XTREME-R) or seqeval 0.0.12's "
+                 "rule for POS tags, current when XTREME was published; every record names its scorer."),
     click.option("--seed", type=int, default=0, show_default=True),
     click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
     click.option("--dtype", default="auto", show_default=True,

@@ -63,6 +63,10 @@ def make_task(index: TaskIndex, name: str, config: RunConfig) -> Task:
     cfg = index.task(name)
     if config.retrieval_layer is not None and cfg.task_type == "retrieval":
         cfg = replace(cfg, retrieval=replace(cfg.retrieval, layer=config.retrieval_layer))
+    if config.seqeval != "installed" and any(m["metric"] == "seqeval" for m in cfg.metric_list or []):
+        metric_list = [{**m, "kwargs": {**(m.get("kwargs") or {}), "version": config.seqeval}}
+                       if m["metric"] == "seqeval" else m for m in cfg.metric_list]  # fmt: skip
+        cfg = replace(cfg, metric_list=metric_list)
     parents = index.parent_groups(name)
     members = [make_task(index, m, config) for m in cfg.mixture]
     return Task(cfg, family=parents[0] if parents else name, members=members)

@@ -46,6 +46,7 @@ def test_exported_files_score_like_the_run(tiny_model_dir, toy_tasks, toy_data, 
             assert set(labels) <= {"neg", "pos"} and len(labels) == record["n"]
             assert accuracy(labels, preds) == record["metrics"]["acc"]
         elif record["spec"]["task_type"] == "tagging":
+            assert record["scorers"]["seqeval"].startswith("seqeval ")  # which seqeval scored it, in every record
             labels, preds = read_tag(gold / f"test-{lang}.tsv"), read_tag(pred / f"test-{lang}.tsv")
             with pytest.warns(UserWarning):  # seqeval: "NOUN seems not to be NE tag" (evaluate.py warns too)
                 assert f1_score(labels, preds) * 100 == pytest.approx(record["metrics"]["f1"])

@@ -167,3 +167,39 @@ def test_pawsx_reads_the_real_labelled_test_file(shared_data) -> None:
     assert len(examples) == 2000 and {e["target"] for e in examples} == {0, 1}
     assert examples[0]["text"].startswith("Die Ausnahme war zwischen Ende 2005 und 2009")
     assert len(task.examples("validation", shared_data)) == 2000  # XTREME's headerless dev file still reads
+
+
+# -- seqeval: the installed release or 0.0.12's rule, recorded ---------------------------------------------------
+
+
+def test_seqeval_0012_scores_pos_tags_as_that_release_did() -> None:
+    """The issue's case: gold CCONJ, predicted SCONJ is 100 under seqeval 1.x and 0 under 0.0.12. The pinned
+    numbers below came from seqeval 0.0.12's own code (and agree with it on 3000 random tag sequences)."""
+    from harness.metrics.tagging import seqeval_f1
+
+    assert seqeval_f1([["CCONJ"]], [["SCONJ"]])["f1"] == 100.0
+    assert seqeval_f1([["CCONJ"]], [["SCONJ"]], version="0.0.12")["f1"] == 0.0
+    gold = [["PRON", "VERB", "CCONJ", "NOUN", "NOUN", "PUNCT"], ["DET", "ADJ", "NOUN", "SCONJ", "INTJ"]]
+    pred = [["PRON", "VERB", "SCONJ", "NOUN", "PROPN", "PUNCT"], ["DET", "ADJ", "NOUN", "CCONJ", "INTJ"]]
+    assert seqeval_f1(gold, pred)["f1"] == pytest.approx(85.71428571428572, abs=1e-12)
+    assert seqeval_f1(gold, pred, version="0.0.12")["f1"] == pytest.approx(66.66666666666666, abs=1e-12)
+    ner = [["B-PER", "I-PER", "O", "B-LOC"]], [["B-PER", "I-PER", "O", "B-ORG"]]
+    assert seqeval_f1(*ner) == seqeval_f1(*ner, version="0.0.12")  # B-/I- tags: the same under both
+
+
+def test_the_seqeval_option_reaches_the_metric_and_the_record() -> None:
+    from importlib.metadata import version
+
+    from harness.config import RunConfig
+    from harness.metrics import scorers
+    from harness.planning import make_task
+
+    index = TaskIndex()
+    default = make_task(index, "udpos_de", RunConfig(tasks=["udpos_de"]))
+    old = make_task(index, "udpos_de", RunConfig(tasks=["udpos_de"], seqeval="0.0.12"))
+    assert scorers(default.metric_list) == {"seqeval": f"seqeval {version('seqeval')}"}
+    assert scorers(old.metric_list)["seqeval"].startswith("seqeval 0.0.12 rule")
+    assert default.fingerprint() != old.fingerprint()  # a separate record, never mixed with the other
+    assert make_task(index, "xnli_de", RunConfig(tasks=["xnli_de"], seqeval="0.0.12")).cfg.metric_list == (
+        index.task("xnli_de").metric_list
+    )
