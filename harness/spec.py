@@ -63,6 +63,9 @@ class RetrievalSettings:
     #: nearest: the side whose sentences are the queries (XTREME searches with the English side)
     query: Literal["text", "text_pair"] = "text_pair"
     top_k: int = 20
+    #: rank: the order of exactly tied candidates: faiss' IndexFlatIP's (Mewsli-X; see search.faiss_order) or
+    #: numpy's ``argsort()[::-1]`` (LAReQA's utils_lareqa: the later candidate first)
+    ties: Literal["faiss", "numpy"] = "faiss"
     #: rank: the pool's source (data/hub keys overlaid on the task's) and its doc_to_id / doc_to_text
     candidates: dict[str, Any] = field(default_factory=dict)
 

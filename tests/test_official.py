@@ -203,3 +203,81 @@ def test_the_seqeval_option_reaches_the_metric_and_the_record() -> None:
     assert make_task(index, "xnli_de", RunConfig(tasks=["xnli_de"], seqeval="0.0.12")).cfg.metric_list == (
         index.task("xnli_de").metric_list
     )
+
+
+# -- ties and reductions as the official code has them ---------------------------------------------------------
+
+ONE_HOT = [[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, 1.0, 0], [0.5, 0.5, 0.5, 0.5]]  # exact cosines: real ties
+
+
+def test_bucc_mining_takes_tied_proposals_as_the_official_script() -> None:
+    """Expected pairs from XTREME's ``mine_bitext`` with faiss 1.15 (the old order mined [(0, 0), (1, 2)];
+    on 400 such tie-heavy cases it differed 393 times, now 0)."""
+    import torch
+
+    from harness import search
+
+    x = torch.tensor([ONE_HOT[i] for i in (3, 0, 0, 0, 0, 3)])
+    y = torch.tensor([ONE_HOT[i] for i in (3, 2, 0, 0, 1, 1)])
+    assert [(i, j) for _, i, j in search.mine(x, y)] == [(0, 0), (1, 3), (4, 2), (5, 1)]
+
+
+def test_faiss_top_k_order_and_cut_of_equal_scores() -> None:
+    """faiss IndexFlatIP.search on a pool tied at rows 2, 5 and 6 (outputs read from faiss 1.15): the first
+    tied rows are kept, in descending order; a better row arriving after the tie evicts the lowest id."""
+    import torch
+
+    from harness import search
+
+    scores = torch.tensor([[0.1, 0.2, 0.9, 0.3, 0.0, 0.9, 0.9, 0.2, 0.1]])
+    for k, expected in ((1, [2]), (2, [5, 2]), (3, [6, 5, 2]), (5, [6, 5, 2, 3, 1])):
+        found = search.knn(torch.eye(9)[:1] * 0 + scores, torch.eye(9), k, faiss_ties=True)[1]
+        assert found[0].tolist() == expected, k
+    late_better = torch.tensor([[0.5, 0.5, 0.5, 0.9]])
+    assert search.knn(late_better, torch.eye(4), 2, faiss_ties=True)[1][0].tolist() == [3, 1]
+    assert search.nearest(scores, torch.eye(9)) == [2]  # Tatoeba (IndexFlatL2, one neighbour): the first
+
+
+def test_ranking_ties_follow_each_tasks_official_order(tmp_path) -> None:
+    """Tied embeddings over a real LAReQA pool: LAReQA's argsort()[::-1] puts the later candidates first,
+    Mewsli-X's faiss search keeps the first ones, latest first."""
+    from dataclasses import replace
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import torch
+
+    from harness.task import Task
+    from harness.tasktypes.retrieval import candidate_pool, ranked_predictions
+
+    data = Path(__file__).parent / "fixtures" / "data"
+    cfg = TaskIndex().task("lareqa_de")
+    pool_size = len(candidate_pool(cfg, "validation", data))
+    vector = torch.ones(4)
+
+    def predict(ties: str) -> list:
+        task_cfg = replace(cfg, retrieval=replace(cfg.retrieval, top_k=3, ties=ties))
+        context = SimpleNamespace(task=Task(task_cfg, family="lareqa"), split="validation", data_dir=data,
+                                  device="cpu", outputs=lambda docs, _: [(list(range(len(docs))),
+                                                                          [(vector, None)] * len(docs))])  # fmt: skip
+        return ranked_predictions([(vector, None)], [{"id": "q"}], context)[0]
+
+    ids = [c["id"] for c in candidate_pool(cfg, "validation", data)]
+    assert predict("numpy") == ids[pool_size - 1 : pool_size - 4 : -1]
+    assert predict("faiss") == [ids[2], ids[1], ids[0]]
+    assert cfg.retrieval.ties == "numpy" and TaskIndex().task("mewslix_de").retrieval.ties == "faiss"
+
+
+def test_lareqa_averages_aps_with_numpy_mewslix_with_a_running_sum() -> None:
+    import numpy
+
+    from harness.metrics.retrieval import average_precision_at_k, map_at_20
+
+    ranks = [0, 1, 6, 0, 7, 5, 3, 5, 1, 3, 3, 3, 2, 7, 1, 1, 5]  # the rank of the one relevant item (0: none)
+    references = [["a"]] * len(ranks)
+    predictions = [["x"] * (rank - 1) + ["a"] if rank else ["x"] for rank in ranks]
+    aps = [average_precision_at_k(g, p, 20) for g, p in zip(references, predictions)]
+    assert sum(aps) / len(aps) != float(numpy.mean(aps))  # the two reductions differ in the last digit here
+    assert map_at_20(references, predictions) == sum(aps) / len(aps) * 100
+    assert map_at_20(references, predictions, reduction="numpy") == float(numpy.mean(aps)) * 100
+    assert TaskIndex().task("lareqa_de").metric_list == [{"metric": "map@20", "kwargs": {"reduction": "numpy"}}]

@@ -355,21 +355,24 @@ def ranked_predictions(embedded: list[tuple[Any, Any]], examples: list[dict[str,
     asked = [i for i, e in enumerate(embedded) if e[0] is not None]
     if not asked or not pool:
         return [[] for _ in examples]
-    index = search.TopK(
-        search.normalize(torch.stack([embedded[i][0] for i in asked])), cfg.retrieval.top_k, context.device
-    )
+    # numpy (LAReQA): later candidates first, through negated ids; faiss (Mewsli-X): its order, from the 2k best
+    last, faiss = cfg.retrieval.ties == "numpy", cfg.retrieval.ties == "faiss"
+    k = cfg.retrieval.top_k
+    index = search.TopK(search.normalize(torch.stack([embedded[i][0] for i in asked])), 2 * k if faiss else k,
+                        context.device)  # fmt: skip
     block: list[torch.Tensor] = []
     ids: list[int] = []
     for indices, outputs in context.outputs(pool, f"rank {context.task.name} candidates"):
         embedded_pool = [(i, out[0]) for i, out in zip(indices, outputs) if out[0] is not None]
         block += [vector for _, vector in embedded_pool]
-        ids += [i for i, _ in embedded_pool]
+        ids += [-(i + 1) if last else i for i, _ in embedded_pool]
         if len(block) >= search.BLOCK:
             index.add(search.normalize(torch.stack(block)), torch.tensor(ids))
             block, ids = [], []
     if block:
         index.add(search.normalize(torch.stack(block)), torch.tensor(ids))
+    found = search.faiss_order(index.scores.cpu(), index.ids.cpu(), k)[1] if faiss else index.ids
     predictions: list[Any] = [[] for _ in examples]
     for row, i in enumerate(asked):
-        predictions[i] = [pool[j]["id"] for j in index.ids[row].tolist()]
+        predictions[i] = [pool[-(j + 1) if last else j]["id"] for j in found[row].tolist()]
     return predictions
