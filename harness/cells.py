@@ -40,6 +40,16 @@ class Cell:
     condition: str
     examples: list[dict[str, Any]]
     noise: dict[str, Any] | None = None  # the condition and the error rates it applied
+    #: positions of the examples scored (the --limit sample), when the others are there as the retrieval pool
+    scored: list[int] | None = None
+
+    @property
+    def pool(self) -> dict[str, Any] | None:
+        """How a search-the-split retrieval cell's pool relates to its queries (recorded)."""
+        if not self.task.type.pools_split(self.task.cfg):
+            return None
+        queries = len(self.examples) if self.scored is None else len(self.scored)
+        return {"size": len(self.examples), "queries": queries}
 
 
 class Evaluator:
@@ -52,6 +62,8 @@ class Evaluator:
 
     def key(self, cell: Cell, trained: Trained, max_length: int) -> str:
         parts = [trained.key, cell.task.fingerprint(), cell.condition, self.config.split, cell.examples, max_length]
+        if cell.scored is not None:
+            parts.append(cell.scored)
         return stable_hash(parts, 20)
 
     def evaluate(self, cell: Cell, models: list[tuple[str, Trained]]) -> list[dict[str, Any]]:
@@ -138,7 +150,10 @@ class Evaluator:
             self.progress,
         )
         predictions = task.type.predict_in_context(context, outputs, features, cell.examples)
-        references = [task.type.reference(e) for e in cell.examples]
+        examples = cell.examples if cell.scored is None else [cell.examples[i] for i in cell.scored]
+        if cell.scored is not None:
+            predictions = [predictions[i] for i in cell.scored]
+        references = [task.type.reference(e) for e in examples]
         metrics = compute(task.metric_list, references, predictions, language=task.language)
         score_name, score, table_metrics = headline(metrics)
         record = {
@@ -149,25 +164,28 @@ class Evaluator:
             "stack": trained.info.get("stack"), "seed": config.seed, "split": eval_split_of(task, config),
             "metrics": metrics, "score": score, "score_name": score_name, "table_metrics": table_metrics,
             "scorers": scorers(task.metric_list),
-            "n": len(cell.examples), "doc_ids": [e["id"] for e in cell.examples] if config.limit is not None else None,
+            "n": len(examples), "doc_ids": [e["id"] for e in examples] if config.limit is not None else None,
+            "pool": cell.pool and {**cell.pool, "limited": config.limit is not None and config.limit_pool},
             "artefact": trained.info, "spec": task.cfg.to_dict(),
             "timings": {**timings, "batch_size": batch_size},
             "created": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
         }  # fmt: skip
         shown = [{"id": e["id"], "prediction": task.type.show(p, task.cfg), "reference": task.type.show(g, task.cfg)}
-                 for e, p, g in zip(cell.examples, predictions, references)]  # fmt: skip
+                 for e, p, g in zip(examples, predictions, references)]  # fmt: skip
         write_samples(self.store.predictions_path(key), shown)  # before the record: a record means all is written
         if config.log_samples:
-            self.write_samples(cell, intermediate, predictions)
+            self.write_samples(cell, examples, intermediate, predictions)
         self.store.put(key, record)
         return record
 
-    def write_samples(self, cell: Cell, intermediate: str, predictions: list[Any]) -> None:
+    def write_samples(
+        self, cell: Cell, examples: list[dict[str, Any]], intermediate: str, predictions: list[Any]
+    ) -> None:
         task = cell.task
         rows = [
             {"id": e["id"], **{k: e.get(k) for k in task.type.fields}, "prediction": task.type.show(p, task.cfg),
              "correct": task.type.correct(e, p)}
-            for e, p in zip(cell.examples, predictions)
+            for e, p in zip(examples, predictions)
         ]  # fmt: skip
         suffix = "" if intermediate == "none" else f"@{intermediate}"
         write_samples(self.config.output / "samples" / f"{task.cfg.task}@{cell.condition}{suffix}.jsonl", rows)

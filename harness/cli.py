@@ -97,7 +97,10 @@ MODEL_AND_DATA = options(
                  help="Evaluation split (XTREME's download strips test labels, so validation is the default)."),
     click.option("--train-split", help="Fine-tune on this split instead of the spec's training split; if it is "
                  "also the evaluation split, a seeded half trains and the other half is evaluated."),
-    click.option("--limit", type=click.IntRange(min=1), help="Evaluate a seeded sample of N docs per language."),
+    click.option("--limit", type=click.IntRange(min=1), help="Evaluate a seeded sample of N docs per language "
+                 "(Tatoeba/BUCC: N queries against the whole pool)."),
+    click.option("--limit-pool", is_flag=True, help="With --limit, Tatoeba/BUCC search only the sampled sentences "
+                 "(faster; scores not comparable to full-pool ones, and tables say so)."),
     click.option("--max-train-examples", type=click.IntRange(min=1), help="Train on a seeded sample of N examples."),
     click.option("--epochs", type=click.FloatRange(min=0, min_open=True), help="Override the task's epochs."),
     click.option("--lr", "learning_rate", type=click.FloatRange(min=0, min_open=True),

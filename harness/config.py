@@ -24,6 +24,7 @@ class RunConfig:
     split: str = "validation"
     train_split: str | None = None
     limit: int | None = None
+    limit_pool: bool = False  # --limit also shrinks Tatoeba/BUCC's retrieval pool to the sample (not comparable)
     max_train_examples: int | None = None
     epochs: float | None = None
     learning_rate: float | None = None

@@ -70,8 +70,8 @@ class Runner:
             self.say(f"[yellow]{family}[/]: no local files for {' '.join(languages)} under {config.data_dir}; skipped")
         jobs = self.plan(tasks, noisy=True)
         stages = {name: self.plan(self.intermediate_tasks(name)) for name in self.intermediate_names()}
-        cells = [Cell(task, job, "clean", self.eval_examples(task, job)) for job in jobs for task in job.tasks]
-        cells += [Cell(v.task, c.job, v.condition, v.examples, v.record)
+        cells = [self.clean_cell(task, job) for job in jobs for task in job.tasks]
+        cells += [Cell(v.task, c.job, v.condition, v.examples, v.record, c.scored)
                   for c in list(cells) for v in noisy_variants(c.task, c.examples, self.conditions, config.seed)]  # fmt: skip
         self.timings["prepare_data_s"] = time.perf_counter() - start
 
@@ -140,10 +140,23 @@ class Runner:
             tasks += found
         return tasks
 
-    def eval_examples(self, task: Task, job: TrainingJob) -> list[dict[str, Any]]:
-        selection = DocSelection(holdout="eval" if job.eval_holdout else None, limit=self.config.limit,
-                                 seed=self.config.seed)  # fmt: skip
-        return task.examples(eval_split_of(task, self.config), self.config.data_dir, selection)
+    def clean_cell(self, task: Task, job: TrainingJob) -> Cell:
+        """A task's evaluation examples, the ``--limit`` sample of them.
+
+        Retrieval among the split's own sentences (Tatoeba, BUCC) keeps the whole split as its pool and
+        scores the sample's queries only, so a limited score estimates the full-pool one; ``--limit-pool``
+        asks for the old, cheaper pool of the sampled sentences, which records and tables then say.
+        """
+        holdout = "eval" if job.eval_holdout else None
+        limit, seed = self.config.limit, self.config.seed
+        if limit is None or self.config.limit_pool or not task.type.pools_split(task.cfg):
+            examples = task.examples(eval_split_of(task, self.config), self.config.data_dir,
+                                     DocSelection(holdout=holdout, limit=limit, seed=seed))  # fmt: skip
+            return Cell(task, job, "clean", examples)
+        examples = task.examples(eval_split_of(task, self.config), self.config.data_dir,
+                                 DocSelection(holdout=holdout, seed=seed))  # fmt: skip
+        return Cell(task, job, "clean", examples, scored=DocSelection(limit=limit, seed=seed).sample(
+            list(range(len(examples)))))  # fmt: skip
 
     # -- models --------------------------------------------------------------------------------
 
@@ -170,7 +183,7 @@ class Runner:
         if not stage.info["reused"]:
             dev = {}
             for job in jobs:
-                cell = Cell(job.lead, job, "clean", self.eval_examples(job.lead, job))
+                cell = self.clean_cell(job.lead, job)
                 dev[job.family] = evaluator.evaluate(cell, [(NO_INTERMEDIATE, stage)])[0]["metrics"]
             bank.store.update_meta(stage.key, dev_metrics=dev)
         return stage

@@ -151,7 +151,21 @@ def _notes(records: list[dict[str, Any]], varying: list[str]) -> str:
     smoke = sorted({r["model_label"] for r in records if r.get("smoke")})
     if smoke:
         notes.append(f"{', '.join(smoke)}: random-init, checks the pipeline only; not an XLM-R result.")
-    return " ".join(notes)
+    return " ".join([*notes, *pool_notes(records)])
+
+
+def pool_notes(records: Iterable[dict[str, Any]]) -> list[str]:
+    """What a table must say about retrieval scores searched in a smaller pool than their split
+    (``--limit-pool``): they are not comparable to full-pool scores."""
+    limited: dict[str, set[int]] = {}
+    for r in records:
+        if (r.get("pool") or {}).get("limited"):
+            limited.setdefault(r["family"], set()).add(r["pool"]["size"])
+    return [
+        f"{family}: searched a pool of only the {'/'.join(map(str, sorted(sizes)))} sampled sentences "
+        f"(--limit-pool), not the whole split; not comparable to full-pool scores."
+        for family, sizes in sorted(limited.items())
+    ]
 
 
 def leaderboard(records: Iterable[dict[str, Any]], title: str = "Zero-shot cross-lingual results") -> Table:
@@ -257,6 +271,7 @@ def benchmark_tables(
         if partial:
             notes.append(f"Scored on fewer than {name}'s languages (not comparable to published {name} scores): "
                          f"{', '.join(f'{f} {n}' for f, n in partial.items())}.")  # fmt: skip
+        notes += pool_notes(r for r in records if r["family"] in members)
         table.caption = " ".join(notes)
         tables.append(table)
     return tables

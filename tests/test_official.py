@@ -281,3 +281,43 @@ def test_lareqa_averages_aps_with_numpy_mewslix_with_a_running_sum() -> None:
     assert map_at_20(references, predictions) == sum(aps) / len(aps) * 100
     assert map_at_20(references, predictions, reduction="numpy") == float(numpy.mean(aps)) * 100
     assert TaskIndex().task("lareqa_de").metric_list == [{"metric": "map@20", "kwargs": {"reduction": "numpy"}}]
+
+
+# -- retrieval pools under --limit ------------------------------------------------------------------------------
+
+
+def test_limit_samples_tatoeba_queries_and_keeps_the_whole_pool(tmp_path, tiny_model_dir, shared_data) -> None:
+    import io
+
+    from rich.console import Console
+
+    from harness.pipeline import RunConfig, Runner
+    from harness.report import all_tables
+
+    def run(**options):
+        config = RunConfig(tasks=["tatoeba"], languages=["de"], model=str(tiny_model_dir), data_dir=shared_data,
+                           limit=20, output=tmp_path / "runs", adapter_dir=tmp_path / "adapters", **options)  # fmt: skip
+        return Runner(config, Console(file=io.StringIO())).run()["results"][0]
+
+    full, small = run(), run(limit_pool=True)
+    assert full["n"] == small["n"] == 20 and full["doc_ids"] == small["doc_ids"]  # the same 20 queries
+    assert full["pool"] == {"size": 1000, "queries": 20, "limited": False}
+    assert small["pool"] == {"size": 20, "queries": 20, "limited": True}
+    [table] = [t for t in all_tables([small], {}, "t") if t.title == "t"]
+    assert "tatoeba: searched a pool of only the 20 sampled sentences (--limit-pool)" in table.caption
+    assert "--limit-pool" not in all_tables([full], {}, "t")[0].caption
+
+
+def test_limit_keeps_bucc_mining_over_the_whole_split(tmp_path, tiny_model_dir) -> None:
+    import io
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from harness.pipeline import RunConfig, Runner
+
+    config = RunConfig(tasks=["bucc2018"], languages=["de"], model=str(tiny_model_dir), limit=3,
+                       data_dir=Path(__file__).parent / "fixtures" / "data", output=tmp_path / "runs",
+                       adapter_dir=tmp_path / "adapters")  # fmt: skip
+    [record] = Runner(config, Console(file=io.StringIO())).run()["results"]
+    assert record["n"] == 3 and record["pool"]["size"] == 10 and not record["pool"]["limited"]

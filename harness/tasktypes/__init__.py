@@ -92,6 +92,11 @@ class TaskType:
         pool, or a dev split to tune a threshold on); by default just ``predict``."""
         return self.predict(outputs, features, examples, context.task.cfg)
 
+    def pools_split(self, cfg: TaskConfig) -> bool:
+        """Whether each example is searched for among the split's other examples (Tatoeba, BUCC), so that a
+        sample of the split must keep the whole split as its pool."""
+        return False
+
     def scored_inputs(self, examples: list[dict[str, Any]], cfg: TaskConfig) -> list[dict[str, Any]]:
         """The examples as evaluation feeds them to the model: by default as they are."""
         return examples

@@ -123,6 +123,9 @@ class Retrieval(TaskType):
     def reference(self, example: dict[str, Any]) -> Any:
         return example["gold"]
 
+    def pools_split(self, cfg: TaskConfig) -> bool:
+        return cfg.retrieval.search in ("nearest", "mine")
+
     def scored_inputs(self, examples: list[dict[str, Any]], cfg: TaskConfig) -> list[dict[str, Any]]:
         """Ranking embeds only the queries (the pool is embedded apart): a query's positive, there to train
         on (LAReQA's questions carry theirs), is not embedded at evaluation."""
