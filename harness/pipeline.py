@@ -54,6 +54,7 @@ class Runner:
         self.dtype = resolve_dtype(config.dtype, self.device)
         self.smoke = config.model in SMOKE_PRESETS
         self.timings: dict[str, float] = {}
+        self.skipped: dict[str, list[str]] = {}  # family -> languages without local files, not run
         self.events: list[str] = []
         # bad noise specs fail here, before any data is read or model trained
         self.conditions = parse_conditions(config.noise)
@@ -66,6 +67,7 @@ class Runner:
     def run(self) -> dict[str, Any]:
         start, config = time.perf_counter(), self.config
         tasks, skipped = skip_missing_languages(resolve_tasks(config.tasks, config, self.index), config)
+        self.skipped = skipped
         for family, languages in skipped.items():
             self.say(f"[yellow]{family}[/]: no local files for {' '.join(languages)} under {config.data_dir}; skipped")
         jobs = self.plan(tasks, noisy=True)
@@ -200,14 +202,20 @@ class Runner:
         (``report.benchmark_scores``), per setting; a family or benchmark without a number says why."""
         records = target_records(records)
         groups: dict[str, Any] = {}
-        for family in dict.fromkeys(t.family for t in tasks):
+        for family in dict.fromkeys([*(t.family for t in tasks), *self.skipped]):
             if self.index.entry(family).kind != "group":
                 continue
             rows = [r for r in records if r["family"] == family]
             run = [t.language for t in tasks if t.family == family]
             groups[family] = {"tasks": self.index.group(family).task, "scores": group_scores(rows, run)}
+            if family in self.skipped:
+                groups[family]["skipped_languages"] = self.skipped[family]
             if not rows:
-                groups[family]["reason"] = "no records: none of its cells was scored in this run"
+                groups[family]["reason"] = (
+                    f"no local files for any of its languages under {self.config.data_dir}: not run"
+                    if family in self.skipped and not run
+                    else "no records: none of its cells was scored in this run"
+                )
         families = set(groups)
         for name, members in self.index.benchmarks().items():
             if families & set(members):

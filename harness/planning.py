@@ -102,17 +102,20 @@ def skip_missing_languages(tasks: list[Task], config: RunConfig) -> tuple[list[T
     """Drop languages whose evaluation file is not under ``--data-dir``; returns what is kept and, per family, what not.
 
     A local download often holds a subset of a family's languages (../shared/data has 15 of UD-POS's 38), so
-    those are skipped with a note. Languages named with ``--languages``, or a family with no local language at
-    all, are kept, so that loading them fails with the error that names the missing file.
+    those are skipped with a note. A family with no local language at all is skipped too when it came with a
+    benchmark (``--tasks xtreme`` over a download without MLQA), so that the rest is scored and results.json
+    says why it has none. Languages named with ``--languages``, and a family named itself (``--tasks mlqa``)
+    with no local language, are kept, so that loading them fails with the error that names the missing file.
     """
     if config.data_dir is None or config.languages:
         return tasks, {}
     present = {t.name: has_split(t.cfg, eval_split_of(t, config), config.data_dir) for t in tasks}
+    named = set(config.tasks)
     families = {t.family for t in tasks if present[t.name]}
     kept: list[Task] = []
     skipped: dict[str, list[str]] = {}
     for task in tasks:
-        if present[task.name] or task.family not in families:
+        if present[task.name] or (task.family not in families and (task.family in named or task.name in named)):
             kept.append(task)
         else:
             skipped.setdefault(task.family, []).append(task.language)

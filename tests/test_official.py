@@ -321,3 +321,22 @@ def test_limit_keeps_bucc_mining_over_the_whole_split(tmp_path, tiny_model_dir) 
                        adapter_dir=tmp_path / "adapters")  # fmt: skip
     [record] = Runner(config, Console(file=io.StringIO())).run()["results"]
     assert record["n"] == 3 and record["pool"]["size"] == 10 and not record["pool"]["limited"]
+
+
+def test_a_benchmark_skips_families_without_local_files_and_says_so(tmp_path) -> None:
+    from harness.config import RunConfig
+    from harness.errors import DataError
+    from harness.planning import resolve_tasks, skip_missing_languages
+
+    (tmp_path / "xnli").mkdir()
+    (tmp_path / "xnli" / "dev-de.tsv").write_text("a\tb\tneutral\n")
+    index = TaskIndex()
+    config = RunConfig(tasks=["xtreme"], data_dir=tmp_path)
+    kept, skipped = skip_missing_languages(resolve_tasks(["xtreme"], config, index), config)
+    assert {t.name for t in kept} == {"xnli_de"}
+    assert sorted(skipped["mlqa"]) == sorted(XTREME["mlqa"].split()) and len(skipped["udpos"]) == 33
+    named = RunConfig(tasks=["mlqa"], data_dir=tmp_path)  # asked for by name: kept, so loading names the file
+    kept, skipped = skip_missing_languages(resolve_tasks(["mlqa"], named, index), named)
+    assert len(kept) == 7 and not skipped
+    with pytest.raises(DataError, match="mlqa"):
+        kept[0].examples("validation", tmp_path)
