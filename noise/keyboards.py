@@ -34,7 +34,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache, cached_property
 
-from .clusters import attaches
+from .clusters import attaches, cluster_list
+from .orthography import kind_of, repair, same_kind, starts_syllable
 from .text import script_of
 
 EMPTY = "·"
@@ -425,6 +426,7 @@ class Keyboard:
 
     def __init__(self, language: str, layout: str | None = None, strict: bool = False) -> None:
         self.own = LAYOUTS.get(layout or language)
+        self.language = language
         self.strict = strict
         self._cache: dict[str, tuple[str, ...]] = {}
 
@@ -440,6 +442,19 @@ class Keyboard:
         return cached
 
     def _variants(self, cluster: str) -> tuple[str, ...]:
+        found = self._typed(cluster)
+        if found is script_letters(script_of(cluster), kind_of(cluster[0])):
+            return found
+        return tuple(dict.fromkeys(v for v in (self._spelled(v, cluster) for v in found) if v))
+
+    def _spelled(self, variant: str, cluster: str) -> str | None:
+        """A typo as the script allows it (``orthography``): one cluster, a letter of the same kind."""
+        new = repair(variant, self.language)
+        if new is None or new == cluster or not same_kind(new[0], cluster[0]) or len(cluster_list(new)) != 1:
+            return None
+        return new
+
+    def _typed(self, cluster: str) -> tuple[str, ...]:
         if self.own is not None:
             found = layout_variants(self.own, cluster)
             if found or self.strict:
@@ -449,17 +464,20 @@ class Keyboard:
         script = script_of(cluster)
         fallback = SCRIPT_LAYOUTS.get(script)
         found = layout_variants(LAYOUTS[fallback], cluster) if fallback is not None else ()
-        return found or script_letters(script)
+        return found or script_letters(script, kind_of(cluster[0]))
 
 
 @cache
-def script_letters(script: str) -> tuple[str, ...]:
+def script_letters(script: str, kind: str | None = None) -> tuple[str, ...]:
     """Letters of a script to insert or substitute: its layout's letters, else its Unicode letters.
 
     Han uses the CJK Unified Ideographs block (U+4E00-U+9FFF), Hangul the open
     syllables; other scripts without a layout every non-combining lower-case or
-    caseless letter of the script in the Basic Multilingual Plane.
+    caseless letter of the script in the Basic Multilingual Plane. ``kind``: see
+    ``letters_for``.
     """
+    if kind is not None:
+        return _of_kind(script_letters(script), kind)
     if script == "Hangul":
         return hangul_syllables()
     if script == "Han":
@@ -475,9 +493,21 @@ def script_letters(script: str) -> tuple[str, ...]:
     )
 
 
-def letters_for(language: str, script: str) -> tuple[str, ...]:
-    """The letters a typist of ``language`` types in ``script`` (the language's layout when it is of that script)."""
+@cache
+def letters_for(language: str, script: str, kind: str | None = None) -> tuple[str, ...]:
+    """The letters a typist of ``language`` types in ``script`` (the language's layout when it is of that script).
+
+    ``kind``: only letters of this kind (``orthography.kind_of``: a consonant for a
+    consonant), or "start" for letters that may start a syllable.
+    """
     own = LAYOUTS.get(language)
     if own is not None and own.script == script and script != "Hangul":
-        return own.letters
-    return script_letters(script)
+        return own.letters if kind is None else _of_kind(own.letters, kind)
+    return script_letters(script, kind)
+
+
+def _of_kind(letters: tuple[str, ...], kind: str) -> tuple[str, ...]:
+    """``letters`` of one kind (see ``letters_for``); the same tuple when all are."""
+    keep = starts_syllable if kind == "start" else lambda letter: kind_of(letter) == kind
+    kept = tuple(letter for letter in letters if keep(letter))
+    return letters if len(kept) == len(letters) else kept

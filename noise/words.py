@@ -13,7 +13,7 @@ import unicodedata
 
 from anyascii import anyascii
 
-from .clusters import attaches, cluster_list
+from .clusters import attaches, cluster_list, joins
 from .dictionaries import Dictionary, load_dictionary
 from .perturbation import NoiseError, Param, WordPerturbation, register
 from .rng import Rng, picks
@@ -138,7 +138,7 @@ class Merge(WordPerturbation):
             return words
         out = Words([words.words[0]], [words.gaps[0]], [words.origin[0]])
         for i in range(1, len(words.words)):
-            if i in chosen:
+            if i in chosen and not joins(out.words[-1], words.words[i]):  # a virama-final word + a consonant
                 out.words[-1] += words.words[i]
             else:
                 out.gaps.append(words.gaps[i])
