@@ -10,6 +10,7 @@ with few letters edits little).
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from rapidfuzz.distance import Levenshtein
@@ -33,7 +34,12 @@ def _texts(example: dict[str, Any], fields: list[str], task_type: str) -> list[s
 def error_rates(
     clean: list[dict[str, Any]], noisy: list[dict[str, Any]], fields: list[str], task_type: str
 ) -> dict[str, Any]:
-    """CER and WER (percent), the share of noised texts that changed, and the clean lengths."""
+    """CER and WER (percent), the share of noised texts that changed, and the clean lengths.
+
+    Tagging adds how many gold labels the noise touched (``labels_touched``, in
+    percent of ``labels``): labels whose word was edited or dropped. Moving a
+    word with its label does not count.
+    """
     char_edits = chars = word_edits = words = changed = texts = 0
     for before, after in zip(clean, noisy):
         for a, b in zip(_texts(before, fields, task_type), _texts(after, fields, task_type)):
@@ -48,17 +54,26 @@ def error_rates(
             words += len(wa)
             char_edits += Levenshtein.distance(ca, cluster_list(b))
             word_edits += Levenshtein.distance(wa, word_list(b))
-    return {
+    out = {
         "cer": 100 * char_edits / chars if chars else 0.0,
         "wer": 100 * word_edits / words if words else 0.0,
         "changed": 100 * changed / texts if texts else 0.0,
         "clusters": chars,
         "words": words,
     }
+    if task_type == "tagging" and "tokens" in fields:
+        labels = sum(len(e["target"]) for e in clean)
+        touched = sum(
+            (Counter(zip(c["tokens"], c["target"])) - Counter(zip(n["tokens"], n["target"]))).total()
+            for c, n in zip(clean, noisy)
+        )
+        out.update(labels=labels, labels_touched=100 * touched / labels if labels else 0.0)
+    return out
 
 
 def stats_table(records: list[dict[str, Any]]) -> Table | None:
-    """Applied CER and WER per task, condition and language (None when no record is noisy)."""
+    """Applied CER and WER (and gold labels touched, for tagging) per task, condition and language (None when no
+    record is noisy)."""
     noisy = [r for r in records if r.get("noise")]
     if not noisy:
         return None
@@ -66,11 +81,13 @@ def stats_table(records: list[dict[str, Any]]) -> Table | None:
     rows: dict[tuple[str, str, str], dict[str, float]] = {}
     skipped = set()
     for r in noisy:
-        for measure in ("cer", "wer"):
-            rows.setdefault((r["family"], r["condition"], measure.upper()), {})[r["language"]] = r["noise"][measure]
+        for measure in ("cer", "wer", "labels_touched"):
+            if measure in r["noise"]:
+                key = (r["family"], r["condition"], measure.upper().replace("_", " "))
+                rows.setdefault(key, {})[r["language"]] = r["noise"][measure]
         skipped.update(f"{name} on {r['family']}" for name in r["noise"].get("skipped", []))
     table = Table(
-        "Applied noise (% of grapheme clusters / words)",
+        "Applied noise (% of grapheme clusters / words / gold labels)",
         ["task", "condition", "measure", "avg", *languages],
         label_columns=3,
     )

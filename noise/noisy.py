@@ -21,7 +21,7 @@ from .spec import NoiseSpec, parse
 from .structure import perturb_examples
 
 #: bump when a perturbation changes what it does to a text (the fingerprint of every noisy task changes)
-NOISE_VERSION = 1
+NOISE_VERSION = 2
 
 
 @dataclass

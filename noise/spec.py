@@ -106,20 +106,25 @@ class Chain:
         """Tagging tokens: the new tokens, and for each the index of the token (and label) it comes from."""
         return self.perturb_sentences([tokens], [rng])[0]
 
-    def perturb_sentences(self, sentences: list[list[str]], rngs: list[Rng]) -> list[tuple[list[str], list[int]]]:
+    def perturb_sentences(
+        self, sentences: list[list[str]], rngs: list[Rng], frozen: list[frozenset[int]] | None = None
+    ) -> list[tuple[list[str], list[int]]]:
         """``perturb_tokens`` for many sentences, each with its own generator: the same result, faster.
 
         Character edits touch letters only and never type a space, so they run on
         each sentence joined by spaces (all sentences in one batch) and the result
         splits back into as many tokens; a token that lost every letter keeps its
         old form. Word edits move the labels with their words; those that add
-        words are skipped.
+        words are skipped. ``frozen``: per sentence, the tokens word edits leave
+        where and as they are (``Words.frozen``: a gold entity's tokens).
         """
-        current = [Words.of_tokens(tokens) for tokens in sentences]
+        current = [
+            Words.of_tokens(tokens, frozen=frozen[k] if frozen else frozenset()) for k, tokens in enumerate(sentences)
+        ]
         for p in self.perturbations:
             if p.level == "char":
                 edited = _edit_tokens(p, [w.words for w in current], rngs)
-                current = [Words.of_tokens(new, w.origin) for new, w in zip(edited, current)]
+                current = [Words.of_tokens(new, w.origin, w.frozen) for new, w in zip(edited, current)]
             elif not p.adds_words:
                 current = [_edit_words(p, w, rng) for w, rng in zip(current, rngs)]
         return [(w.words, w.origin) for w in current]
@@ -148,7 +153,7 @@ def _edit_words(p: Perturbation, tokens: Words, rng: Rng) -> Words:
         return edited
     before = dict(zip(tokens.origin, tokens.words))
     new = [w if w and not _SPACE.search(w) else before[o] for w, o in zip(edited.words, edited.origin)]
-    return Words.of_tokens(new, edited.origin)
+    return Words.of_tokens(new, edited.origin, edited.frozen)
 
 
 def parse(text: str) -> NoiseSpec:

@@ -9,7 +9,8 @@ Examples follow the field contracts of the task types (see the brief):
   answer never vanishes;
 - tagging: ``tokens`` get character edits within tokens and word edits on the
   list (drops and shuffles take the labels with their words); perturbations that
-  add words are skipped;
+  add words are skipped; word edits leave gold entities (BIO tags) alone, so the
+  tags stay valid BIO and the gold entity set is unchanged;
 - any other text field is noised as it is, a list of texts (multiple-choice
   ``choices``) one text at a time.
 
@@ -49,8 +50,9 @@ def perturb_examples(
             check_field(examples[0], name, task)
         rngs = [keys.rng(e["id"], name) for e in examples]
         if task_type == "tagging" and name == "tokens":
+            entities = [entity_tokens(e["target"]) for e in examples]
             for noisy, example, (tokens, origin) in zip(
-                out, examples, chain.perturb_sentences([e[name] for e in examples], rngs)
+                out, examples, chain.perturb_sentences([e[name] for e in examples], rngs, entities)
             ):
                 noisy.update(tokens=tokens, target=[example["target"][i] for i in origin])
             continue
@@ -63,6 +65,19 @@ def perturb_examples(
                 perturb_field(example, name, chain, lambda f, d=example["id"]: keys.rng(d, f), task_type, spec)
             )
     return out
+
+
+def entity_tokens(tags: list[Any]) -> frozenset[int]:
+    """The tokens of a BIO-tagged sentence's gold entities (none for other tags, such as POS).
+
+    Word edits leave them where and as they are: a shuffle moves only words
+    outside entities and a drop removes only those, so the tags stay a valid BIO
+    sequence and the gold entity set is the one of the clean sentence.
+    """
+    if not any(isinstance(t, str) and t[:2] in ("B-", "I-") for t in tags):
+        return frozenset()
+    # an O before an I- tag (invalid BIO in some gold files) separates two entities: it stays too
+    return frozenset(i for i, t in enumerate(tags) if t != "O" or tags[i + 1 : i + 2] and tags[i + 1][:2] == "I-")
 
 
 def check_field(example: dict[str, Any], name: str, task: str) -> None:

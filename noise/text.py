@@ -98,12 +98,23 @@ class Words:
     ``gaps[i]`` precedes ``words[i]`` and ``gaps[-1]`` trails the last word, so
     ``text()`` gives back the exact input. ``origin[i]`` is the input position of
     word ``i``: a tagging task's labels follow their words through drops and
-    shuffles by it.
+    shuffles by it. ``frozen`` holds the input positions of words no word edit
+    may drop, move, copy, split, merge or rewrite (a gold entity's tokens, a
+    protected negation): see ``keeps``.
     """
 
     words: list[str]
     gaps: list[str]
     origin: list[int]
+    frozen: frozenset[int] = frozenset()
+
+    def keeps(self, i: int) -> bool:
+        """Whether word ``i`` is frozen: word edits leave it where and as it is."""
+        return self.origin[i] in self.frozen
+
+    def like(self, words: list[str], gaps: list[str], origin: list[int]) -> Words:
+        """New words from these (same frozen positions)."""
+        return Words(words, gaps, origin, self.frozen)
 
     @classmethod
     def of_text(cls, text: str) -> Words:
@@ -119,9 +130,11 @@ class Words:
         return cls(words, gaps, list(range(len(words))))
 
     @classmethod
-    def of_tokens(cls, tokens: list[str], origin: list[int] | None = None) -> Words:
+    def of_tokens(
+        cls, tokens: list[str], origin: list[int] | None = None, frozen: frozenset[int] = frozenset()
+    ) -> Words:
         gaps = ["", *[" "] * (len(tokens) - 1), ""] if tokens else [""]
-        return cls(list(tokens), gaps, list(range(len(tokens))) if origin is None else list(origin))
+        return cls(list(tokens), gaps, list(range(len(tokens))) if origin is None else list(origin), frozen)
 
     def text(self) -> str:
         parts = [self.gaps[0]]
