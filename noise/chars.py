@@ -25,6 +25,7 @@ from .perturbation import (
     register,
     splice,
 )
+from .readings import INPUT_METHODS
 from .rng import select
 from .text import is_letter_cluster, script_of
 
@@ -50,7 +51,7 @@ class Typo(OptionPerturbation):
         wanted = self.layout or language
         if self.layout is not None and self.layout not in LAYOUTS:
             raise NoiseError(f"typo: no keyboard layout {self.layout!r}; layouts: {', '.join(sorted(LAYOUTS))}.")
-        if self.strict and wanted not in LAYOUTS:
+        if self.strict and wanted not in LAYOUTS and wanted not in INPUT_METHODS:
             raise NoiseError(
                 f"typo:strict: language {language!r} has no keyboard layout of its own (layouts: "
                 f"{', '.join(sorted(LAYOUTS))}). Drop :strict to use the fallback (the layout of the text's "

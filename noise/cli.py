@@ -24,7 +24,8 @@ def noise() -> None:
 @noise.command("ls")
 def noise_ls() -> None:
     """The perturbations, their parameters and the keyboard layouts."""
-    from .keyboards import LAYOUTS
+    from .keyboards import LAYOUTS, SCRIPT_LAYOUTS
+    from .readings import INPUT_METHODS
     from .spec import REGISTRY  # spec loads the catalogue
 
     table = RichTable(title="Perturbations (a condition: name[:rate][:key=value] joined by +)", title_justify="left")
@@ -49,6 +50,18 @@ def noise_ls() -> None:
     console.print(
         "Keyboard layouts: " + ", ".join(f"{code} ({layout.name})" for code, layout in sorted(LAYOUTS.items())) + "."
     )
+    models = RichTable(title="What typo types, per language", title_justify="left")
+    models.add_column("model")
+    models.add_column("languages", overflow="fold")
+    models.add_row("its own keyboard layout", ", ".join(sorted(LAYOUTS)))
+    for language, how in INPUT_METHODS.items():
+        models.add_row("input method", f"{language}: {how}")
+    models.add_row(
+        "the layout of its script",
+        "any other language: " + ", ".join(f"{script} text on {code}" for script, code in SCRIPT_LAYOUTS.items()),
+    )
+    models.add_row("a random letter of the script", "scripts with no layout here (Han: a frequent character)")
+    console.print(models)
 
 
 def _show(value: Any) -> str:

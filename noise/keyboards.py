@@ -18,13 +18,16 @@ syllable is split into its jamo, one jamo is replaced by a neighbour that may
 take its place, and the syllable is recomposed; Vietnamese tone marks are
 confused through their Telex keys (s/x, f/r; z clears the tone).
 
+Chinese and Japanese are typed through an input method: their typos are
+pinyin homophones and near-homophones, and romaji slips between kana
+(``readings.py``).
+
 Fallback, for text in a language without a layout of its own (and for
 characters of another script than the layout's, such as Latin words in Hindi):
 the layout of the character's script (Latin: en, Cyrillic: ru, Greek: el,
 Arabic: ar, Hebrew: he, Devanagari: hi, Thai: th, Hangul: ko); for a letter not
-on that layout (Urdu ے on the Arabic one), for scripts typed through an input
-method (Han, kana) and for scripts with no layout here, a random letter of the
-same script. ``typo:...:strict`` uses only the language's own layout and is
+on that layout, for kanji and for scripts with no layout here, a random letter
+of the same script (Han: a character in common use, weighted by frequency). ``typo:...:strict`` uses only the language's own layout and is
 an error for languages without one.
 """
 
@@ -36,6 +39,7 @@ from functools import cache, cached_property
 
 from .clusters import attaches, cluster_list
 from .orthography import kind_of, repair, same_kind, starts_syllable
+from .readings import INPUT_METHODS, common_han, input_method_typos
 from .text import script_of
 
 EMPTY = "·"
@@ -233,6 +237,32 @@ LAYOUTS: dict[str, Layout] = {
                     "\u064b \u064c \u064d ريال ، ؛ , ] [ \\ } {",
                     '\u064e \u064f \u0650 \u0651 ۀ آ ـ « » : " |',
                     "| ة ي ژ ؤ إ أ ء < > ؟",
+                ),
+            ),
+        ),
+        Layout(
+            "fa",
+            "Persian (standard, ISIRI 9147)",
+            "Arabic",
+            (
+                (
+                    "÷ ۱ ۲ ۳ ۴ ۵ ۶ ۷ ۸ ۹ ۰ - =",
+                    "ض ص ث ق ف غ ع ه خ ح ج چ",
+                    "ش س ی ب ل ا ت ن م ک گ \\",
+                    "· ظ ط ز ر ذ د پ و . /",
+                ),
+            ),
+        ),
+        Layout(
+            "ur",
+            "Urdu (Windows)",
+            "Arabic",
+            (
+                (
+                    "` ۱ ۲ ۳ ۴ ۵ ۶ ۷ ۸ ۹ ۰ - =",
+                    "ط ص ھ د ٹ پ ت ب ج ح ] [",
+                    "م و ر ن ل ہ ا ک ی ؛ ' \\",
+                    "· ق ف ے س ش غ ع ، ۔ /",
                 ),
             ),
         ),
@@ -442,6 +472,10 @@ class Keyboard:
         return cached
 
     def _variants(self, cluster: str) -> tuple[str, ...]:
+        if self.own is None and self.language in INPUT_METHODS:  # whole characters, weighted: kept as they are
+            found = input_method_typos(self.language, cluster)
+            if found or self.strict:
+                return found
         found = self._typed(cluster)
         if found is script_letters(script_of(cluster), kind_of(cluster[0])):
             return found
@@ -471,8 +505,8 @@ class Keyboard:
 def script_letters(script: str, kind: str | None = None) -> tuple[str, ...]:
     """Letters of a script to insert or substitute: its layout's letters, else its Unicode letters.
 
-    Han uses the CJK Unified Ideographs block (U+4E00-U+9FFF), Hangul the open
-    syllables; other scripts without a layout every non-combining lower-case or
+    Han uses the characters in common use, repeated by frequency class
+    (``readings.common_han``), Hangul the open syllables; other scripts without a layout every non-combining lower-case or
     caseless letter of the script in the Basic Multilingual Plane. ``kind``: see
     ``letters_for``.
     """
@@ -481,7 +515,7 @@ def script_letters(script: str, kind: str | None = None) -> tuple[str, ...]:
     if script == "Hangul":
         return hangul_syllables()
     if script == "Han":
-        return tuple(chr(c) for c in range(0x4E00, 0xA000))
+        return common_han()
     if script in SCRIPT_LAYOUTS:
         return LAYOUTS[SCRIPT_LAYOUTS[script]].letters
     if script == "Common":
