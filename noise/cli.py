@@ -45,7 +45,9 @@ def noise_ls() -> None:
     console.print(table)
     console.print(
         "Options of a condition: [bold]fields=[/]a/b (which example fields; default: the task's noise_fields), "
-        "[bold]answers=protect[/] (span QA: leave gold answers untouched; default: relocate them)."
+        "[bold]answers=protect[/] (span QA: leave gold answers untouched; default: relocate them), "
+        "[bold]protect=[/]negation/number/entity/none (words no perturbation touches; default: negation cues "
+        "for classification), [bold]protect_list=[/]PATH (more such words, one per line; {lang}: the language)."
     )
     console.print(
         "Keyboard layouts: " + ", ".join(f"{code} ({layout.name})" for code, layout in sorted(LAYOUTS.items())) + "."
@@ -120,8 +122,11 @@ def noise_preview(
     noisy_task = wrap(task, spec, seed)
     clean = task.examples(split_name, data_dir, DocSelection(limit=limit, seed=seed))
     noisy = noisy_task.perturb(clean)
-    rates = error_rates(clean, noisy, noisy_task.fields, task.type.name)
-    summary = f"Applied: CER {rates['cer']:.1f}%, WER {rates['wer']:.1f}%, {rates['changed']:.0f}% of texts changed."
+    rates = error_rates(clean, noisy, noisy_task.fields, task.type.name, noisy_task.watched)
+    summary = f"Applied: CER {rates['cer']:.1f}%, WER {rates['wer']:.1f}%, {rates['changed']:.0f}% of texts changed"
+    if "protected" in rates:
+        summary += f"; {rates['protected']} protected words, {rates['protected_hit']:.0f}% hit"
+    summary += "."
     if output_format == "jsonl":
         for before, after in zip(clean, noisy):
             for field, a, b in _field_texts(before, after, noisy_task.fields):

@@ -17,6 +17,7 @@ from rapidfuzz.distance import Levenshtein
 
 from ..report import Table
 from .clusters import cluster_list
+from .guards import Guard
 from .text import word_list
 
 
@@ -32,18 +33,28 @@ def _texts(example: dict[str, Any], fields: list[str], task_type: str) -> list[s
 
 
 def error_rates(
-    clean: list[dict[str, Any]], noisy: list[dict[str, Any]], fields: list[str], task_type: str
+    clean: list[dict[str, Any]],
+    noisy: list[dict[str, Any]],
+    fields: list[str],
+    task_type: str,
+    guard: Guard | None = None,
 ) -> dict[str, Any]:
     """CER and WER (percent), the share of noised texts that changed, and the clean lengths.
 
     Tagging adds how many gold labels the noise touched (``labels_touched``, in
     percent of ``labels``): labels whose word was edited or dropped. Moving a
-    word with its label does not count.
+    word with its label does not count. With an active ``guard``: how many
+    protected words the clean texts hold (``protected``) and the share of them
+    the noise changed or removed (``protected_hit``, percent).
     """
-    char_edits = chars = word_edits = words = changed = texts = 0
+    char_edits = chars = word_edits = words = changed = texts = protected = hit = 0
     for before, after in zip(clean, noisy):
         for a, b in zip(_texts(before, fields, task_type), _texts(after, fields, task_type)):
             texts += 1
+            if guard is not None and guard.active:
+                cues = guard.tokens(a)
+                protected += cues.total()
+                hit += (cues - guard.tokens(b)).total() if a != b else 0
             if a == b:
                 chars += len(cluster_list(a))
                 words += len(word_list(a))
@@ -61,6 +72,8 @@ def error_rates(
         "clusters": chars,
         "words": words,
     }
+    if guard is not None and guard.active:
+        out.update(protected=protected, protected_hit=100 * hit / protected if protected else 0.0)
     if task_type == "tagging" and "tokens" in fields:
         labels = sum(len(e["target"]) for e in clean)
         touched = sum(
@@ -81,13 +94,13 @@ def stats_table(records: list[dict[str, Any]]) -> Table | None:
     rows: dict[tuple[str, str, str], dict[str, float]] = {}
     skipped = set()
     for r in noisy:
-        for measure in ("cer", "wer", "labels_touched"):
+        for measure in ("cer", "wer", "labels_touched", "protected_hit"):
             if measure in r["noise"]:
                 key = (r["family"], r["condition"], measure.upper().replace("_", " "))
                 rows.setdefault(key, {})[r["language"]] = r["noise"][measure]
         skipped.update(f"{name} on {r['family']}" for name in r["noise"].get("skipped", []))
     table = Table(
-        "Applied noise (% of grapheme clusters / words / gold labels)",
+        "Applied noise (% of grapheme clusters / words / gold labels / protected words)",
         ["task", "condition", "measure", "avg", *languages],
         label_columns=3,
     )

@@ -221,9 +221,14 @@ class WordPerturbation(Perturbation):
     #: writes new words (a translation, a romanisation) rather than only moving or removing them
     rewrites_words: ClassVar[bool] = False
 
-    def perturb(self, text: str, rng: Rng) -> str:
-        """``edit`` on the words of ``text``; an edit that would glue two clusters together is not made."""
+    def perturb(self, text: str, rng: Rng, protected: list[tuple[int, int]] | None = None) -> str:
+        """``edit`` on the words of ``text``; an edit that would glue two clusters together is not made.
+
+        ``protected``: character spans whose words no edit may touch (``guards.py``).
+        """
         words = Words.of_text(text)
+        if protected:
+            words.frozen = words.covering(protected)
         edited = self.edit(words, rng)
         if edited is words or not (is_simple(text) or edited.intact()):
             return text

@@ -136,6 +136,18 @@ class Words:
         gaps = ["", *[" "] * (len(tokens) - 1), ""] if tokens else [""]
         return cls(list(tokens), gaps, list(range(len(tokens))) if origin is None else list(origin), frozen)
 
+    def covering(self, spans: list[tuple[int, int]]) -> frozenset[int]:
+        """The words (their origins) that overlap any of the character ``spans`` of ``text()``."""
+        out, at, k = set(), len(self.gaps[0]), 0
+        for i, word in enumerate(self.words):
+            end = at + len(word)
+            while k < len(spans) and spans[k][1] <= at:
+                k += 1
+            if k < len(spans) and spans[k][0] < end:
+                out.add(self.origin[i])
+            at = end + len(self.gaps[i + 1])
+        return frozenset(out)
+
     def text(self) -> str:
         parts = [self.gaps[0]]
         for word, gap in zip(self.words, self.gaps[1:]):
