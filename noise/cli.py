@@ -122,7 +122,7 @@ def noise_preview(
     noisy_task = wrap(task, spec, seed)
     clean = task.examples(split_name, data_dir, DocSelection(limit=limit, seed=seed))
     noisy = noisy_task.perturb(clean)
-    rates = error_rates(clean, noisy, noisy_task.fields, task.type.name, noisy_task.watched)
+    rates = error_rates(clean, noisy, noisy_task.fields, task.type.name, noisy_task.watched, noisy_task.language)
     summary = f"Applied: CER {rates['cer']:.1f}%, WER {rates['wer']:.1f}%, {rates['changed']:.0f}% of texts changed"
     if "protected" in rates:
         summary += f"; {rates['protected']} protected words, {rates['protected_hit']:.0f}% hit"

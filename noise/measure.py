@@ -1,6 +1,7 @@
 """The noise actually applied: character and word error rates against the clean text.
 
-CER counts grapheme clusters, WER word units (``text.py``), both as Levenshtein
+CER counts grapheme clusters, WER word units (``text.py``: segmented words in
+Chinese, Japanese and Thai, given the ``language``), both as Levenshtein
 distance over the clean length (rapidfuzz computes it), summed over every
 noised field of every example of a cell: a corpus rate in percent, as
 speech-recognition scoring does. Every result record of a noisy cell holds
@@ -38,6 +39,7 @@ def error_rates(
     fields: list[str],
     task_type: str,
     guard: Guard | None = None,
+    language: str = "",
 ) -> dict[str, Any]:
     """CER and WER (percent), the share of noised texts that changed, and the clean lengths.
 
@@ -57,14 +59,14 @@ def error_rates(
                 hit += (cues - guard.tokens(b)).total() if a != b else 0
             if a == b:
                 chars += len(cluster_list(a))
-                words += len(word_list(a))
+                words += len(word_list(a, language))
                 continue
             changed += 1
-            ca, wa = cluster_list(a), word_list(a)
+            ca, wa = cluster_list(a), word_list(a, language)
             chars += len(ca)
             words += len(wa)
             char_edits += Levenshtein.distance(ca, cluster_list(b))
-            word_edits += Levenshtein.distance(wa, word_list(b))
+            word_edits += Levenshtein.distance(wa, word_list(b, language))
     out = {
         "cer": 100 * char_edits / chars if chars else 0.0,
         "wer": 100 * word_edits / words if words else 0.0,

@@ -87,7 +87,7 @@ class NoisyTask(Task):
             "seed": self.seed,
             "fields": self.fields,
             "version": NOISE_VERSION,
-            **error_rates(clean, noisy, self.fields, self.type.name, self.watched),
+            **error_rates(clean, noisy, self.fields, self.type.name, self.watched, self.language),
             "skipped": skipped,
         }
 

@@ -226,7 +226,7 @@ class WordPerturbation(Perturbation):
 
         ``protected``: character spans whose words no edit may touch (``guards.py``).
         """
-        words = Words.of_text(text)
+        words = Words.of_text(text, self.language)
         if protected:
             words.frozen = words.covering(protected)
         edited = self.edit(words, rng)
