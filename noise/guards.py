@@ -5,9 +5,10 @@ entailment: the model is then scored against a label the text no longer has.
 A condition's ``protect=`` option names what no perturbation may touch
 (``negation``, ``number``, ``entity``, or ``none``), ``protect_list=PATH`` adds
 a word list (one word or phrase per line); classification tasks protect
-negation cues by default. Protected words are never edited, dropped, moved or
-rewritten; the noise record counts how many were hit anyway (0 unless a guard
-is switched off).
+negation cues by default from word edits (drops, shuffles, rewrites).
+Protected words are never edited, dropped, moved or rewritten; the noise record
+counts how many were hit anyway (0 unless a guard is switched off or, for the
+default guard, a character edit touched one).
 
 The negation cues are the common sentential negators of each language (words
 and clitics, not affixes: Turkish ``-me``/``-ma`` and Swahili ``ha-``/``si-``
@@ -57,10 +58,16 @@ class Guard:
     kinds: tuple[str, ...]
     language: str
     word_list: str | None = None
+    #: the default guard keeps words from being dropped or moved only; an explicit one from every edit
+    words_only: bool = False
 
     @property
     def active(self) -> bool:
         return bool(self.kinds or self.word_list) and "none" not in self.kinds
+
+    def guards(self, level: str) -> bool:
+        """Whether this guard holds for perturbations of ``level`` ("char" or "word")."""
+        return self.active and (level == "word" or not self.words_only)
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """The protected character spans of ``text``, in order, not overlapping."""
@@ -73,10 +80,11 @@ class Guard:
 
 
 def guard_for(kinds: tuple[str, ...] | None, word_list: str | None, language: str, task_type: str) -> Guard:
-    """The guard of a condition: its ``protect=`` kinds, else negation cues for classification."""
-    if kinds is None:
-        kinds = ("negation",) if task_type == "classification" else ()
-    return Guard(tuple(k for k in kinds if k != "entity"), language, word_list)
+    """The guard of a condition: its ``protect=`` kinds, else negation cues for classification (kept from
+    word edits: a typo in "not" leaves a negation, a drop does not)."""
+    if kinds is None and word_list is None:
+        return Guard(("negation",) if task_type == "classification" else (), language, words_only=True)
+    return Guard(tuple(k for k in kinds or () if k != "entity"), language, word_list)
 
 
 def check_kinds(kinds: tuple[str, ...], where: str) -> None:

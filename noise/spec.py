@@ -102,7 +102,7 @@ class Chain:
 
     def perturb(self, text: str, rng: Rng, guard: Guard | None = None) -> str:
         if guard is not None and guard.active:
-            return self.perturb_batch([text], [rng], guard)[0]
+            return self.perturb_batch([text], [rng], guard)[0]  # (per level: see Guard.guards)
         for p in self.perturbations:
             text = p.perturb(text, rng)
         return text
@@ -114,7 +114,7 @@ class Chain:
         edits then run on the text between them, word edits leave them in place.
         """
         for p in self.perturbations:
-            if guard is None or not guard.active:
+            if guard is None or not guard.guards(p.level):
                 texts = p.perturb_batch(texts, rngs)
                 continue
             spans = [guard.spans(t) for t in texts]
@@ -151,11 +151,14 @@ class Chain:
         ``untouchable`` and the ``guard``'s words are not edited at all.
         """
         kept = [set(untouchable[k]) if untouchable else set() for k in range(len(sentences))]
+        guarded = [set() for _ in sentences]
         if guard is not None and guard.active:
             for k, tokens in enumerate(sentences):
-                kept[k].update(i for i, t in enumerate(tokens) if guard.spans(t))
+                guarded[k].update(i for i, t in enumerate(tokens) if guard.spans(t))
+                if guard.guards("char"):
+                    kept[k] |= guarded[k]
         current = [
-            Words.of_tokens(tokens, frozen=frozenset(kept[k]) | (frozen[k] if frozen else frozenset()))
+            Words.of_tokens(tokens, frozen=frozenset(kept[k] | guarded[k]) | (frozen[k] if frozen else frozenset()))
             for k, tokens in enumerate(sentences)
         ]
         for p in self.perturbations:

@@ -22,7 +22,8 @@ def test_classification_keeps_negations_by_default_on_real_xnli(shared_data):
     rows = (shared_data / "xnli" / "dev-en.tsv").read_text(encoding="utf-8").splitlines()
     examples = [{"id": str(i), "index": i, "text": r.split("\t")[1], "target": 0} for i, r in enumerate(rows)]
     guard = guard_for(None, None, "en", "classification")
-    for spec in ("drop:0.1", "drop:0.3+shuffle:0.3+typo:0.1"):
+    # by default negations are kept from word edits; protect=negation keeps them from every edit
+    for spec in ("drop:0.1", "drop:0.3+shuffle:0.3+case:0.3", "drop:0.3+typo:0.2+protect=negation"):
         noisy = _noise(examples, spec)
         rates = error_rates(examples, noisy, ["text"], "classification", guard)
         assert rates["protected"] > 500 and rates["protected_hit"] == 0 and rates["wer"] > 5
@@ -39,9 +40,11 @@ def test_protect_numbers_a_word_list_and_other_scripts(tmp_path):
     for n in noisy:
         assert all(w in n["text"] for w in ("Ada Lovelace", "London", " 3 ", "1843")), n["text"]
     assert any(" not " not in n["text"] for n in noisy)  # negation is not protected here (not asked)
-    thai = _noise(_examples(["ผมไม่ได้ไปโรงเรียนเมื่อวานนี้"] * 30), "drop:0.3+swap:0.3+typo:0.3", language="th")
+    thai = _noise(
+        _examples(["ผมไม่ได้ไปโรงเรียนเมื่อวานนี้"] * 30), "drop:0.3+swap:0.3+typo:0.3+protect=negation", language="th"
+    )
     assert all("ไม่ได้" in n["text"] for n in thai)
-    hindi = _noise(_examples(["वह आज स्कूल नहीं गया"] * 30), "drop:0.4+typo:0.4", language="hi")
+    hindi = _noise(_examples(["वह आज स्कूल नहीं गया"] * 30), "drop:0.4+typo:0.4+protect=negation", language="hi")
     assert all("नहीं" in n["text"] for n in hindi)
 
 
