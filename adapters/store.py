@@ -4,7 +4,7 @@ Each artefact lives in ``<root>/<key>/`` where ``key`` hashes everything that
 determines the weights: base model fingerprint, method, task training identity
 and data fingerprint, hyperparameters, seed, and the artefact it was trained on
 top of. Inside: ``adapter/`` (PEFT's safetensors format) or ``encoder/`` (a full
-fine-tuned checkpoint), ``heads/<task>.safetensors`` kept apart from the
+fine-tuned checkpoint), ``heads/<training identity>.safetensors`` kept apart from the
 adapter, and ``meta.json``: base model id and fingerprint, role, tasks and
 their spec versions, training data hash, hyperparameters, seed, dev metrics,
 harness version, and a hash of every other file, checked on every load.

@@ -45,6 +45,12 @@ class TrainingJob:
         return self.lead.family
 
     @property
+    def head_name(self) -> str:
+        """The name of this job's head in a stored artefact: its training identity, the same for every family
+        trained on the same data, so a model trained for XQuAD serves MLQA too."""
+        return self.lead.training_identity(self.split) if self.split else self.family
+
+    @property
     def trainable(self) -> bool:
         return bool(self.split) and self.lead.type.trainable
 

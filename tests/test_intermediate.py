@@ -88,7 +88,10 @@ def test_harness_train_multi_task_then_use_the_stored_adapter(tiny_model_dir, to
     [key] = ArtefactStore(store).keys()
     meta = ArtefactStore(store).meta(key)
     assert meta["tasks"] == ["toyint", "toy"] and meta["role"] == "intermediate"
-    assert sorted(p.name for p in (store / key / "heads").iterdir()) == ["toy.safetensors", "toyint.safetensors"]
+    assert sorted(meta["heads"].values()) == [["toy"], ["toyint"]]  # one head per job, named by training identity
+    assert sorted(p.name for p in (store / key / "heads").iterdir()) == sorted(
+        f"{h}.safetensors" for h in meta["heads"]
+    )
 
     listing = CliRunner().invoke(cli, ["adapters", "ls", "--adapter-dir", str(store)])
     assert key[:6] in listing.output
