@@ -16,8 +16,8 @@ never leaves half of one; ``export``/``import_archive`` move one as a single
 
 from __future__ import annotations
 
-import io
 import json
+import re
 import shutil
 import tarfile
 import tempfile
@@ -30,6 +30,14 @@ from harness.paths import cache_root, folder_fingerprint, write_atomic
 
 META = "meta.json"
 
+#: an artefact key is a content hash (``stable_hash``): lowercase hex, so a key is always one plain folder name
+#: inside the store, never ``.``, ``..``, a path or a hidden temporary folder
+KEY = re.compile(r"[0-9a-f]{8,64}")
+
+#: the most an imported archive may unpack to (a full XLM-R large checkpoint is 2.2 GB), checked from its member
+#: headers before anything is written, so a small archive cannot fill the disk before its hash is checked
+MAX_ARCHIVE_BYTES = 16 * 10**9
+
 
 def default_store_dir() -> Path:
     return cache_root() / "adapters"
@@ -39,12 +47,28 @@ class StoreError(HarnessError):
     """A broken, tampered-with or mismatched artefact."""
 
 
+def check_key(key: object, where: str = "") -> str:
+    """``key`` if it is a plain artefact key, else a ``StoreError`` saying where the bad key came from.
+
+    Every key that enters the store (command line, archive folder, ``meta.json``,
+    ``--intermediate @KEY``) passes here, because a key becomes a folder that is
+    created, replaced and removed: ``.`` or ``..`` would name the store itself or
+    the folder that holds it.
+    """
+    if not isinstance(key, str) or not KEY.fullmatch(key):
+        raise StoreError(
+            f"{where}{key!r} is not an artefact key: keys are the hexadecimal content hashes (digits and a-f) that "
+            f"`harness adapters ls` lists, e.g. 3f9c0a12b4d5e6f70819."
+        )
+    return key
+
+
 class ArtefactStore:
     def __init__(self, root: Path | None = None) -> None:
         self.root = Path(root) if root is not None else default_store_dir()
 
     def path(self, key: str) -> Path:
-        return self.root / key
+        return self.root / check_key(key)
 
     def has(self, key: str) -> bool:
         return (self.path(key) / META).is_file()
@@ -63,7 +87,7 @@ class ArtefactStore:
     def keys(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if (p / META).is_file())
+        return sorted(p.name for p in self.root.iterdir() if KEY.fullmatch(p.name) and (p / META).is_file())
 
     def save(self, key: str, meta: dict[str, Any], write: Callable[[Path], None]) -> Path:
         """Write an artefact atomically: ``write(tmp_dir)`` fills the folder, then it is renamed into place."""
@@ -87,6 +111,11 @@ class ArtefactStore:
     def verify(self, key: str) -> dict[str, Any]:
         """The artefact's metadata, after checking its files still hash to what was saved."""
         meta = self.meta(key)
+        if meta.get("key") != key:
+            raise StoreError(
+                f"Artefact folder {self.path(key)} holds the {META} of artefact {meta.get('key')!r}: it was renamed "
+                f"or tampered with. Remove it with `harness adapters rm {key}` to retrain."
+            )
         actual = folder_fingerprint(self.path(key), exclude=(META,))
         if actual != meta.get("content_hash"):
             raise StoreError(
@@ -143,7 +172,13 @@ class ArtefactStore:
         return out
 
     def import_archive(self, archive: Path) -> str:
-        """Unpack an exported artefact into the store; its content hash must still match."""
+        """Unpack an exported artefact into the store; its content hash must still match.
+
+        Refused before anything is written: members that are not plain files or
+        folders (links, devices, FIFOs), paths outside one artefact folder, a key
+        that is not a content hash, a ``meta.json`` that is not JSON, and an
+        archive that would unpack to more than ``MAX_ARCHIVE_BYTES``.
+        """
         try:
             tar = tarfile.open(archive, "r:gz")
         except (OSError, tarfile.TarError) as exc:
@@ -151,16 +186,36 @@ class ArtefactStore:
                 f"{archive} is not an exported artefact (a .tar.gz from `harness adapters export`): {exc}"
             ) from None
         with tar:
-            names = tar.getnames()
+            try:
+                members = tar.getmembers()
+            except (OSError, tarfile.TarError, EOFError) as exc:
+                raise StoreError(f"{archive} is damaged (cut short or corrupted): {exc}") from None
+            names = [m.name for m in members]
             if any(n.startswith("/") or ".." in Path(n).parts for n in names):
                 raise StoreError(f"{archive} has paths outside its artefact folder; refusing to unpack it.")
+            for member in members:
+                if not (member.isfile() or member.isdir()):
+                    raise StoreError(
+                        f"{archive}: member {member.name!r} is not a plain file or folder (a link, device or FIFO); "
+                        f"`harness adapters export` writes none, so the archive was made elsewhere. Refusing it."
+                    )
+            size = sum(m.size for m in members)
+            if size > MAX_ARCHIVE_BYTES:
+                raise StoreError(
+                    f"{archive} would unpack to {size / 1e9:.1f} GB, more than the {MAX_ARCHIVE_BYTES / 1e9:.0f} GB "
+                    f"any artefact needs; refusing to unpack it."
+                )
             keys = {n.split("/", 1)[0] for n in names}
             if len(keys) != 1 or f"{next(iter(keys))}/{META}" not in names:
                 raise StoreError(f"{archive} does not hold exactly one artefact folder with a {META}.")
-            key = keys.pop()
-            meta = json.load(io.TextIOWrapper(tar.extractfile(f"{key}/{META}"), encoding="utf-8"))  # type: ignore[arg-type]
-            if meta.get("key") != key:
-                raise StoreError(f"{archive}: its {META} names artefact {meta.get('key')!r}, its folder {key!r}.")
+            key = check_key(keys.pop(), where=f"{archive}: its folder ")
+            try:
+                meta = json.loads(tar.extractfile(f"{key}/{META}").read())  # type: ignore[union-attr]
+            except (AttributeError, ValueError) as exc:  # AttributeError: a folder named meta.json
+                raise StoreError(f"{archive}: its {META} is not JSON ({exc}); the archive is damaged.") from None
+            if not isinstance(meta, dict) or meta.get("key") != key:
+                found = meta.get("key") if isinstance(meta, dict) else None
+                raise StoreError(f"{archive}: its {META} names artefact {found!r}, its folder {key!r}.")
             self.root.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f".importing-{key}-"))
             try:

@@ -4,7 +4,6 @@ writes files so that a crash never leaves half of one."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -20,22 +19,27 @@ def cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "harness"
 
 
-def folder_fingerprint(folder: Path, exclude: tuple[str, ...] = ()) -> str:
-    """A content hash of every file in ``folder``, memoised on (name, size, mtime).
+#: (folder, exclude) -> (what the files looked like when hashed, their hash); see folder_fingerprint
+_HASHED: dict[tuple[str, tuple[str, ...]], tuple[list[list[object]], str]] = {}
 
-    Hashing a 2 GB checkpoint takes seconds, so the result is remembered in the
-    cache (never in the user's folder) and recomputed only when a file changes.
+
+def folder_fingerprint(folder: Path, exclude: tuple[str, ...] = ()) -> str:
+    """A content hash of the bytes of every file in ``folder`` (the top-level names in ``exclude`` left out).
+
+    The bytes are read every time in a new process: a flipped bit keeps a
+    file's size and modification time, so a memo on those would certify rotten
+    weights. Streaming a checkpoint through sha256 costs about a second per GB,
+    little next to loading it. Within one process a folder is hashed once, and
+    again whenever a file's inode, size, mtime or ctime changes (ctime cannot be
+    set back by a user, and moves on every write), so repeated checks are free.
     """
     folder = folder.resolve()
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.relative_to(folder).parts[0] not in exclude)
-    stamp = [[str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
-    memo = cache_root() / "fingerprints" / f"{hashlib.sha256(str(folder).encode()).hexdigest()[:16]}.json"
-    try:
-        cached = json.loads(memo.read_text())
-        if cached["stamp"] == stamp:
-            return cached["sha256"]
-    except (OSError, ValueError, KeyError):
-        pass
+    stats = [(p, p.stat()) for p in files]
+    stamp = [[str(p.relative_to(folder)), s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns] for p, s in stats]
+    memo_key = (str(folder), exclude)
+    if memo_key in _HASHED and _HASHED[memo_key][0] == stamp:
+        return _HASHED[memo_key][1]
     digest = hashlib.sha256()
     for p in files:
         digest.update(str(p.relative_to(folder)).encode())
@@ -43,11 +47,7 @@ def folder_fingerprint(folder: Path, exclude: tuple[str, ...] = ()) -> str:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
     sha = digest.hexdigest()[:16]
-    try:
-        memo.parent.mkdir(parents=True, exist_ok=True)
-        memo.write_text(json.dumps({"stamp": stamp, "sha256": sha}))
-    except OSError:  # a read-only cache is fine, just slower next time
-        pass
+    _HASHED[memo_key] = (stamp, sha)
     return sha
 
 

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness.adapters.bank import ModelBank, Trained
-from harness.adapters.store import ArtefactStore
+from harness.adapters.store import ArtefactStore, check_key
 from harness.noise import noisy_variants, parse, parse_conditions, wrap
 
 from .cells import Cell, Evaluator
@@ -58,6 +58,9 @@ class Runner:
         # bad noise specs fail here, before any data is read or model trained
         self.conditions = parse_conditions(config.noise)
         self.train_noise = parse(config.train_noise) if config.train_noise else None
+        for name in config.intermediates:  # a stored stage's key, before anything is loaded
+            if name.startswith("@"):
+                check_key(name[1:], where=f"--intermediate {name}: ")
 
     def say(self, message: str) -> None:
         self.events.append(message)
