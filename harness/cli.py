@@ -317,10 +317,13 @@ def report(output: Path, fmt: str, plot: Path | None, include_paths: tuple[Path,
     from .report import all_tables
     from .results import CellStore
 
-    records = CellStore(output).all()
+    scan = CellStore(output).scan()
+    records = scan.records
     if not records:
-        raise HarnessError(f"No result records under {output}/records; run `harness run --output {output}` first.")
-    tables = all_tables(records, TaskIndex(include_paths).benchmarks(), f"Results in {output}")
+        skipped = "".join(f" {s.path.name}: {s.reason}." for s in scan.skipped)
+        raise HarnessError(f"No result records under {output}/records; run `harness run --output {output}` "
+                           f"first.{skipped}")  # fmt: skip
+    tables = all_tables(records, TaskIndex(include_paths).benchmarks(), f"Results in {output}", scan.skipped)
     if fmt == "terminal":
         print_tables(tables)
     else:

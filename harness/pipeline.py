@@ -200,7 +200,8 @@ class Runner:
     def finish(self, tasks: list[Task], records: list[dict[str, Any]], base: Base) -> dict[str, Any]:
         config = self.config
         title = f"{base.label} · {config.method} · seed {config.seed} · {config.split}"
-        tables = all_tables(records, self.index.benchmarks(), title)
+        skipped = CellStore(config.output).scan().skipped  # files in the store that are not records: said, not hidden
+        tables = all_tables(records, self.index.benchmarks(), title, skipped)
         run_id = (
             datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + stable_hash([r["key"] for r in records], 6)
         )
@@ -215,6 +216,7 @@ class Runner:
             "tables": [{"title": t.title, "columns": t.columns, "rows": t.rows} for t in tables],
             "timings": self.timings,
             "events": self.events,
+            "skipped_records": [{"file": str(s.path), "reason": s.reason} for s in skipped],
         }
         run_dir = config.output / run_id
         write_json(run_dir / "results.json", result)

@@ -138,5 +138,34 @@ def test_lora_method_trains_only_the_adapter_and_head(tiny_model_dir, toy_tasks,
     assert stats["trainable_parameters"] < 20_000  # LoRA on query/value + the head, not the 2-layer encoder
     assert record["score"] >= 80.0
     store = tmp_path / "store" / record["artefact"]["key"]
-    assert (store / "adapter").is_dir() and (store / "heads" / "toy.safetensors").is_file()
+    [head] = json.loads((store / "meta.json").read_text())["heads"]
+    assert (store / "adapter").is_dir() and (store / "heads" / f"{head}.safetensors").is_file()
     assert not (store / "encoder").exists()
+
+
+def test_torn_and_foreign_record_files_are_named_in_every_report(first_run, tiny_model_dir, toy_tasks, toy_data,
+                                                                  tmp_path) -> None:  # fmt: skip
+    import shutil
+
+    _, out = first_run
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    torn, kept = sorted((copy / "records").glob("*.json"))
+    torn.write_text(torn.read_text()[:100])  # a record cut short
+    (copy / "records" / "notes.json").write_text('["a list, not a record"]')
+    (copy / "records" / "other.json").write_text('{"tool": "someone else"}')
+    for fmt in ("terminal", "markdown", "csv", "latex", "html"):
+        shown = CliRunner().invoke(cli, ["report", str(copy), "--format", fmt, "--include-path", str(toy_tasks)])
+        assert shown.exit_code == 0, shown.output
+        flat = " ".join(shown.output.split())
+        assert fmt in ("csv", "latex") or "3 file(s) in records/ skipped" in flat, (fmt, flat)  # no titles there
+        if fmt == "terminal":  # a narrow test terminal cuts the cells short
+            continue
+        assert all(name in flat for name in (torn.name, "notes.json", "other.json")), (fmt, flat)
+        assert "not valid JSON" in flat and "a JSON list, not a record" in flat and "not a harness record" in flat
+
+    again = Runner(toy_config(tiny_model_dir, toy_tasks, toy_data, copy)).run()  # the torn cell is evaluated again
+    assert len(again["results"]) == 2 and json.loads(torn.read_text())["key"] == torn.stem
+    assert sorted(Path(s["file"]).name for s in again["skipped_records"]) == ["notes.json", "other.json"]
+    assert "2 file(s) in records/ skipped" in (again["run_dir"] / "results.md").read_text()
+    assert kept.is_file()
