@@ -38,6 +38,9 @@ from harness.training import Stream, TaskModel, train
 from .lora import STACKS, LoraHost, lora_config
 from .store import ArtefactStore, StoreError
 
+#: scores a newly trained stage on its dev data: family -> metric -> value
+DevScorer = Callable[["Trained"], dict[str, dict[str, float]]]
+
 
 @dataclass
 class Trained:
@@ -101,15 +104,19 @@ class ModelBank:
             )
         return self._load(key, [], self.bare(), "intermediate", meta)
 
-    def obtain(self, jobs: list[TrainingJob], on_top: Trained, role: str) -> Trained:
-        """The model trained on ``jobs`` (one task, or several for multi-task) on top of ``on_top``."""
+    def obtain(self, jobs: list[TrainingJob], on_top: Trained, role: str, dev: DevScorer | None = None) -> Trained:
+        """The model trained on ``jobs`` (one task, or several for multi-task) on top of ``on_top``.
+
+        ``dev`` scores a newly trained model on its dev data before it is stored, so that its
+        ``dev_metrics`` are saved with it.
+        """
         if not jobs[0].trainable:
             return self.zero_shot(jobs[0], on_top)
         spec = self._spec(jobs, on_top)
         key = stable_hash(spec, 20)
         if self.store.has(key):
             return self._load(key, jobs, on_top, role, self.store.load_meta(key, self.base.fingerprint))
-        return self._train(key, spec, jobs, on_top, role)
+        return self._train(key, spec, jobs, on_top, role, dev)
 
     def zero_shot(self, job: TrainingJob, on_top: Trained) -> Trained:
         """Tasks with nothing to train (Tatoeba, BUCC) read the stage below as it is, as Phang et al. did."""
@@ -188,7 +195,8 @@ class ModelBank:
             host.add(key, config, init_from=below[0] if stack == "continue" else None)
         return host, ([*below, key] if stack == "frozen" else [key])
 
-    def _train(self, key: str, spec: dict[str, Any], jobs: list[TrainingJob], on_top: Trained, role: str) -> Trained:
+    def _train(self, key: str, spec: dict[str, Any], jobs: list[TrainingJob], on_top: Trained, role: str,
+               dev: DevScorer | None) -> Trained:  # fmt: skip
         config, base, started = self.config, self.base, time.perf_counter()
         heads = self._heads(jobs)
         encoder, host, adapters = None, None, []
@@ -236,14 +244,17 @@ class ModelBank:
             "harness_version": __version__,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
-        self.store.save(key, meta, lambda folder: self._write(folder, key, heads, host, encoder))
         self.say(
             f"[green]{name}[/]: trained {config.method} {role} model {key} in {stats['seconds']:.1f}s "
             f"({stats['steps']} steps on {stats['examples']} examples, loss {stats['first_loss']:.3f} → "
             f"{stats['final_loss']:.3f})"
         )
         info = self._info(key, jobs, on_top, meta, reused=False, seconds=time.perf_counter() - started)
-        return Trained(key, role, self._by_family(jobs, heads), adapters, host, encoder, info)
+        trained = Trained(key, role, self._by_family(jobs, heads), adapters, host, encoder, info)
+        if dev is not None:
+            meta["dev_metrics"] = dev(trained)
+        self.store.save(key, meta, lambda folder: self._write(folder, key, heads, host, encoder))
+        return trained
 
     def _write(
         self,

@@ -7,7 +7,9 @@ top of. Inside: ``adapter/`` (PEFT's safetensors format) or ``encoder/`` (a full
 fine-tuned checkpoint), ``heads/<training identity>.safetensors`` kept apart from the
 adapter, and ``meta.json``: base model id and fingerprint, role, tasks and
 their spec versions, training data hash, hyperparameters, seed, dev metrics,
-harness version, and a hash of every other file, checked on every load.
+harness version, and a hash of every other file, checked on every load. The
+metadata, dev metrics included, is written with the files, in the same rename:
+an artefact in the store is complete, and a killed run loses no part of one.
 
 Artefacts are written to a temporary folder and renamed into place, so a crash
 never leaves half of one; ``export``/``import_archive`` move one as a single
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.paths import cache_root, folder_fingerprint, write_atomic
+from harness.paths import cache_root, folder_fingerprint, temp_prefix
 
 META = "meta.json"
 
@@ -92,7 +94,7 @@ class ArtefactStore:
     def save(self, key: str, meta: dict[str, Any], write: Callable[[Path], None]) -> Path:
         """Write an artefact atomically: ``write(tmp_dir)`` fills the folder, then it is renamed into place."""
         self.root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f".writing-{key}-"))
+        tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=temp_prefix(key)))
         try:
             write(tmp)
             meta = {**meta, "key": key, "content_hash": folder_fingerprint(tmp, exclude=(META,))}
@@ -141,11 +143,6 @@ class ArtefactStore:
             )
         return meta
 
-    def update_meta(self, key: str, **fields: Any) -> None:
-        """Add facts learnt after saving (dev metrics); ``meta.json`` is outside the content hash."""
-        meta = {**self.meta(key), **fields}
-        write_atomic(self.path(key) / META, json.dumps(meta, indent=2, sort_keys=True, default=str))
-
     def remove(self, key: str) -> None:
         if not self.path(key).exists():
             raise StoreError(f"No artefact {key!r} in {self.root}.")
@@ -158,17 +155,21 @@ class ArtefactStore:
         self.verify(key)
         out = dest / f"{key}.tar.gz" if dest.is_dir() else dest
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.partial")
-        with tarfile.open(tmp, "w:gz") as tar:
-            for path in sorted(self.path(key).rglob("*")):
-                info = tar.gettarinfo(str(path), arcname=f"{key}/{path.relative_to(self.path(key))}")
-                info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
-                if path.is_file():
-                    with path.open("rb") as fh:
-                        tar.addfile(info, fh)
-                else:
-                    tar.addfile(info)
-        tmp.replace(out)
+        tmp = out.with_name(temp_prefix(out.name) + "partial")
+        try:
+            with tarfile.open(tmp, "w:gz") as tar:
+                for path in sorted(self.path(key).rglob("*")):
+                    info = tar.gettarinfo(str(path), arcname=f"{key}/{path.relative_to(self.path(key))}")
+                    info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+                    if path.is_file():
+                        with path.open("rb") as fh:
+                            tar.addfile(info, fh)
+                    else:
+                        tar.addfile(info)
+            tmp.replace(out)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return out
 
     def import_archive(self, archive: Path) -> str:
@@ -217,7 +218,7 @@ class ArtefactStore:
                 found = meta.get("key") if isinstance(meta, dict) else None
                 raise StoreError(f"{archive}: its {META} names artefact {found!r}, its folder {key!r}.")
             self.root.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f".importing-{key}-"))
+            tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=temp_prefix(key)))
             try:
                 safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # Python >= 3.10.12
                 tar.extractall(tmp, **safe)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -51,10 +53,59 @@ def folder_fingerprint(folder: Path, exclude: tuple[str, ...] = ()) -> str:
     return sha
 
 
+#: ``.writing-<name>~<host>~<pid>~<random>``: every temporary file or folder the harness writes says who owns it
+_TEMP = re.compile(r"\.writing-.*~(?P<host>[^~/]*)~(?P<pid>\d+)~[^~/]*")
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname())
+
+
+def temp_prefix(name: str) -> str:
+    """The prefix of a temporary file or folder written for ``name`` by this process (see ``owner_alive``)."""
+    return f".writing-{name}~{_host()}~{os.getpid()}~"
+
+
+def owner_alive(temp: Path) -> bool:
+    """Whether the temporary file or folder ``temp`` may still be written to by the process that made it.
+
+    The one place that decides when a temporary is stale. Its name carries the
+    host and pid of its writer (``temp_prefix``). Only a temporary of this host
+    whose pid no longer exists is dead; one from another host sharing the folder
+    (a cluster's network disk) cannot be checked and counts as alive, and so
+    does a name without an owner. A reused pid also counts as alive: a stale
+    temporary may then be kept a while longer, a live one is never removed.
+    """
+    match = _TEMP.fullmatch(temp.name)
+    if match is None or match["host"] != _host():
+        return True
+    try:
+        os.kill(int(match["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Remove the temporaries in ``folder`` whose writer is dead (a killed run's half-written artefacts, features,
+    records); returns what was removed."""
+    removed = []
+    for temp in sorted(folder.glob(".writing-*")) if folder.is_dir() else []:
+        if not owner_alive(temp):
+            if temp.is_dir() and not temp.is_symlink():
+                shutil.rmtree(temp, ignore_errors=True)
+            else:
+                temp.unlink(missing_ok=True)
+            removed.append(temp)
+    return removed
+
+
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write ``data`` to ``path`` so readers see the old file or the whole new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path.name))
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
@@ -73,7 +124,7 @@ def write_folder_atomic(path: Path, fill: Callable[[Path], None]) -> Path:
     renamed the same key into place first, its folder is kept, being the same.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".writing-{path.name}-"))
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=temp_prefix(path.name)))
     try:
         fill(tmp)
         try:

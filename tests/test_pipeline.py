@@ -169,3 +169,38 @@ def test_torn_and_foreign_record_files_are_named_in_every_report(first_run, tiny
     assert sorted(Path(s["file"]).name for s in again["skipped_records"]) == ["notes.json", "other.json"]
     assert "2 file(s) in records/ skipped" in (again["run_dir"] / "results.md").read_text()
     assert kept.is_file()
+
+
+KILLED_WRITER = """
+import os, sys
+from pathlib import Path
+from harness.adapters.store import ArtefactStore
+from harness.paths import cache_root, temp_prefix
+
+out = Path(sys.argv[1])
+(out / "records" / (temp_prefix("0123abcd.json") + "x")).write_text('{"key": ')  # write_atomic's temp of a record
+(cache_root() / "features" / (temp_prefix("f00d") + "x")).mkdir(parents=True)  # write_folder_atomic's temp
+ArtefactStore(out / "store").save("abcdef0123456789abcd", {}, lambda tmp: os._exit(9))  # killed mid-save
+"""
+
+
+def test_temporaries_of_killed_runs_are_removed_by_the_next_run(first_run, tiny_model_dir, toy_tasks, toy_data,
+                                                                 tmp_path) -> None:  # fmt: skip
+    import shutil
+    import subprocess
+    import sys
+
+    from harness.paths import cache_root, temp_prefix
+
+    _, out = first_run
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    killed = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(copy)], capture_output=True, text=True)
+    assert killed.returncode == 9, killed.stderr
+    temps = [*copy.glob("*/.writing-*"), *(cache_root() / "features").glob(".writing-f00d*")]
+    assert len(temps) == 3
+    live = copy / "store" / (temp_prefix("abcdef0123456789abcd") + "ours")  # this process is alive: kept
+    live.mkdir()
+    again = Runner(toy_config(tiny_model_dir, toy_tasks, toy_data, copy)).run()
+    assert any("Removed 3 temporary file(s) left by killed runs" in e for e in again["events"]), again["events"]
+    assert not any(t.exists() for t in temps) and live.is_dir()
