@@ -19,7 +19,7 @@ import datasets
 from .errors import DataError
 from .readers import READERS
 from .spec import TaskConfig
-from .templating import render
+from .templating import call_hook, render
 
 
 def split_language(cfg: TaskConfig, split: str) -> str:
@@ -162,9 +162,10 @@ def load_docs(cfg: TaskConfig, split: str, data_dir: Path | None, lang: str | No
     local = data_dir is not None and cfg.data_files
     docs = load_local(cfg, split, data_dir, lang) if local else load_hub(cfg, split, lang)  # type: ignore[arg-type]
     if cfg.process_docs is not None:
-        hook = cfg.process_docs.resolve()
-        wants_language = "language" in inspect.signature(hook).parameters
-        docs = hook(docs, language=lang) if wants_language else hook(docs)
+        wants_language = "language" in inspect.signature(cfg.process_docs.resolve()).parameters
+        where = f"{cfg.source.where('process_docs') if cfg.source else cfg.task}: process_docs ({lang} {split})"
+        language = {"language": lang} if wants_language else {}
+        docs = call_hook(cfg.process_docs, where, docs, **language)
     return docs
 
 

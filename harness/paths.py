@@ -102,6 +102,14 @@ def remove_stale_temps(folder: Path) -> list[Path]:
     return removed
 
 
+def file_name(text: str) -> str:
+    """``text`` (a task name, a noise condition: strings from YAML and the command line) as one plain file name:
+    path separators and other unusual characters become ``_``, and a leading dot is escaped, so a file named
+    after it stays inside its folder and is never hidden."""
+    name = re.sub(r"[^\w.@:+=,%-]", "_", text)
+    return f"_{name}" if name.startswith(".") or not name else name
+
+
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write ``data`` to ``path`` so readers see the old file or the whole new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)

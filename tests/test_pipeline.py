@@ -204,3 +204,41 @@ def test_temporaries_of_killed_runs_are_removed_by_the_next_run(first_run, tiny_
     again = Runner(toy_config(tiny_model_dir, toy_tasks, toy_data, copy)).run()
     assert any("Removed 3 temporary file(s) left by killed runs" in e for e in again["events"]), again["events"]
     assert not any(t.exists() for t in temps) and live.is_dir()
+
+
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_an_interrupted_evaluation_stops_at_once_keeps_its_records_and_resumes(first_run, tiny_model_dir, toy_tasks,
+                                                                               toy_data, tmp_path, signum) -> None:  # fmt: skip
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    _, out = first_run
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    sweep = ",".join(f"typo:{rate / 100}" for rate in range(1, 21))  # 40 new cells under the stored model
+    command = [sys.executable, "-m", "harness", "run", "--tasks", "toy", "--include-path", str(toy_tasks),
+               "--data-dir", str(toy_data), "--model", str(tiny_model_dir), "--output", str(copy), "--adapter-dir",
+               str(copy / "store"), "--noise", sweep, "--batch-size", "8"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    records = copy / "records"
+    deadline = time.monotonic() + 120
+    while len(list(records.glob("*.json"))) < 4 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()  # still evaluating
+    sent = time.monotonic()
+    proc.send_signal(getattr(signal, signum))
+    _, err = proc.communicate(timeout=60)
+    stopped = time.monotonic() - sent
+    assert proc.returncode == 130, err
+    print(f"stopped {stopped:.2f}s after the signal")
+    assert stopped < 5, stopped  # within a second on an idle machine; generous for a shared CI
+    flat = " ".join(err.split())
+    assert "Interrupted." in flat and "run the same command again to resume" in flat and "Traceback" not in err
+    kept = sorted(records.glob("*.json"))
+    assert 4 <= len(kept) < 122 and all(json.loads(p.read_text())["key"] == p.stem for p in kept)
+    assert not list(records.glob(".writing-*"))
