@@ -113,6 +113,12 @@ def load_local(cfg: TaskConfig, split: str, data_dir: Path, lang: str | None = N
     fmt = cfg.data_format or Path(files[0]).suffix.lstrip(".")
     if fmt not in READERS:
         raise DataError(f"Task {cfg.task!r}: unknown data_format {fmt!r}; known readers: {', '.join(sorted(READERS))}.")
+    empty = [f for f in files if Path(f).stat().st_size == 0]
+    if empty:
+        raise DataError(
+            f"Task {cfg.task!r}, language {lang!r}, split {split!r}: {', '.join(empty)} is empty. Supply the "
+            f"whole file (was a download or copy cut short?).{data_note(cfg, split, lang)}"
+        )
     # reader options may name the language (``language: "{{ lang }}"``); other strings stay literal
     templated = {k: v for k, v in cfg.data_kwargs.items() if isinstance(v, str) and "{{" in v}
     kwargs = {

@@ -33,7 +33,15 @@ from .config import NO_INTERMEDIATE, RunConfig
 from .errors import HarnessError
 from .models import SMOKE_PRESETS, Base, load_base, resolve_device, resolve_dtype
 from .paths import cache_root, remove_stale_temps, write_atomic
-from .planning import TrainingJob, eval_split_of, model_inputs, plan_training, resolve_tasks, skip_missing_languages
+from .planning import (
+    TrainingJob,
+    check_metrics,
+    eval_split_of,
+    model_inputs,
+    plan_training,
+    resolve_tasks,
+    skip_missing_languages,
+)
 from .registry import TaskIndex
 from .report import Table, aggregate, all_tables
 from .results import CellStore, environment, write_json
@@ -59,6 +67,8 @@ class Runner:
         # bad noise specs fail here, before any data is read or model trained
         self.conditions = parse_conditions(config.noise)
         self.train_noise = parse(config.train_noise) if config.train_noise else None
+        if config.output.exists() and not config.output.is_dir():
+            raise HarnessError(f"--output {config.output} is a file; results go into a folder. Pass a folder name.")
         for name in config.intermediates:  # a stored stage's key, before anything is loaded
             if name.startswith("@"):
                 check_key(name[1:], where=f"--intermediate {name}: ")
@@ -71,6 +81,7 @@ class Runner:
         start, config = time.perf_counter(), self.config
         self.remove_stale_temps()
         tasks, skipped = skip_missing_languages(resolve_tasks(config.tasks, config, self.index), config)
+        check_metrics(tasks)
         for family, languages in skipped.items():
             self.say(f"[yellow]{family}[/]: no local files for {' '.join(languages)} under {config.data_dir}; skipped")
         jobs = self.plan(tasks, noisy=True)

@@ -13,6 +13,8 @@ from typing import Any
 
 import datasets
 
+from ..errors import DataError
+
 Reader = Callable[..., datasets.Dataset]
 READERS: dict[str, Reader] = {}
 
@@ -36,12 +38,26 @@ def read_tsv(files: list[str], columns: list[str] | None = None, header: bool = 
     """Tab-separated text with no quoting (XTREME's XNLI/PAWS-X files contain bare quotes)."""
     kwargs: dict[str, Any] = {"delimiter": "\t", "quoting": 3, "keep_default_na": False}
     if columns:
+        _check_columns(files, len(columns), columns, header)
         kwargs["features"] = _string_features(columns)
         if not header:
             kwargs["column_names"] = columns
         else:
             kwargs["header"] = 0
     return datasets.load_dataset("csv", data_files=files, split="train", **kwargs)
+
+
+def _check_columns(files: list[str], count: int, columns: list[str], header: bool) -> None:
+    """A line with fewer tabs than columns would be read with empty trailing fields (a label ''): name it instead."""
+    for path in files:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for number, line in enumerate(fh, start=1):
+                line = line.rstrip("\r\n")
+                if line and line.count("\t") < count - 1 and not (header and number == 1):
+                    raise DataError(
+                        f"{path}, line {number}: {line.count(chr(9)) + 1} tab-separated field(s), expected {count} "
+                        f"({', '.join(columns)}). Fix or remove the line."
+                    )
 
 
 @register_reader("csv")
