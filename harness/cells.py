@@ -27,6 +27,7 @@ from .evaluation import EvalContext, auto_batch_size, predict_features
 from .features import featurize
 from .metrics import compute, headline, scorers
 from .models import Base
+from .paths import file_name
 from .planning import TrainingJob, eval_split_of
 from .results import CellStore, write_samples
 from .spec import stable_hash
@@ -188,4 +189,5 @@ class Evaluator:
             for e, p in zip(examples, predictions)
         ]  # fmt: skip
         suffix = "" if intermediate == "none" else f"@{intermediate}"
-        write_samples(self.config.output / "samples" / f"{task.cfg.task}@{cell.condition}{suffix}.jsonl", rows)
+        name = file_name(f"{task.cfg.task}@{cell.condition}{suffix}")  # stays inside samples/, whatever the strings
+        write_samples(self.config.output / "samples" / f"{name}.jsonl", rows)

@@ -7,7 +7,13 @@ it is a bug.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import _thread
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +39,59 @@ class HarnessGroup(click.Group):
         except HarnessError as exc:
             err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", soft_wrap=True)
             ctx.exit(exc.exit_code)
+
+
+class Interrupted(SystemExit):
+    """Ctrl-C or SIGTERM ended the work; what is finished is on disk (exit status 130, as a shell reports Ctrl-C)."""
+
+    def __init__(self) -> None:
+        super().__init__(130)
+
+
+class _Stop:
+    """The handler of SIGINT and SIGTERM inside ``resumable``: raises ``KeyboardInterrupt``, and raises it again
+    every half second until ``resumable`` has caught it, because native code that was running when the signal came
+    (a tokenizer, a dataset writer) may swallow the first one."""
+
+    def __init__(self) -> None:
+        self.caught = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        threading.Timer(0.5, self.again).start()
+        raise KeyboardInterrupt
+
+    def again(self) -> None:
+        if not self.caught:
+            _thread.interrupt_main(signal.SIGINT)
+
+
+@contextmanager
+def resumable(output: Path) -> Iterator[None]:
+    """Ctrl-C or SIGTERM (what batch schedulers send before killing a job) stop the work at once, with a note
+    on what is kept and how to resume, instead of a traceback.
+
+    Both unwind as ``KeyboardInterrupt``: every finished cell's record is
+    already on disk (each is written atomically when it is done), a half-written
+    one leaves no file, and the same command resumes where it stopped.
+    """
+    stop = _Stop()
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    except KeyboardInterrupt:
+        stop.caught = True
+        records = Path(output) / "records"
+        kept = len(list(records.glob("*.json"))) if records.is_dir() else 0
+        err_console.print(
+            f"[bold yellow]Interrupted.[/] {kept} finished cell record(s) are kept in {records}; run the same command "
+            f"again to resume: finished cells are not evaluated again and trained models are reused.",
+            soft_wrap=True,
+        )
+        raise Interrupted from None
+    finally:
+        stop.caught = True
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class BatchSize(click.ParamType):
@@ -190,7 +249,8 @@ def run(tasks: str, languages: str | None, intermediates: str, include_paths: tu
 
     config = make_config(_csv(tasks), languages=_csv(languages) or None, include_paths=list(include_paths),
                          noise=list(noise), intermediates=_csv(intermediates), **options)  # fmt: skip
-    result = Runner(config, err_console).run()
+    with resumable(config.output):
+        result = Runner(config, err_console).run()
     print_tables(result["table_objs"])
     timings = result["timings"]
     err_console.print(
@@ -215,7 +275,8 @@ def train(task: str, include_paths: tuple[Path, ...], **options: Any) -> None:
 
     stage = "+".join(_csv(task))
     config = make_config([], include_paths=list(include_paths), intermediates=[stage], **options)
-    result = Runner(config, err_console).train(stage)
+    with resumable(config.output):
+        result = Runner(config, err_console).train(stage)
     print_tables([result["table"]])
     err_console.print(
         f"Artefact {result['key']} in {result['store']}; use it with `harness run --intermediate "
@@ -278,6 +339,11 @@ def tasks_show(name: str, include_paths: tuple[Path, ...]) -> None:
         else {"tag": name, "tasks": index.expand(name)}
     )
     console.print(f"# {entry.kind} {name}" + (f" from {entry.path}" if entry.path else ""))
+    if entry.kind == "task":
+        from .validate import imported_files
+
+        for path in imported_files(index.task(name)):
+            console.print(f"# imports Python code from {path}")
     console.print(Syntax(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110), "yaml"))
 
 
@@ -287,8 +353,10 @@ def tasks_validate(paths: tuple[Path, ...]) -> None:
     """Check task and group YAML files (keys, includes, hooks, templates' syntax)."""
     from .validate import validate_paths
 
-    checked = validate_paths(list(paths))
+    checked, imported = validate_paths(list(paths))
     console.print(f"[green]OK[/]: {len(checked)} file(s) valid.")
+    if imported:
+        console.print(f"They import Python code (run it only if you trust it): {', '.join(map(str, imported))}")
 
 
 @tasks.command("generate")
@@ -323,10 +391,13 @@ def report(output: Path, fmt: str, plot: Path | None, include_paths: tuple[Path,
     from .report import all_tables
     from .results import CellStore
 
-    records = CellStore(output).all()
+    scan = CellStore(output).scan()
+    records = scan.records
     if not records:
-        raise HarnessError(f"No result records under {output}/records; run `harness run --output {output}` first.")
-    tables = all_tables(records, TaskIndex(include_paths).benchmarks(), f"Results in {output}")
+        skipped = "".join(f" {s.path.name}: {s.reason}." for s in scan.skipped)
+        raise HarnessError(f"No result records under {output}/records; run `harness run --output {output}` "
+                           f"first.{skipped}")  # fmt: skip
+    tables = all_tables(records, TaskIndex(include_paths).benchmarks(), f"Results in {output}", scan.skipped)
     if fmt == "terminal":
         print_tables(tables)
     else:
@@ -374,4 +445,11 @@ cli.add_command(noise_commands)
 
 
 def main() -> None:
-    cli(prog_name="harness")
+    try:
+        cli(prog_name="harness")
+    except Interrupted as exc:
+        # Tearing down the interpreter (the model, datasets' Arrow tables) takes seconds, and an interrupted user
+        # or a scheduler's grace period should not wait for it: every record is already on disk.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exc.code)  # type: ignore[arg-type]

@@ -131,8 +131,15 @@ def load_encoder(path: str) -> nn.Module:
         return AutoModel.from_pretrained(path, attn_implementation="sdpa")
 
 
+def _names_a_folder(name: str) -> bool:
+    """Whether ``--model`` is meant as a path: hub ids are ``name`` or ``org/name``, paths start with / . ~ or go
+    deeper, or exist."""
+    return name.startswith(("/", ".", "~")) or name.count("/") > 1 or Path(name).exists()
+
+
 def load_base(name: str, corpus: Iterable[str] | None = None, tiny: TinySize = TinySize()) -> Base:
     """Load ``name`` (hub id, local folder, or ``tiny`` built from ``corpus``)."""
+    from safetensors import SafetensorError
     from transformers import AutoTokenizer
 
     smoke = name in SMOKE_PRESETS
@@ -140,9 +147,20 @@ def load_base(name: str, corpus: Iterable[str] | None = None, tiny: TinySize = T
         path = str(build_tiny(list(corpus or []), tiny))
     else:
         path = name
+    if not smoke and _names_a_folder(name) and not Path(name).expanduser().is_dir():
+        raise ModelError(
+            f"--model {name}: no such folder. A local model is a folder with config.json, weights and tokenizer "
+            f"files (as save_pretrained writes them); a hub id looks like FacebookAI/xlm-roberta-large."
+        )
+    path = str(Path(path).expanduser()) if _names_a_folder(path) else path
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
         encoder = load_encoder(path)
+    except SafetensorError as exc:
+        raise ModelError(
+            f"Could not load model {name!r}: its weights file is damaged or cut short ({exc}). Copy or download "
+            f"the model again."
+        ) from None
     except (OSError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(

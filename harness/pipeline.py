@@ -25,15 +25,23 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness.adapters.bank import ModelBank, Trained
-from harness.adapters.store import ArtefactStore
+from harness.adapters.store import ArtefactStore, check_key
 from harness.noise import noisy_variants, parse, parse_conditions, wrap
 
 from .cells import Cell, Evaluator
 from .config import NO_INTERMEDIATE, RunConfig
 from .errors import HarnessError
 from .models import SMOKE_PRESETS, Base, load_base, resolve_device, resolve_dtype
-from .paths import write_atomic
-from .planning import TrainingJob, eval_split_of, model_inputs, plan_training, resolve_tasks, skip_missing_languages
+from .paths import cache_root, remove_stale_temps, write_atomic
+from .planning import (
+    TrainingJob,
+    check_metrics,
+    eval_split_of,
+    model_inputs,
+    plan_training,
+    resolve_tasks,
+    skip_missing_languages,
+)
 from .registry import TaskIndex
 from .report import Table, all_tables, benchmark_scores, group_scores, target_records
 from .results import CellStore, environment, write_json
@@ -55,10 +63,16 @@ class Runner:
         self.smoke = config.model in SMOKE_PRESETS
         self.timings: dict[str, float] = {}
         self.skipped: dict[str, list[str]] = {}  # family -> languages without local files, not run
+        self.store = ArtefactStore(config.adapter_dir)
         self.events: list[str] = []
         # bad noise specs fail here, before any data is read or model trained
         self.conditions = parse_conditions(config.noise)
         self.train_noise = parse(config.train_noise) if config.train_noise else None
+        if config.output.exists() and not config.output.is_dir():
+            raise HarnessError(f"--output {config.output} is a file; results go into a folder. Pass a folder name.")
+        for name in config.intermediates:  # a stored stage's key, before anything is loaded
+            if name.startswith("@"):
+                check_key(name[1:], where=f"--intermediate {name}: ")
 
     def say(self, message: str) -> None:
         self.events.append(message)
@@ -66,8 +80,10 @@ class Runner:
 
     def run(self) -> dict[str, Any]:
         start, config = time.perf_counter(), self.config
+        self.remove_stale_temps()
         tasks, skipped = skip_missing_languages(resolve_tasks(config.tasks, config, self.index), config)
         self.skipped = skipped
+        check_metrics(tasks)
         for family, languages in skipped.items():
             self.say(f"[yellow]{family}[/]: no local files for {' '.join(languages)} under {config.data_dir}; skipped")
         jobs = self.plan(tasks, noisy=True)
@@ -78,8 +94,7 @@ class Runner:
         self.timings["prepare_data_s"] = time.perf_counter() - start
 
         base = self.load_base([*jobs, *(j for js in stages.values() for j in js)])
-        bank = ModelBank(base, ArtefactStore(config.adapter_dir), config, self.device, self.dtype, self.say,
-                         self.progress)  # fmt: skip
+        bank = ModelBank(base, self.store, config, self.device, self.dtype, self.say, self.progress)
         evaluator = Evaluator(config, base, CellStore(config.output), self.device, self.dtype, self.say, self.progress)
         below = {name: self.intermediate(name, js, bank, evaluator) for name, js in stages.items()}
         records = []
@@ -95,9 +110,9 @@ class Runner:
         jobs = self.plan(self.intermediate_tasks(name))
         if not jobs:
             raise HarnessError("harness train needs an intermediate task, e.g. --task mnli.")
+        self.remove_stale_temps()
         base = self.load_base(jobs)
-        bank = ModelBank(base, ArtefactStore(self.config.adapter_dir), self.config, self.device, self.dtype,
-                         self.say, self.progress)  # fmt: skip
+        bank = ModelBank(base, self.store, self.config, self.device, self.dtype, self.say, self.progress)
         evaluator = Evaluator(self.config, base, CellStore(self.config.output), self.device, self.dtype, self.say,
                               self.progress)  # fmt: skip
         stage = self.intermediate(name, jobs, bank, evaluator)
@@ -107,6 +122,16 @@ class Runner:
         for task, metrics in meta.get("dev_metrics", {}).items():
             table.rows += [[task, metric, value] for metric, value in metrics.items()]
         return {"key": stage.key, "store": bank.store.root, "table": table, "meta": meta}
+
+    def remove_stale_temps(self) -> None:
+        """What killed runs left half-written (temporaries whose writer is dead), removed before this run writes."""
+        output, cache = self.config.output, cache_root()
+        folders = [self.store.root, output / "records", output / "predictions", output / "samples",
+                   cache / "features", cache / "tiny"]  # fmt: skip
+        removed = [path for folder in folders for path in remove_stale_temps(folder)]
+        if removed:
+            self.say(f"Removed {len(removed)} temporary file(s) left by killed runs: "
+                     f"{', '.join(str(p) for p in removed[:3])}{' ...' if len(removed) > 3 else ''}")  # fmt: skip
 
     # -- planning ------------------------------------------------------------------------------
 
@@ -181,14 +206,12 @@ class Runner:
             return bank.bare()
         if name.startswith("@"):
             return bank.stored(name[1:])
-        stage = bank.obtain(jobs, bank.bare(), "intermediate")
-        if not stage.info["reused"]:
-            dev = {}
-            for job in jobs:
-                cell = self.clean_cell(job.lead, job)
-                dev[job.family] = evaluator.evaluate(cell, [(NO_INTERMEDIATE, stage)])[0]["metrics"]
-            bank.store.update_meta(stage.key, dev_metrics=dev)
-        return stage
+
+        def dev(stage: Trained) -> dict[str, dict[str, float]]:
+            cells = [self.clean_cell(job.lead, job) for job in jobs]
+            return {c.job.family: evaluator.evaluate(c, [(NO_INTERMEDIATE, stage)])[0]["metrics"] for c in cells}
+
+        return bank.obtain(jobs, bank.bare(), "intermediate", dev)
 
     def progress(self) -> Progress:
         """A transient bar on a terminal; nothing in a log file (rich would leave a blank line per bar there)."""
@@ -226,7 +249,8 @@ class Runner:
     def finish(self, tasks: list[Task], records: list[dict[str, Any]], base: Base) -> dict[str, Any]:
         config = self.config
         title = f"{base.label} · {config.method} · seed {config.seed} · {config.split}"
-        tables = all_tables(records, self.index.benchmarks(), title)
+        skipped = CellStore(config.output).scan().skipped  # files in the store that are not records: said, not hidden
+        tables = all_tables(records, self.index.benchmarks(), title, skipped)
         run_id = (
             datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + stable_hash([r["key"] for r in records], 6)
         )
@@ -241,6 +265,7 @@ class Runner:
             "tables": [{"title": t.title, "columns": t.columns, "rows": t.rows} for t in tables],
             "timings": self.timings,
             "events": self.events,
+            "skipped_records": [{"file": str(s.path), "reason": s.reason} for s in skipped],
         }
         run_dir = config.output / run_id
         write_json(run_dir / "results.json", result)

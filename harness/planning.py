@@ -12,7 +12,8 @@ from typing import Any
 
 from .config import RunConfig
 from .data import has_split, local_patterns
-from .errors import DataError, HarnessError
+from .errors import DataError, HarnessError, SpecError
+from .metrics import METRICS
 from .models import Base
 from .registry import TaskIndex
 from .task import DocSelection, Task
@@ -43,6 +44,12 @@ class TrainingJob:
     @property
     def family(self) -> str:
         return self.lead.family
+
+    @property
+    def head_name(self) -> str:
+        """The name of this job's head in a stored artefact: its training identity, the same for every family
+        trained on the same data, so a model trained for XQuAD serves MLQA too."""
+        return self.lead.training_identity(self.split) if self.split else self.family
 
     @property
     def trainable(self) -> bool:
@@ -89,6 +96,16 @@ def resolve_tasks(names: list[str], config: RunConfig, index: TaskIndex) -> list
             )
         tasks = [t for t in tasks if t.language in config.languages]
     return tasks
+
+
+def check_metrics(tasks: list[Task]) -> None:
+    """Every task's metrics exist, checked before anything is trained rather than when the first score is due."""
+    for task in tasks:
+        for entry in task.metric_list:
+            if entry["metric"] not in METRICS:
+                where = task.cfg.source.where("metric_list") if task.cfg.source else task.name
+                raise SpecError(f"{where}: unknown metric {entry['metric']!r} in task {task.cfg.task!r}; known "
+                                f"metrics: {', '.join(sorted(METRICS))}.")  # fmt: skip
 
 
 def eval_split_of(task: Task, config: RunConfig) -> str:
