@@ -135,6 +135,7 @@ class Evaluator:
             self.device,
             self.dtype,
             self.progress,
+            stable_hash([self.base.fingerprint, trained.key]),
         )
         predictions = task.type.predict_in_context(context, outputs, features, cell.examples)
         references = [task.type.reference(e) for e in cell.examples]

@@ -125,6 +125,8 @@ class EvalContext:
     device: torch.device
     dtype: torch.dtype
     progress: Callable[[], Progress]
+    #: what identifies the model's weights (base, stage, adapters), for caches of its outputs; None: no caching
+    model_key: str | None = None
 
     def outputs(self, examples: list[dict[str, Any]], description: str) -> Iterator[tuple[list[int], list[Any]]]:
         """The model's outputs on more examples, streamed: (example indices, outputs) per batch."""
