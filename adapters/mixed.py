@@ -59,7 +59,7 @@ class StackedLora:
         missing = [n for n in names if n not in known]
         if missing:
             raise ValueError(f"no adapter named {', '.join(missing)}")
-        layers = {}
+        layers: dict[nn.Module, tuple[torch.Tensor, ...]] = {}
         for module in peft.modules():
             if not isinstance(module, lora.LoraLayer) or not any(n in module.lora_A for n in names):
                 continue
@@ -107,7 +107,7 @@ class MixedEncoder(nn.Module):
 
     def __init__(self, peft: nn.Module, names: list[str]) -> None:
         super().__init__()
-        self.peft = peft
+        self.peft: Any = peft
         self.names = names
         with torch.no_grad():
             self.stacked = StackedLora.build(peft, names)
