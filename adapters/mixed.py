@@ -162,6 +162,7 @@ def predict_mixed(
     dtype: torch.dtype,
     pad_id: int,
     on_batch: Callable[[int], None] | None = None,
+    max_tokens: int | None = None,
 ) -> list[list[Any]]:
     """Per-feature outputs of K models (an adapter set and a head each), one forward pass per batch.
 
@@ -173,4 +174,4 @@ def predict_mixed(
     host.activate([])  # adapter_names picks each row's adapter
     model = TaskModel(MixedEncoder(host.peft, names), GroupedHead([head for _, head in members]), task_type)
     with hooks_restored(host.peft):
-        return predict_copies(model, features, batch_size, device, dtype, pad_id, len(members), on_batch)
+        return predict_copies(model, features, batch_size, device, dtype, pad_id, len(members), on_batch, max_tokens)
