@@ -7,6 +7,7 @@ scores do not depend on how the work was batched.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,33 @@ def repeat_batch(batch: dict[str, torch.Tensor], times: int) -> dict[str, torch.
     return {k: torch.cat([v] * times) for k, v in batch.items()} if times > 1 else batch
 
 
+def collated(
+    task_type: Any, features: datasets.Dataset, indices: list[int], pad_id: int, device: torch.device
+) -> dict[str, torch.Tensor]:
+    """One batch's tensors on the device (pinned first on a GPU, so the copy does not wait for the host)."""
+    batch = task_type.collate(rows_of(features, indices), pad_id)
+    if device.type == "cuda":
+        batch = {k: v.pin_memory() for k, v in batch.items()}
+    return to_device(batch, device)
+
+
+def prefetched(batches: list[list[int]], make: Callable[[list[int]], Any]) -> Iterator[tuple[list[int], Any]]:
+    """``(indices, make(indices))`` per batch, each made in a worker thread while the caller uses the one before.
+
+    Collating is Python work on the host (Arrow rows, padding, offsets); done one
+    batch ahead it overlaps the device's forward pass instead of following it.
+    """
+    if not batches:
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="collate") as worker:
+        pending = worker.submit(make, batches[0])
+        for i, indices in enumerate(batches):
+            made = pending.result()
+            if i + 1 < len(batches):
+                pending = worker.submit(make, batches[i + 1])
+            yield indices, made
+
+
 def iter_outputs(
     model: TaskModel,
     features: datasets.Dataset,
@@ -81,9 +109,9 @@ def iter_outputs(
     """
     model.to(device).eval()
     budget = None if max_tokens is None else max(1, max_tokens // copies)
-    for indices in length_batches(features["length"], max(1, batch_size // copies), budget):
+    batches = length_batches(features["length"], max(1, batch_size // copies), budget)
+    for indices, batch in prefetched(batches, lambda b: collated(model.task_type, features, b, pad_id, device)):
         with torch.inference_mode():  # entered per batch: the caller's code between batches runs normally
-            batch = to_device(model.task_type.collate(rows_of(features, indices), pad_id), device)
             with autocast(device, dtype):
                 logits = model(repeat_batch(batch, copies))
             parts = logits.chunk(copies) if copies > 1 else [logits]
