@@ -44,6 +44,7 @@ from timing import timed  # benchmarks/timing.py
 from harness.adapters import mixed
 from harness.adapters.lora import LoraHost, lora_config
 from harness.adapters.mixed import predict_mixed
+from harness import evaluation as evaluation_module
 from harness.evaluation import predict_features
 from harness.features import featurize, length_batches
 from harness.models import TinySize, autocast, build_tiny, load_encoder, quiet_transformers, resolve_device
@@ -141,7 +142,7 @@ def ceiling(size: Size, device: torch.device, dtype: torch.dtype) -> dict[str, A
 
 def evaluation(
     task: Task, examples: list[dict], tokenizer: Any, encoder: torch.nn.Module, size: Size, device: torch.device,
-    dtype: torch.dtype, peak: float,
+    dtype: torch.dtype, peak: float, compile_: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """Harness path vs bare forward over the same batches: seconds, tokens/s, fraction of the ceiling."""
     max_length, pad = MAX_LENGTH[task.type.name], tokenizer.pad_token_id
@@ -153,6 +154,9 @@ def evaluation(
     padded = [len(b) * max(lengths[i] for i in b) for b in batches]
     flops = sum(n * flops_per_token(size, n // len(b)) for n, b in zip(padded, batches))
     bare_model = copy.deepcopy(model).to(dtype)  # weights in the compute dtype: no per-forward casts
+    if compile_:  # both paths: the warm-up call of ``timed`` compiles (one graph per shape kind, dynamic lengths)
+        model.encoder = torch.compile(model.encoder, dynamic=True)
+        bare_model.encoder = torch.compile(bare_model.encoder, dynamic=True)
     collated = [to_device(task.type.collate(rows_of(features, b), pad), device) for b in batches]
 
     def bare() -> None:
@@ -165,11 +169,20 @@ def evaluation(
         outputs = predict_features(model, features, size.eval_batch, device, dtype, pad)
         task.type.predict(outputs, features, examples, task.cfg)
 
+    def serial(batches: list[list[int]], make: Any) -> Any:  # the harness before collating ahead in a worker
+        return ((b, make(b)) for b in batches)
+
     t_bare, t_harness = timed(bare, size.repeats, device), timed(harness, size.repeats, device)
+    ahead, evaluation_module.prefetched = evaluation_module.prefetched, serial
+    try:
+        t_serial = timed(harness, size.repeats, device)
+    finally:
+        evaluation_module.prefetched = ahead
     return {
         "task": task.cfg.task, "examples": len(examples), "features": len(features), "batch_size": size.eval_batch,
         "tokens": sum(lengths), "padded_tokens": sum(padded), "padding": 1 - sum(lengths) / sum(padded),
         "bare_s": t_bare, "harness_s": t_harness, "harness_over_bare": t_harness / t_bare,
+        "harness_collating_in_series_s": t_serial, "series_over_bare": t_serial / t_bare,
         "tokens_per_s": sum(lengths) / t_harness, "bare_tokens_per_s": sum(lengths) / t_bare,
         "fraction_of_ceiling": flops / t_harness / peak, "bare_fraction_of_ceiling": flops / t_bare / peak,
         "mean_tokens_per_example": sum(lengths) / len(examples),
@@ -334,7 +347,8 @@ def table(results: dict[str, Any]) -> str:
 
     rows = [("matmul ceiling (TFLOP/s)", f"{results['ceiling']['flops_per_s'] / 1e12:.2f}", "")]
     for name, e in evals.items():
-        rows.append((f"{name}: harness / bare", f"{e['harness_over_bare']:.3f}", "<= 1.05"))
+        rows.append((f"{name}: harness / bare (collating in series)",
+                     f"{e['harness_over_bare']:.3f} ({e['series_over_bare']:.3f})", "<= 1.05"))  # fmt: skip
         rows.append((f"{name}: tokens/s (of ceiling)", f"{e['tokens_per_s']:,.0f} ({pct(e['fraction_of_ceiling'])})",
                      ">= 60%"))  # fmt: skip
     rows.append(("retrieval: cut / all layers", f"{results['retrieval']['cut_over_all']:.3f}", ""))
@@ -363,6 +377,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--data-dir", type=Path, default=SHARED)
     parser.add_argument("--out", type=Path, default=Path("gpu_suite.json"))
+    parser.add_argument("--compile", action="store_true", help="torch.compile the encoder of the evaluation paths")
     args = parser.parse_args(argv)
     quiet_transformers()
     if not args.data_dir.is_dir():
@@ -382,7 +397,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results: dict[str, Any] = {
         "size": args.size, **asdict(size), "device": str(device), "dtype": str(dtype), "torch": torch.__version__,
         "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None, "cpu": platform.processor(),
-        "threads": torch.get_num_threads(),
+        "threads": torch.get_num_threads(), "compile": args.compile,
     }  # fmt: skip
     results["seconds"] = {"load_and_tokenizer": time.perf_counter() - started}
 
@@ -393,7 +408,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     peak = results["ceiling"]["flops_per_s"]
     encoder = make_encoder(size, vocab, device)
     results["evaluation"] = {
-        name: evaluation(task, examples, tokenizer, encoder, size, device, dtype, peak)
+        name: evaluation(task, examples, tokenizer, encoder, size, device, dtype, peak, args.compile)
         for name, (task, examples) in data.items()
     }
     lap("evaluation")
