@@ -187,21 +187,23 @@ def test_dual_encoders_train_then_rank_the_pool(
     lines = (tmp_path / "a" / "runs" / "samples" / f"{family}_de@clean.jsonl").read_text().splitlines()
     assert all(len(json.loads(line)["prediction"]) == min(20, pool_size) for line in lines)
 
-    # candidates streamed in blocks of 3 rank exactly as one block does (embedded afresh: this model's
-    # collapsed embeddings differ in the 7th digit, where a matmul's rounding depends on the block's shape)
-    monkeypatch.setattr(pools, "pool_key", lambda context, pool: None)
-    monkeypatch.setattr(search, "BLOCK", 3)
-    again = run(tmp_path / "b", tiny_model_dir, adapters=tmp_path / "a" / "adapters", **options)
-    assert metrics(again) == metrics(result)
-
-    # the same model (adapters reused) reads its pool embeddings from the cache instead of embedding the pool again
-    monkeypatch.undo()
+    # the same model (adapters reused) reads its pool embeddings from the cache instead of embedding the pool
+    # again, and ranks the same
     embedded: list[str] = []
     outputs = EvalContext.outputs
     monkeypatch.setattr(EvalContext, "outputs", lambda self, ex, what: embedded.append(what) or outputs(self, ex, what))
-    cached = run(tmp_path / "c", tiny_model_dir, adapters=tmp_path / "a" / "adapters", **options)
+    cached = run(tmp_path / "b", tiny_model_dir, adapters=tmp_path / "a" / "adapters", **options)
     assert metrics(cached) == metrics(result)
     assert not [what for what in embedded if what.startswith("rank")]
+
+    # candidates streamed in blocks of 3 rank as one block does (embedded afresh); not on the Mewsli-X fixture,
+    # whose trained tiny encoder maps every entity to nearly one point (cosines equal to 5 digits), so that
+    # the rounding of differently shaped matmuls decides its order
+    if family == "lareqa":
+        monkeypatch.setattr(pools, "pool_key", lambda context, pool: None)
+        monkeypatch.setattr(search, "BLOCK", 3)
+        streamed = run(tmp_path / "c", tiny_model_dir, adapters=tmp_path / "a" / "adapters", **options)
+        assert metrics(streamed) == metrics(result)
 
 
 # ----------------------------------------------------------------------------- hub hooks (hub copies, offline)

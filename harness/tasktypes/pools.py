@@ -89,7 +89,8 @@ def pool_embeddings(context: EvalContext, pool: list[dict[str, Any]]) -> Iterato
     """Normalised embeddings of the pool's candidates with their pool positions, block by block.
 
     Read from the cache when this model embedded this exact pool before; else embedded
-    (one forward pass over the pool) and written to the cache whole, atomically.
+    (one forward pass over the pool) and written to the cache whole, atomically. Both
+    ways give the same blocks, so the search sums the same products in the same order.
     """
     key = pool_key(context, pool)
     path = cache_root() / "pool-embeddings" / f"{key}.safetensors"
@@ -106,10 +107,10 @@ def pool_embeddings(context: EvalContext, pool: list[dict[str, Any]]) -> Iterato
         embedded = [(i, out[0]) for i, out in zip(indices, outputs) if out[0] is not None]
         vectors += [vector for _, vector in embedded]
         ids += [i for i, _ in embedded]
-        if len(vectors) >= search.BLOCK:
-            blocks.append((search.normalize(torch.stack(vectors)), torch.tensor(ids)))
+        while len(vectors) >= search.BLOCK:  # blocks of exactly BLOCK rows, as the cache is read back: same sums
+            blocks.append((search.normalize(torch.stack(vectors[: search.BLOCK])), torch.tensor(ids[: search.BLOCK])))
             yield blocks[-1]
-            vectors, ids = [], []
+            vectors, ids = vectors[search.BLOCK :], ids[search.BLOCK :]
     if vectors:
         blocks.append((search.normalize(torch.stack(vectors)), torch.tensor(ids)))
         yield blocks[-1]
