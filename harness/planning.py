@@ -13,7 +13,7 @@ from typing import Any
 from .config import RunConfig
 from .data import has_split, local_patterns
 from .errors import DataError, HarnessError
-from .models import Base
+from .models import BaseId
 from .registry import TaskIndex
 from .task import DocSelection, Task
 from .training import TrainArgs
@@ -162,7 +162,7 @@ def plan_training(tasks: list[Task], config: RunConfig, smoke: bool) -> list[Tra
     return list(jobs.values())
 
 
-def train_args(task: Task, base: Base, config: RunConfig) -> TrainArgs:
+def train_args(task: Task, base: BaseId, config: RunConfig) -> TrainArgs:
     """Spec defaults, then the base preset's needs (tiny), then the command line."""
     d = {**asdict(task.cfg.training), **base.training_overrides}
     lr = d["lora_learning_rate"] if config.method == "lora" else d["learning_rate"]
