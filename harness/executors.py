@@ -222,3 +222,50 @@ class SlurmExecutor:
                     job.result()  # raises the unit's error, with the job's log files named
                     for unit in group:
                         display.finished(unit, (time.perf_counter() - started) / len(group))
+
+
+def describe(units: list[Unit], console: Console) -> None:
+    """``--dry-run``: every unit, whether it is done, and the work left (in seconds where the stores have timings
+    of this model from earlier runs)."""
+    from rich.table import Table as RichTable
+
+    status = {unit.key: finished(unit) for unit in units}
+    table = RichTable(title=f"Plan: {len(units)} units", title_justify="left")
+    for column in ("#", "unit", "key", "needs", "status", "work"):
+        table.add_column(column, justify="right" if column in ("#", "needs", "work") else "left")
+    for i, unit in enumerate(units, 1):
+        done = "[green]done[/]" if status[unit.key] else "to do"
+        table.add_row(str(i), unit.label, unit.key, str(len(unit.deps)), done, f"{unit.work:,.0f}")
+    console.print(table)
+    left = {kind: [u for u in units if u.kind == kind and not status[u.key]] for kind in ("train", "eval")}
+    work = {kind: sum(u.work for u in todo) for kind, todo in left.items()}
+    rate = seconds_per_work(units)
+    seconds = sum(work[k] * rate[k] for k in work if k in rate)
+    eta = f"about {seconds / 60:.1f} min on one worker, from this store's timings" if len(rate) == 2 else (
+        "no estimate in seconds yet: the stores hold no timings of this model (run a small grid first)")  # fmt: skip
+    console.print(
+        f"{sum(status.values())} of {len(units)} units done. Left: {len(left['train'])} trainings "
+        f"({work['train']:,.0f} example-epochs) and {len(left['eval'])} evaluations ({work['eval']:,.0f} "
+        f"example-model scorings); {eta}."
+    )
+
+
+def seconds_per_work(units: list[Unit]) -> dict[str, float]:
+    """Seconds per example-epoch of training and per example-model scoring, measured by earlier runs."""
+    models = {u.config.model for u in units}
+    spent = {"train": [0.0, 0.0], "eval": [0.0, 0.0]}
+    for root in {u.config.adapter_dir for u in units}:
+        store = ArtefactStore(root)
+        for key in store.keys():
+            meta = store.meta(key)
+            stats, jobs = meta.get("train_stats") or {}, meta.get("spec", {}).get("jobs", [])
+            if meta.get("base_model") in models and stats.get("seconds") and jobs:
+                spent["train"][0] += stats["seconds"]
+                spent["train"][1] += stats.get("examples", 0) * jobs[0]["args"]["epochs"]
+    for output in {u.config.output for u in units}:
+        for record in CellStore(output).all():
+            timings = record.get("timings", {})
+            if record.get("model") in models and "predict_s" in timings:
+                spent["eval"][0] += timings["predict_s"] + timings.get("tokenize_s", 0) / timings["models_per_pass"]
+                spent["eval"][1] += record.get("n", 0)
+    return {kind: s / n for kind, (s, n) in spent.items() if n}

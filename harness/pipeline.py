@@ -162,7 +162,7 @@ class Runner:
                 if cell.job is job:
                     keys = tuple(record_key(cell, key, config.split, max_length) for key in targets.values())
                     deps = tuple(targets.values()) if job.trainable else tuple(k for k in below.values() if k)
-                    units.append(Unit("eval", stable_hash(keys, 20), f"eval {cell.task.name}@{cell.condition} "
+                    units.append(Unit("eval", stable_hash(keys, 20), f"eval {cell.task.name}{'@clean' * (cell.noise is None)} "
                                       f"×{len(keys)} ({tag})", config, cell=c, deps=deps, outputs=keys,
                                       work=len(cell.examples) * len(keys)))  # fmt: skip
         return units
