@@ -54,6 +54,7 @@ class Evaluator:
                  say: Callable[[str], None], progress: Callable[[], Any]) -> None:  # fmt: skip
         self.config, self.base, self.store = config, base, store
         self.device, self.dtype, self.say, self.progress = device, dtype, say, progress
+        self.written = 0  # records this evaluator wrote (the rest were found done)
 
     def key(self, cell: Cell, trained: Trained, max_length: int) -> str:
         return record_key(cell, trained.key, self.config.split, max_length)
@@ -172,6 +173,7 @@ class Evaluator:
         if config.log_samples:
             self.write_samples(cell, intermediate, predictions)
         self.store.put(key, record)
+        self.written += 1
         return record
 
     def write_samples(self, cell: Cell, intermediate: str, predictions: list[Any]) -> None:

@@ -104,11 +104,12 @@ class Display:
     def running(self, description: str) -> None:
         self.progress.update(self.bar, description=description)
 
-    def finished(self, unit: Unit, seconds: float) -> None:
+    def finished(self, unit: Unit, seconds: float, computed: bool = True) -> None:
         self.done += 1
         self.progress.update(self.bar, advance=unit.work or 1.0, units=self.units)
         if not self.console.is_terminal:  # a log file gets one line per unit instead of a bar
-            self.console.print(f"[{self.units}] {unit.label} ({seconds:.1f}s)")
+            how = f"{seconds:.1f}s" if computed else "done by another process"
+            self.console.print(f"[{self.units}] {unit.label} ({how})", highlight=False)
 
     @contextmanager
     def shown(self) -> Iterator[Display]:
@@ -128,17 +129,16 @@ class LocalExecutor:
             for unit in todo:
                 display.running(unit.label)
                 started = time.perf_counter()
-                execute(unit)
-                display.finished(unit, time.perf_counter() - started)
+                computed = execute(unit)
+                display.finished(unit, time.perf_counter() - started, computed)
 
 
 class UnitWorker:
     """A Ray actor: a process that keeps its base model (and trained stages) resident across units."""
 
-    def run(self, unit: Unit, *needed: str) -> tuple[str, float]:
+    def run(self, unit: Unit, *needed: Any) -> tuple[bool, float]:
         started = time.perf_counter()
-        execute(unit)
-        return unit.key, time.perf_counter() - started
+        return execute(unit), time.perf_counter() - started
 
 
 #: what Ray workers inherit from the driver: caches, offline switches, thread counts
@@ -178,15 +178,15 @@ class RayExecutor:
             while pending:
                 ready, pending = ray.wait(pending, num_returns=1)
                 try:
-                    _, seconds = ray.get(ready[0])
+                    computed, seconds = ray.get(ready[0])
                 except ray.exceptions.RayTaskError as exc:
                     raise exc.as_instanceof_cause() from None
-                display.finished(by_ref[ready[0]], seconds)
+                display.finished(by_ref[ready[0]], seconds, computed)
         for worker in actors:
             ray.kill(worker)
 
 
-def execute_all(units: list[Unit]) -> list[str]:
+def execute_all(units: list[Unit]) -> list[bool]:
     """One SLURM array task: its units one after the other in one process (one base load)."""
     return [execute(unit) for unit in units]
 
@@ -219,9 +219,9 @@ class SlurmExecutor:
                 started = time.perf_counter()
                 jobs = executor.map_array(execute_all, list(groups.values()))
                 for job, group in zip(jobs, groups.values()):
-                    job.result()  # raises the unit's error, with the job's log files named
-                    for unit in group:
-                        display.finished(unit, (time.perf_counter() - started) / len(group))
+                    computed = job.result()  # raises the unit's error, with the job's log files named
+                    for unit, done_here in zip(group, computed):
+                        display.finished(unit, (time.perf_counter() - started) / len(group), done_here)
 
 
 def describe(units: list[Unit], console: Console) -> None:

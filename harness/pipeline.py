@@ -75,14 +75,13 @@ _RUNNERS: dict[str, Runner] = {}
 _RESIDENT: dict[tuple[str, str], tuple[Base, LoraHost | None]] = {}
 
 
-def execute(unit: Unit) -> str:
-    """Run ``unit`` in this process (whatever executor sent it); returns its key."""
+def execute(unit: Unit) -> bool:
+    """Run ``unit`` in this process (whatever executor sent it); False when another process had already done it."""
     runner = _RUNNERS.get(stable_hash(asdict(unit.config)))
     if runner is None:
         runner = Runner(unit.config)
         runner.prepare()
-    runner.execute(unit)
-    return unit.key
+    return runner.execute(unit)
 
 
 class Runner:
@@ -227,22 +226,27 @@ class Runner:
 
     # -- executing units (in whatever process holds the resident base) --------------------------
 
-    def execute(self, unit: Unit) -> None:
-        """Train one stage or score one cell; checks that this process planned the same key as the driver."""
+    def execute(self, unit: Unit) -> bool:
+        """Train one stage or score one cell; False when another process had already done it.
+
+        Checks that this process planned the same keys as the driver."""
+        evaluator = self.resident()[2]
+        written = evaluator.written
         if unit.kind == "train":
-            keys = [
-                self.target(unit.stage, unit.job).key if unit.job is not None else self.intermediate(unit.stage).key
-            ]
+            stage = self.intermediate(unit.stage) if unit.job is None else self.target(unit.stage, unit.job)
+            keys, computed = [stage.key], not stage.info["reused"]
         else:
             cell = self.cells[unit.cell]  # type: ignore[index]
             models = [(name, self.target(name, self.jobs.index(cell.job))) for name in self.stages]
-            keys = [record["key"] for record in self.resident()[2].evaluate(cell, models)]
-        if tuple(keys) != unit.outputs and unit.kind == "eval" or unit.kind == "train" and keys != [unit.key]:
+            keys = [record["key"] for record in evaluator.evaluate(cell, models)]
+            computed = evaluator.written > written
+        if tuple(keys) != unit.outputs:
             raise HarnessError(
                 f"Unit {unit.label!r}: this process computed {', '.join(keys)}, the plan says "
                 f"{', '.join(unit.outputs)}. The driver and this worker see different data, task specs or base "
                 f"model; give every worker the same --data-dir, --include-path and harness version."
             )
+        return computed
 
     def resident(self) -> tuple[Base, ModelBank, Evaluator]:
         """The base encoder (loaded once per process and model), this run's model bank and evaluator."""
