@@ -15,7 +15,6 @@ stores are safe to share (``harness.locks``), so a unit run twice by two executo
 from __future__ import annotations
 
 import importlib
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -141,10 +140,6 @@ class UnitWorker:
         return execute(unit), time.perf_counter() - started
 
 
-#: what Ray workers inherit from the driver: caches, offline switches, thread counts
-FORWARDED = ("HARNESS_", "HF_", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "TOKENIZERS_PARALLELISM", "XDG_CACHE_HOME")
-
-
 class RayExecutor:
     """One actor per GPU of the cluster (per CPU slot where it has none, or ``workers`` of them)."""
 
@@ -153,18 +148,15 @@ class RayExecutor:
 
     def run(self, units: list[Unit]) -> None:
         ray = optional("ray", "ray")
-        if not ray.is_initialized():
-            env = {k: v for k, v in os.environ.items() if k.startswith(FORWARDED)}
+        if not ray.is_initialized():  # workers have their machine's environment (HARNESS_CACHE, HF_HOME ...)
             ray.init(address=self.address, num_cpus=None if self.address else self.workers, include_dashboard=False,
-                     runtime_env={"env_vars": env}, log_to_driver=False)  # fmt: skip
+                     log_to_driver=False)  # fmt: skip
         todo = [u for u in units if not finished(u)]
         if not todo:
             return
         gpus = int(ray.cluster_resources().get("GPU", 0))
         workers = self.workers or gpus or int(ray.cluster_resources().get("CPU", 1))
-        actor = ray.remote(UnitWorker).options(num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1, max_restarts=3,
-                                               max_task_retries=3)  # fmt: skip
-        actors = [actor.remote() for _ in range(min(workers, len(todo)))]
+        actors = self.actors(ray, workers, gpus)
         refs: dict[str, Any] = {}
         for level in levels(todo):  # submitted in dependency order, so no actor waits on work queued behind it
             for worker, share in zip(actors, assign(level, len(actors))):
@@ -182,8 +174,19 @@ class RayExecutor:
                 except ray.exceptions.RayTaskError as exc:
                     raise exc.as_instanceof_cause() from None
                 display.finished(by_ref[ready[0]], seconds, computed)
-        for worker in actors:
-            ray.kill(worker)
+
+    def actors(self, ray: ModuleType, workers: int, gpus: int) -> list[Any]:
+        """The actors, kept for the next grid this process sends to the same cluster (their bases stay loaded)."""
+        pool = _ACTORS.setdefault(ray.get_runtime_context().get_job_id(), [])
+        if len(pool) < workers:
+            actor = ray.remote(UnitWorker).options(num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1,
+                                                   max_restarts=3, max_task_retries=3)  # fmt: skip
+            pool += [actor.remote() for _ in range(workers - len(pool))]
+        return pool[:workers]
+
+
+#: this driver's Ray actors, per Ray job (a new ``ray.init`` is a new job with no actors)
+_ACTORS: dict[str, list[Any]] = {}
 
 
 def execute_all(units: list[Unit]) -> list[bool]:
