@@ -89,6 +89,7 @@ class Display:
 
     def __init__(self, console: Console, units: list[Unit], todo: list[Unit]) -> None:
         self.console, self.total, self.done = console, len(units), len(units) - len(todo)
+        self.seconds: dict[str, float] = {}  # unit key -> time its process spent on it
         self.progress = Progress(
             TextColumn("{task.fields[units]} units"), BarColumn(), TimeElapsedColumn(), TextColumn("ETA"),
             TimeRemainingColumn(), TextColumn("{task.description}"), console=console,
@@ -105,6 +106,7 @@ class Display:
 
     def finished(self, unit: Unit, seconds: float, computed: bool = True) -> None:
         self.done += 1
+        self.seconds[unit.key] = seconds
         self.progress.update(self.bar, advance=unit.work or 1.0, units=self.units)
         if not self.console.is_terminal:  # a log file gets one line per unit instead of a bar
             how = f"{seconds:.1f}s" if computed else "done by another process"
@@ -112,6 +114,7 @@ class Display:
 
     @contextmanager
     def shown(self) -> Iterator[Display]:
+        """The live display; the executors return ``seconds`` (what each unit cost where it ran) when it closes."""
         with self.progress:
             yield self
 
@@ -122,7 +125,7 @@ class LocalExecutor:
     def __init__(self, console: Console) -> None:
         self.console = console
 
-    def run(self, units: list[Unit]) -> None:
+    def run(self, units: list[Unit]) -> dict[str, float]:
         todo = [u for u in units if not finished(u)]
         with Display(self.console, units, todo).shown() as display:
             for unit in todo:
@@ -130,6 +133,7 @@ class LocalExecutor:
                 started = time.perf_counter()
                 computed = execute(unit)
                 display.finished(unit, time.perf_counter() - started, computed)
+        return display.seconds
 
 
 class UnitWorker:
@@ -146,14 +150,14 @@ class RayExecutor:
     def __init__(self, console: Console, address: str | None = None, workers: int | None = None) -> None:
         self.console, self.address, self.workers = console, address, workers
 
-    def run(self, units: list[Unit]) -> None:
+    def run(self, units: list[Unit]) -> dict[str, float]:
         ray = optional("ray", "ray")
         if not ray.is_initialized():  # workers have their machine's environment (HARNESS_CACHE, HF_HOME ...)
             ray.init(address=self.address, num_cpus=None if self.address else self.workers, include_dashboard=False,
                      log_to_driver=False)  # fmt: skip
         todo = [u for u in units if not finished(u)]
         if not todo:
-            return
+            return {}
         gpus = int(ray.cluster_resources().get("GPU", 0))
         workers = self.workers or gpus or int(ray.cluster_resources().get("CPU", 1))
         actors = self.actors(ray, workers, gpus)
@@ -174,6 +178,7 @@ class RayExecutor:
                 except ray.exceptions.RayTaskError as exc:
                     raise exc.as_instanceof_cause() from None
                 display.finished(by_ref[ready[0]], seconds, computed)
+        return display.seconds
 
     def actors(self, ray: ModuleType, workers: int, gpus: int) -> list[Any]:
         """The actors, kept for the next grid this process sends to the same cluster (their bases stay loaded)."""
@@ -189,9 +194,9 @@ class RayExecutor:
 _ACTORS: dict[str, list[Any]] = {}
 
 
-def execute_all(units: list[Unit]) -> list[bool]:
+def execute_all(units: list[Unit]) -> list[tuple[bool, float]]:
     """One SLURM array task: its units one after the other in one process (one base load)."""
-    return [execute(unit) for unit in units]
+    return [UnitWorker().run(unit) for unit in units]
 
 
 class SlurmExecutor:
@@ -207,7 +212,7 @@ class SlurmExecutor:
         if workers:
             self.parameters["slurm_array_parallelism"] = workers
 
-    def run(self, units: list[Unit]) -> None:
+    def run(self, units: list[Unit]) -> dict[str, float]:
         submitit = optional("submitit", "slurm")
         executor = submitit.AutoExecutor(folder=self.folder, cluster=self.cluster)
         executor.update_parameters(**self.parameters)
@@ -219,12 +224,12 @@ class SlurmExecutor:
                 for unit in level:
                     groups.setdefault(sharing_key(unit), []).append(unit)
                 display.running(f"level {depth + 1}: a job array of {len(groups)} tasks")
-                started = time.perf_counter()
                 jobs = executor.map_array(execute_all, list(groups.values()))
                 for job, group in zip(jobs, groups.values()):
-                    computed = job.result()  # raises the unit's error, with the job's log files named
-                    for unit, done_here in zip(group, computed):
-                        display.finished(unit, (time.perf_counter() - started) / len(group), done_here)
+                    outcomes = job.result()  # raises the unit's error, with the job's log files named
+                    for unit, (computed, seconds) in zip(group, outcomes):
+                        display.finished(unit, seconds, computed)
+        return display.seconds
 
 
 def describe(units: list[Unit], console: Console) -> None:

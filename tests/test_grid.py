@@ -10,6 +10,7 @@ import json
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -250,3 +251,28 @@ def test_slurm_executor_runs_job_arrays_through_submitit(tiny_model_dir, referen
     invoke([*grid_args(tiny_model_dir, out), "--executor", "slurm", "--slurm-cluster", "debug"])
     assert_same_results(out, reference)
     assert (out / "slurm").is_dir()  # submitit's job folder: pickled units and logs
+
+
+def test_a_lock_is_waited_for_while_its_owner_lives_and_taken_over_when_it_is_abandoned(tmp_path: Path) -> None:
+    from harness import locks
+
+    path = tmp_path / "unit.lock"
+    other_host = {"host": "elsewhere", "pid": 1, "token": "x", "since": 0}
+    path.write_text(json.dumps(other_host))
+    entered: list[float] = []
+
+    def take() -> None:
+        with locks.claim(path):
+            entered.append(time.time())
+
+    worker = threading.Thread(target=take)
+    worker.start()
+    time.sleep(0.5)
+    assert not entered, "a live owner's lock (fresh heartbeat) is waited for"
+    old = time.time() - locks.STALE_S - 1
+    os.utime(path, (old, old))  # the owner's heartbeat stopped: its machine died
+    worker.join(10)
+    assert entered and not path.exists()
+    path.write_text(json.dumps({**other_host, "host": socket.gethostname(), "pid": 2**22 + 12345}))
+    take()  # a dead pid on this host: taken over at once
+    assert len(entered) == 2 and not path.exists()
