@@ -182,7 +182,8 @@ class RayExecutor:
 
     def actors(self, ray: ModuleType, workers: int, gpus: int) -> list[Any]:
         """The actors, kept for the next grid this process sends to the same cluster (their bases stay loaded)."""
-        pool = _ACTORS.setdefault(ray.get_runtime_context().get_job_id(), [])
+        context = ray.get_runtime_context()
+        pool = _ACTORS.setdefault(f"{context.get_node_id()}/{context.get_job_id()}", [])
         if len(pool) < workers:
             actor = ray.remote(UnitWorker).options(num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1,
                                                    max_restarts=3, max_task_retries=3)  # fmt: skip
@@ -190,7 +191,7 @@ class RayExecutor:
         return pool[:workers]
 
 
-#: this driver's Ray actors, per Ray job (a new ``ray.init`` is a new job with no actors)
+#: this driver's Ray actors, per cluster and Ray job (after ``ray.shutdown`` and a new ``ray.init`` they are gone)
 _ACTORS: dict[str, list[Any]] = {}
 
 
