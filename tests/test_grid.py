@@ -125,6 +125,9 @@ def test_the_tiny_base_does_not_depend_on_the_tasks_a_process_runs(tmp_path: Pat
 
 
 def _main(args: list[str], log: str) -> None:
+    import torch
+
+    torch.set_num_threads(1)  # OpenMP's thread pool does not survive a fork (DataLoader workers do the same)
     sys.stderr = open(log, "w", buffering=1)  # noqa: SIM115 (the process ends with the run)
     cli.main(args, prog_name="harness")
 
