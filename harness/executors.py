@@ -31,9 +31,6 @@ from .errors import HarnessError
 from .pipeline import Unit, execute
 from .results import CellStore
 
-EXECUTORS = ("local", "ray", "slurm")
-
-
 def finished(unit: Unit) -> bool:
     """Whether the unit's outputs exist: its stage in the artefact store, or every record of its cell."""
     if unit.kind == "train":
