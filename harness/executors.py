@@ -31,6 +31,7 @@ from .errors import HarnessError
 from .pipeline import Unit, execute
 from .results import CellStore
 
+
 def finished(unit: Unit) -> bool:
     """Whether the unit's outputs exist: its stage in the artefact store, or every record of its cell."""
     if unit.kind == "train":
