@@ -6,6 +6,7 @@ local executor; every other way of running it must give the same records (timing
 
 from __future__ import annotations
 
+import configparser
 import json
 import multiprocessing
 import os
@@ -24,6 +25,7 @@ from conftest import FIXTURES
 import harness.cli as cli_module
 from harness.adapters.store import ArtefactStore
 from harness.cli import cli
+from harness.models import TINY_CORPUS
 
 GRID_YAML = """\
 tasks: [toy, toytag]
@@ -119,6 +121,10 @@ def test_the_tiny_base_does_not_depend_on_the_tasks_a_process_runs(tmp_path: Pat
         return Runner(config).prepare().base_id.fingerprint
 
     assert base(["toy"]) == base(["toytag"])
+    setup = configparser.ConfigParser()
+    setup.read(FIXTURES.parent.parent / "setup.cfg")
+    shipped = [p.strip() for p in setup["options.package_data"]["harness"].split(",")]
+    assert any(TINY_CORPUS.relative_to(TINY_CORPUS.parents[1]).match(p) for p in shipped), "pip install must ship it"
 
 
 # -- killed and resumed ----------------------------------------------------------------------------------------
