@@ -47,8 +47,9 @@ def _owner(path: Path) -> dict | None:
         return None  # gone, or being written this instant: look again on the next poll
 
 
-def _abandoned(path: Path, owner: dict) -> bool:
-    if owner.get("host") == socket.gethostname():
+def _abandoned(path: Path, owner: dict | None) -> bool:
+    """A dead pid on this host, or no heartbeat for ``STALE_S`` (also an owner that died before writing its name)."""
+    if owner is not None and owner.get("host") == socket.gethostname():
         try:
             os.kill(int(owner["pid"]), 0)
         except ProcessLookupError:
@@ -61,7 +62,7 @@ def _abandoned(path: Path, owner: dict) -> bool:
         return False
 
 
-def _break(path: Path, owner: dict) -> None:
+def _break(path: Path, owner: dict | None) -> None:
     taken = path.with_name(f"{path.name}.broken-{secrets.token_hex(4)}")
     try:
         path.rename(taken)
@@ -95,7 +96,7 @@ def claim(path: Path, on_wait: Callable[[dict], None] | None = None) -> Iterator
     told = False
     while not _try_create(path, me):
         owner = _owner(path)
-        if owner is not None and _abandoned(path, owner):
+        if _abandoned(path, owner):
             _break(path, owner)
             continue
         if owner is not None and not told and on_wait is not None:
