@@ -285,3 +285,13 @@ def test_a_lock_is_waited_for_while_its_owner_lives_and_taken_over_when_it_is_ab
     path.write_text(json.dumps({**other_host, "host": socket.gethostname(), "pid": 2**22 + 12345}))
     take()  # a dead pid on this host: taken over at once
     assert len(entered) == 2 and not path.exists()
+
+
+def test_a_missing_executor_package_says_which_extra_to_install(monkeypatch) -> None:
+    from harness import executors
+    from harness.errors import HarnessError
+
+    real = executors.importlib.import_module
+    monkeypatch.setattr(executors.importlib, "import_module", lambda name: real(f"{name}_is_not_installed"))
+    with pytest.raises(HarnessError, match=r"""needs the 'submitit' package.*pip install -e "\.\[slurm\]\""""):
+        executors.optional("submitit", "slurm")
