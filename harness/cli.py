@@ -7,7 +7,13 @@ it is a bug.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import _thread
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +39,59 @@ class HarnessGroup(click.Group):
         except HarnessError as exc:
             err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", soft_wrap=True)
             ctx.exit(exc.exit_code)
+
+
+class Interrupted(SystemExit):
+    """Ctrl-C or SIGTERM ended the work; what is finished is on disk (exit status 130, as a shell reports Ctrl-C)."""
+
+    def __init__(self) -> None:
+        super().__init__(130)
+
+
+class _Stop:
+    """The handler of SIGINT and SIGTERM inside ``resumable``: raises ``KeyboardInterrupt``, and raises it again
+    every half second until ``resumable`` has caught it, because native code that was running when the signal came
+    (a tokenizer, a dataset writer) may swallow the first one."""
+
+    def __init__(self) -> None:
+        self.caught = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        threading.Timer(0.5, self.again).start()
+        raise KeyboardInterrupt
+
+    def again(self) -> None:
+        if not self.caught:
+            _thread.interrupt_main(signal.SIGINT)
+
+
+@contextmanager
+def resumable(output: Path) -> Iterator[None]:
+    """Ctrl-C or SIGTERM (what batch schedulers send before killing a job) stop the work at once, with a note
+    on what is kept and how to resume, instead of a traceback.
+
+    Both unwind as ``KeyboardInterrupt``: every finished cell's record is
+    already on disk (each is written atomically when it is done), a half-written
+    one leaves no file, and the same command resumes where it stopped.
+    """
+    stop = _Stop()
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    except KeyboardInterrupt:
+        stop.caught = True
+        records = Path(output) / "records"
+        kept = len(list(records.glob("*.json"))) if records.is_dir() else 0
+        err_console.print(
+            f"[bold yellow]Interrupted.[/] {kept} finished cell record(s) are kept in {records}; run the same command "
+            f"again to resume: finished cells are not evaluated again and trained models are reused.",
+            soft_wrap=True,
+        )
+        raise Interrupted from None
+    finally:
+        stop.caught = True
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class BatchSize(click.ParamType):
@@ -114,7 +173,10 @@ MODEL_AND_DATA = options(
                  help="Evaluation split (XTREME's download strips test labels, so validation is the default)."),
     click.option("--train-split", help="Fine-tune on this split instead of the spec's training split; if it is "
                  "also the evaluation split, a seeded half trains and the other half is evaluated."),
-    click.option("--limit", type=click.IntRange(min=1), help="Evaluate a seeded sample of N docs per language."),
+    click.option("--limit", type=click.IntRange(min=1), help="Evaluate a seeded sample of N docs per language "
+                 "(Tatoeba/BUCC: N queries against the whole pool)."),
+    click.option("--limit-pool", is_flag=True, help="With --limit, Tatoeba/BUCC search only the sampled sentences "
+                 "(faster; scores not comparable to full-pool ones, and tables say so)."),
     click.option("--max-train-examples", type=click.IntRange(min=1), help="Train on a seeded sample of N examples."),
     click.option("--epochs", type=click.FloatRange(min=0, min_open=True), help="Override the task's epochs."),
     click.option("--lr", "learning_rate", type=click.FloatRange(min=0, min_open=True),
@@ -130,6 +192,9 @@ MODEL_AND_DATA = options(
                  help="Comma-separated module names LoRA adapts."),
     click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
                  help="Multi-task sampling: task probability ∝ size^(1/T); 1 is size-proportional."),
+    click.option("--seqeval", type=click.Choice(["installed", "0.0.12"]), default="installed", show_default=True,
+                 help="Tagging F1 with the installed seqeval (1.x: evaluate.py today, XTREME-R) or seqeval 0.0.12's "
+                 "rule for POS tags, current when XTREME was published; every record names its scorer."),
     click.option("--seed", type=int, default=0, show_default=True),
     click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
     click.option("--dtype", default="auto", show_default=True,
@@ -273,20 +338,21 @@ def run_grid(tasks: str | None, languages: str | None, intermediates: str, inclu
         raise HarnessError("harness run needs --tasks (or a tasks: key in the --config file), e.g. --tasks xnli.")
     configs = make_configs(_csv(tasks), languages=_csv(languages) or None, include_paths=list(include_paths),
                            noise=list(noise), intermediates=_csv(intermediates), **options)  # fmt: skip
-    runners = [Runner(config, err_console).prepare() for config in configs]
-    units = list({unit.key: unit for runner in runners for unit in runner.units()}.values())
-    if dry_run:
-        describe(units, console)
-        return
-    if executor == "ray":
-        RayExecutor(err_console, ray_address, workers).run(units)
-    elif executor == "slurm":
-        folder = configs[0].output / "slurm"
-        SlurmExecutor(err_console, folder, slurm_partition, slurm_gpus_per_node, slurm_time,
-                      None if slurm_cluster == "slurm" else slurm_cluster, workers).run(units)  # fmt: skip
-    else:
-        LocalExecutor(err_console).run(units)
-    results = [runner.finish() for runner in runners]
+    with resumable(configs[0].output):
+        runners = [Runner(config, err_console).prepare() for config in configs]
+        units = list({unit.key: unit for runner in runners for unit in runner.units()}.values())
+        if dry_run:
+            describe(units, console)
+            return
+        if executor == "ray":
+            RayExecutor(err_console, ray_address, workers).run(units)
+        elif executor == "slurm":
+            folder = configs[0].output / "slurm"
+            SlurmExecutor(err_console, folder, slurm_partition, slurm_gpus_per_node, slurm_time,
+                          None if slurm_cluster == "slurm" else slurm_cluster, workers).run(units)  # fmt: skip
+        else:
+            LocalExecutor(err_console).run(units)
+        results = [runner.finish() for runner in runners]
     if len(results) == 1:
         print_tables(results[0]["table_objs"])
     else:
@@ -316,7 +382,8 @@ def train(task: str, include_paths: tuple[Path, ...], **options: Any) -> None:
     if len(options["methods"]) > 1:
         raise HarnessError("harness train trains one stage: give one --method (full or lora).")
     (config,) = make_configs([], include_paths=list(include_paths), intermediates=[stage], **options)
-    result = Runner(config, err_console).train(stage)
+    with resumable(config.output):
+        result = Runner(config, err_console).train(stage)
     print_tables([result["table"]])
     err_console.print(
         f"Artefact {result['key']} in {result['store']}; use it with `harness run --intermediate "
@@ -379,6 +446,11 @@ def tasks_show(name: str, include_paths: tuple[Path, ...]) -> None:
         else {"tag": name, "tasks": index.expand(name)}
     )
     console.print(f"# {entry.kind} {name}" + (f" from {entry.path}" if entry.path else ""))
+    if entry.kind == "task":
+        from .validate import imported_files
+
+        for path in imported_files(index.task(name)):
+            console.print(f"# imports Python code from {path}")
     console.print(Syntax(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110), "yaml"))
 
 
@@ -388,8 +460,10 @@ def tasks_validate(paths: tuple[Path, ...]) -> None:
     """Check task and group YAML files (keys, includes, hooks, templates' syntax)."""
     from .validate import validate_paths
 
-    checked = validate_paths(list(paths))
+    checked, imported = validate_paths(list(paths))
     console.print(f"[green]OK[/]: {len(checked)} file(s) valid.")
+    if imported:
+        console.print(f"They import Python code (run it only if you trust it): {', '.join(map(str, imported))}")
 
 
 @tasks.command("generate")
@@ -424,10 +498,13 @@ def report(output: Path, fmt: str, plot: Path | None, include_paths: tuple[Path,
     from .report import all_tables
     from .results import CellStore
 
-    records = CellStore(output).all()
+    scan = CellStore(output).scan()
+    records = scan.records
     if not records:
-        raise HarnessError(f"No result records under {output}/records; run `harness run --output {output}` first.")
-    tables = all_tables(records, TaskIndex(include_paths).benchmarks(), f"Results in {output}")
+        skipped = "".join(f" {s.path.name}: {s.reason}." for s in scan.skipped)
+        raise HarnessError(f"No result records under {output}/records; run `harness run --output {output}` "
+                           f"first.{skipped}")  # fmt: skip
+    tables = all_tables(records, TaskIndex(include_paths).benchmarks(), f"Results in {output}", scan.skipped)
     if fmt == "terminal":
         print_tables(tables)
     else:
@@ -445,15 +522,29 @@ def report(output: Path, fmt: str, plot: Path | None, include_paths: tuple[Path,
 @click.option("--intermediate", default="none", show_default=True, help="Which intermediate's model.")
 @click.option("--condition", default="clean", show_default=True, help="Which condition (clean or a noise spec).")
 def export_predictions(run_dir: Path, fmt: str, out: Path | None, intermediate: str, condition: str) -> None:
-    """Write a run's predictions (and gold answers) as google-research/xtreme's evaluate.py reads them."""
+    """Write a run's predictions (and gold answers) as google-research/xtreme's evaluate.py reads them.
+
+    One folder per task, test-<lang> files in the format evaluate.py's reader for that task expects, and the
+    evaluate.py command (with --xtreme_version and the required --output_file) to score them. Not written, each
+    with the reason: LAReQA, which evaluate.py cannot score (XTREME-R scores it from the model with
+    scripts/run_eval_lareqa.sh; the run's own lareqa mAP@20 is computed as that script does) and files the
+    official scorer could not read (e.g. questions without a gold answer).
+    """
     from .export import export_xtreme
 
     dest = out or run_dir / fmt
-    written = export_xtreme(run_dir, dest, intermediate, condition)
-    console.print(
-        f"Wrote {len(written)} files under {dest}. Score them with google-research/xtreme: "
-        f"python evaluate.py --prediction_folder {dest}/predictions --label_folder {dest}/labels"
-    )
+    done = export_xtreme(run_dir, dest, intermediate, condition)
+    for what, why in done.refused.items():
+        err_console.print(f"[yellow]{what}[/]: not exported: {why}")
+    if not done.written:
+        raise HarnessError(f"Nothing in {run_dir} could be exported for evaluate.py (reasons above).")
+    console.print(f"Wrote {len(done.written)} files under {dest}. Score them with google-research/xtreme:")
+    for command in done.commands:
+        console.print(command, soft_wrap=True)
+    for version, missing in done.missing.items():
+        if missing:
+            err_console.print(f"[yellow]--xtreme_version {version}[/] reads every language of its lists for each task "
+                              f"folder and stops at the first missing file; here: {'; '.join(missing)}.")  # fmt: skip
 
 
 cli.add_command(adapters_group)
@@ -461,4 +552,11 @@ cli.add_command(noise_commands)
 
 
 def main() -> None:
-    cli(prog_name="harness")
+    try:
+        cli(prog_name="harness")
+    except Interrupted as exc:
+        # Tearing down the interpreter (the model, datasets' Arrow tables) takes seconds, and an interrupted user
+        # or a scheduler's grace period should not wait for it: every record is already on disk.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exc.code)  # type: ignore[arg-type]

@@ -141,11 +141,23 @@ def load_encoder(path: str) -> nn.Module:
         return AutoModel.from_pretrained(path, attn_implementation="sdpa")
 
 
+def _names_a_folder(name: str) -> bool:
+    """Whether ``--model`` is meant as a path: hub ids are ``name`` or ``org/name``, paths start with / . ~ or go
+    deeper, or exist."""
+    return name.startswith(("/", ".", "~")) or name.count("/") > 1 or Path(name).exists()
+
+
 def identify_base(name: str, tiny: TinySize = TinySize()) -> BaseId:
     """The base's identity: a content hash of a local folder (the tiny preset is built, once per machine, first),
     else the hub id at its resolved revision (reads only the config)."""
     smoke = name in SMOKE_PRESETS
     path = str(build_tiny(TINY_CORPUS.read_text(encoding="utf-8").splitlines(), tiny)) if smoke else name
+    if not smoke and _names_a_folder(name) and not Path(name).expanduser().is_dir():
+        raise ModelError(
+            f"--model {name}: no such folder. A local model is a folder with config.json, weights and tokenizer "
+            f"files (as save_pretrained writes them); a hub id looks like FacebookAI/xlm-roberta-large."
+        )
+    path = str(Path(path).expanduser()) if _names_a_folder(path) else path
     if Path(path).is_dir():
         fingerprint = folder_fingerprint(Path(path))
     else:
@@ -162,12 +174,18 @@ def identify_base(name: str, tiny: TinySize = TinySize()) -> BaseId:
 
 def load_base(name: str, tiny: TinySize = TinySize()) -> Base:
     """Load ``name``: a hub id, a local folder, or ``tiny`` (built from the shipped corpus)."""
+    from safetensors import SafetensorError
     from transformers import AutoTokenizer
 
     base = identify_base(name, tiny)
     try:
         tokenizer = AutoTokenizer.from_pretrained(base.path)
         encoder = load_encoder(base.path)
+    except SafetensorError as exc:
+        raise ModelError(
+            f"Could not load model {name!r}: its weights file is damaged or cut short ({exc}). Copy or download "
+            f"the model again."
+        ) from None
     except (OSError, ValueError) as exc:
         raise _load_error(name, exc) from None
     return Base(**vars(base), encoder=encoder, tokenizer=tokenizer)

@@ -31,17 +31,25 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness.adapters.bank import ModelBank, Trained, stage_key
 from harness.adapters.lora import LoraHost
-from harness.adapters.store import ArtefactStore
+from harness.adapters.store import ArtefactStore, check_key
 from harness.noise import noisy_variants, parse, parse_conditions, wrap
 
 from .cells import Cell, Evaluator, record_key
 from .config import NO_INTERMEDIATE, RunConfig
 from .errors import HarnessError
 from .models import SMOKE_PRESETS, Base, identify_base, load_base, resolve_device, resolve_dtype
-from .paths import write_atomic
-from .planning import TrainingJob, eval_split_of, plan_training, resolve_tasks, skip_missing_languages, train_args
+from .paths import cache_root, remove_stale_temps, write_atomic
+from .planning import (
+    TrainingJob,
+    check_metrics,
+    eval_split_of,
+    plan_training,
+    resolve_tasks,
+    skip_missing_languages,
+    train_args,
+)
 from .registry import TaskIndex
-from .report import Table, aggregate, all_tables
+from .report import Table, all_tables, benchmark_scores, group_scores, target_records
 from .results import CellStore, environment, write_json
 from .spec import stable_hash
 from .task import DocSelection, Task
@@ -95,10 +103,17 @@ class Runner:
         self.dtype = resolve_dtype(config.dtype, self.device)
         self.smoke = config.model in SMOKE_PRESETS
         self.timings: dict[str, float] = {}
+        self.skipped: dict[str, list[str]] = {}  # family -> languages without local files, not run
+        self.store = ArtefactStore(config.adapter_dir)
         self.events: list[str] = []
         # bad noise specs fail here, before any data is read or model trained
         self.conditions = parse_conditions(config.noise)
         self.train_noise = parse(config.train_noise) if config.train_noise else None
+        if config.output.exists() and not config.output.is_dir():
+            raise HarnessError(f"--output {config.output} is a file; results go into a folder. Pass a folder name.")
+        for name in config.intermediates:  # a stored stage's key, before anything is loaded
+            if name.startswith("@"):
+                check_key(name[1:], where=f"--intermediate {name}: ")
         self.trained: dict[tuple[str, int | None], Trained] = {}  # (stage, target job) -> model, this process
         self.stages: dict[str, list[TrainingJob]] = {}
         self.bank: ModelBank | None = None
@@ -123,14 +138,17 @@ class Runner:
     def prepare(self) -> Runner:
         """Tasks, training jobs, intermediate stages and cells with their (noised) examples; no model is loaded."""
         start, config = time.perf_counter(), self.config
+        self.remove_stale_temps()
         tasks, skipped = skip_missing_languages(resolve_tasks(config.tasks, config, self.index), config)
+        self.skipped = skipped
+        check_metrics(tasks)
         for family, languages in skipped.items():
             self.say(f"[yellow]{family}[/]: no local files for {' '.join(languages)} under {config.data_dir}; skipped")
         self.tasks = tasks
         self.jobs = self.plan(tasks, noisy=True)
         self.stages = {name: self.plan(self.intermediate_tasks(name)) for name in self.intermediate_names()}
-        cells = [Cell(task, job, "clean", self.eval_examples(task, job)) for job in self.jobs for task in job.tasks]
-        cells += [Cell(v.task, c.job, v.condition, v.examples, v.record)
+        cells = [self.clean_cell(task, job) for job in self.jobs for task in job.tasks]
+        cells += [Cell(v.task, c.job, v.condition, v.examples, v.record, c.scored)
                   for c in list(cells) for v in noisy_variants(c.task, c.examples, self.conditions, config.seed)]  # fmt: skip
         self.cells = sorted(cells, key=lambda c: self.jobs.index(c.job))  # a job's cells together: its models stay
         self.base_id = identify_base(config.model)
@@ -178,6 +196,7 @@ class Runner:
         if not jobs:
             raise HarnessError("harness train needs an intermediate task, e.g. --task mnli.")
         self.stages = {name: jobs}
+        self.remove_stale_temps()
         stage = self.intermediate(name)
         bank = self.resident()[1]
         meta = bank.store.meta(stage.key)
@@ -219,10 +238,33 @@ class Runner:
             tasks += found
         return tasks
 
-    def eval_examples(self, task: Task, job: TrainingJob) -> list[dict[str, Any]]:
-        selection = DocSelection(holdout="eval" if job.eval_holdout else None, limit=self.config.limit,
-                                 seed=self.config.seed)  # fmt: skip
-        return task.examples(eval_split_of(task, self.config), self.config.data_dir, selection)
+    def clean_cell(self, task: Task, job: TrainingJob) -> Cell:
+        """A task's evaluation examples, the ``--limit`` sample of them.
+
+        Retrieval among the split's own sentences (Tatoeba, BUCC) keeps the whole split as its pool and
+        scores the sample's queries only, so a limited score estimates the full-pool one; ``--limit-pool``
+        asks for the old, cheaper pool of the sampled sentences, which records and tables then say.
+        """
+        holdout = "eval" if job.eval_holdout else None
+        limit, seed = self.config.limit, self.config.seed
+        if limit is None or self.config.limit_pool or not task.type.pools_split(task.cfg):
+            examples = task.examples(eval_split_of(task, self.config), self.config.data_dir,
+                                     DocSelection(holdout=holdout, limit=limit, seed=seed))  # fmt: skip
+            return Cell(task, job, "clean", examples)
+        examples = task.examples(eval_split_of(task, self.config), self.config.data_dir,
+                                 DocSelection(holdout=holdout, seed=seed))  # fmt: skip
+        return Cell(task, job, "clean", examples, scored=DocSelection(limit=limit, seed=seed).sample(
+            list(range(len(examples)))))  # fmt: skip
+
+    def remove_stale_temps(self) -> None:
+        """What killed runs left half-written (temporaries whose writer is dead), removed before this run writes."""
+        output, cache = self.config.output, cache_root()
+        folders = [self.store.root, output / "records", output / "predictions", output / "samples",
+                   cache / "features", cache / "tiny"]  # fmt: skip
+        removed = [path for folder in folders for path in remove_stale_temps(folder)]
+        if removed:
+            self.say(f"Removed {len(removed)} temporary file(s) left by killed runs: "
+                     f"{', '.join(str(p) for p in removed[:3])}{' ...' if len(removed) > 3 else ''}")  # fmt: skip
 
     # -- executing units (in whatever process holds the resident base) --------------------------
 
@@ -259,8 +301,7 @@ class Runner:
                     LoraHost(base.encoder) if config.method == "lora" else None,
                 )
             base, host = _RESIDENT[config.model, config.method]
-            store = ArtefactStore(config.adapter_dir)
-            self.bank = ModelBank(base, store, config, self.device, self.dtype, self.say, self.progress, host)
+            self.bank = ModelBank(base, self.store, config, self.device, self.dtype, self.say, self.progress, host)
             self.evaluator = Evaluator(config, base, CellStore(config.output), self.device, self.dtype, self.say,
                                        self.progress)  # fmt: skip
             self.timings["load_model_s"] = time.perf_counter() - started
@@ -288,13 +329,12 @@ class Runner:
         elif name.startswith("@"):
             stage = bank.stored(name[1:])
         else:
-            stage = bank.obtain(jobs, bank.bare(), "intermediate")
-            if "dev_metrics" not in bank.store.meta(stage.key):  # also after a crash between saving and scoring
-                dev = {}
-                for job in jobs:
-                    cell = Cell(job.lead, job, "clean", self.eval_examples(job.lead, job))
-                    dev[job.family] = evaluator.evaluate(cell, [(NO_INTERMEDIATE, stage)])[0]["metrics"]
-                bank.store.update_meta(stage.key, dev_metrics=dev)
+
+            def dev(stage: Trained) -> dict[str, dict[str, float]]:  # scored before it is stored, saved with it
+                cells = [self.clean_cell(job.lead, job) for job in jobs]
+                return {c.job.family: evaluator.evaluate(c, [(NO_INTERMEDIATE, stage)])[0]["metrics"] for c in cells}
+
+            stage = bank.obtain(jobs, bank.bare(), "intermediate", dev)
         self.trained[name, None] = stage
         return stage
 
@@ -306,15 +346,29 @@ class Runner:
     # -- results -------------------------------------------------------------------------------
 
     def group_scores(self, tasks: list[Task], records: list[dict[str, Any]]) -> dict[str, Any]:
-        """Each group's aggregate (mean over its languages, as XTREME-R averages), per condition."""
+        """Each task family's scores (``report.group_scores``) and each benchmark's the run touches
+        (``report.benchmark_scores``), per setting; a family or benchmark without a number says why."""
+        records = target_records(records)
         groups: dict[str, Any] = {}
-        for family in dict.fromkeys(t.family for t in tasks):
+        for family in dict.fromkeys([*(t.family for t in tasks), *self.skipped]):
             if self.index.entry(family).kind != "group":
                 continue
-            group = self.index.group(family)
             rows = [r for r in records if r["family"] == family]
-            metrics = [m["metric"] for m in group.aggregate_metric_list] or [rows[0]["score_name"]]
-            groups[family] = {"tasks": group.task, "scores": aggregate(rows, metrics)}
+            run = [t.language for t in tasks if t.family == family]
+            groups[family] = {"tasks": self.index.group(family).task, "scores": group_scores(rows, run)}
+            if family in self.skipped:
+                groups[family]["skipped_languages"] = self.skipped[family]
+            if not rows:
+                groups[family]["reason"] = (
+                    f"no local files for any of its languages under {self.config.data_dir}: not run"
+                    if family in self.skipped and not run
+                    else "no records: none of its cells was scored in this run"
+                )
+        families = set(groups)
+        for name, members in self.index.benchmarks().items():
+            if families & set(members):
+                groups[name] = {"tasks": list(members), "languages": members,
+                                "scores": benchmark_scores(records, members)}  # fmt: skip
         return groups
 
     def records(self) -> list[dict[str, Any]]:
@@ -329,7 +383,8 @@ class Runner:
     def finish(self) -> dict[str, Any]:
         config, base, records, tasks = self.config, self.base_id, self.records(), self.tasks
         title = f"{base.label} · {config.method} · seed {config.seed} · {config.split}"
-        tables = all_tables(records, self.index.benchmarks(), title)
+        skipped = CellStore(config.output).scan().skipped  # files in the store that are not records: said, not hidden
+        tables = all_tables(records, self.index.benchmarks(), title, skipped)
         run_id = (
             datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + stable_hash([r["key"] for r in records], 6)
         )
@@ -344,6 +399,7 @@ class Runner:
             "tables": [{"title": t.title, "columns": t.columns, "rows": t.rows} for t in tables],
             "timings": self.timings,
             "events": self.events,
+            "skipped_records": [{"file": str(s.path), "reason": s.reason} for s in skipped],
         }
         run_dir = config.output / run_id
         write_json(run_dir / "results.json", result)
