@@ -54,6 +54,14 @@ class Cell:
         return {"size": len(self.examples), "queries": queries}
 
 
+def record_key(cell: Cell, model_key: str, split: str, max_length: int) -> str:
+    """The results-store key of ``cell`` scored by the model stored under ``model_key``."""
+    parts = [model_key, cell.task.fingerprint(), cell.condition, split, cell.examples, max_length]
+    if cell.scored is not None:
+        parts.append(cell.scored)
+    return stable_hash(parts, 20)
+
+
 class Evaluator:
     """Scores cells under trained models and writes one record per (cell, model)."""
 
@@ -61,18 +69,27 @@ class Evaluator:
                  say: Callable[[str], None], progress: Callable[[], Any]) -> None:  # fmt: skip
         self.config, self.base, self.store = config, base, store
         self.device, self.dtype, self.say, self.progress = device, dtype, say, progress
+        self.written = 0  # records this evaluator wrote (the rest were found done)
 
     def key(self, cell: Cell, trained: Trained, max_length: int) -> str:
-        parts = [trained.key, cell.task.fingerprint(), cell.condition, self.config.split, cell.examples, max_length]
-        if cell.scored is not None:
-            parts.append(cell.scored)
-        return stable_hash(parts, 20)
+        return record_key(cell, trained.key, self.config.split, max_length)
 
     def evaluate(self, cell: Cell, models: list[tuple[str, Trained]]) -> list[dict[str, Any]]:
         """One record per (intermediate name, trained model), in that order."""
         max_length = models[0][1].info["args"]["max_length"]
         keys = [self.key(cell, trained, max_length) for _, trained in models]
-        done = {k: r for k in keys if self.config.resume and (r := self.store.get(k)) is not None}
+        done = self.finished(keys)
+        if len(done) < len(keys):
+            with self.store.claim(stable_hash(keys, 20), self.say):  # another process scoring this cell: wait for it
+                self.score(cell, models, keys, max_length, {**done, **self.finished(keys)})
+        return [self.store.get(k) if k not in done else done[k] for k in keys]  # type: ignore[misc]
+
+    def finished(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        return {k: r for k in keys if self.config.resume and (r := self.store.get(k)) is not None}
+
+    def score(self, cell: Cell, models: list[tuple[str, Trained]], keys: list[str], max_length: int,
+              done: dict[str, dict[str, Any]]) -> None:  # fmt: skip
+        """Score the cell under every model that has no record yet, and write their records."""
         todo = [(name, trained, key) for (name, trained), key in zip(models, keys) if key not in done]
         if todo:
             started = time.perf_counter()
@@ -83,8 +100,7 @@ class Evaluator:
             timings = {"tokenize_s": tokenized - started, "predict_s": (time.perf_counter() - tokenized) / len(todo),
                        "models_per_pass": len(todo)}  # fmt: skip
             for (name, trained, key), out in zip(todo, outputs):
-                done[key] = self.record(cell, name, trained, key, out, features, max_length, timings)
-        return [done[k] for k in keys]
+                self.record(cell, name, trained, key, out, features, max_length, timings)
 
     def outputs(self, cell: Cell, models: list[Trained], features: datasets.Dataset) -> list[list[Any]]:
         """Per-feature outputs of each model: one mixed pass where possible, else one model at a time."""
@@ -188,6 +204,7 @@ class Evaluator:
         if config.log_samples:
             self.write_samples(cell, examples, intermediate, predictions)
         self.store.put(key, record)
+        self.written += 1
         return record
 
     def write_samples(

@@ -14,7 +14,7 @@ from .config import RunConfig
 from .data import has_split, local_patterns
 from .errors import DataError, HarnessError, SpecError
 from .metrics import METRICS
-from .models import Base
+from .models import BaseId
 from .registry import TaskIndex
 from .task import DocSelection, Task
 from .training import TrainArgs
@@ -186,7 +186,7 @@ def plan_training(tasks: list[Task], config: RunConfig, smoke: bool) -> list[Tra
     return list(jobs.values())
 
 
-def train_args(task: Task, base: Base, config: RunConfig) -> TrainArgs:
+def train_args(task: Task, base: BaseId, config: RunConfig) -> TrainArgs:
     """Spec defaults, then the base preset's needs (tiny), then the command line."""
     d = {**asdict(task.cfg.training), **base.training_overrides}
     lr = d["lora_learning_rate"] if config.method == "lora" else d["learning_rate"]
@@ -199,16 +199,3 @@ def train_args(task: Task, base: Base, config: RunConfig) -> TrainArgs:
         max_length=config.max_length if config.max_length is not None else d["max_length"],
         seed=config.seed,
     )
-
-
-def model_inputs(examples: list[dict[str, Any]]) -> list[str]:
-    """Model-input text of examples (the tiny preset's tokenizer corpus); never labels."""
-    out: list[str] = []
-    for e in examples:
-        for name in ("text", "text_pair", "choices", "context", "question", "tokens"):
-            value = e.get(name)
-            if isinstance(value, str):
-                out.append(value)
-            elif isinstance(value, list):
-                out.append(" ".join(str(v) for v in value))
-    return out
