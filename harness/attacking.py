@@ -54,22 +54,36 @@ def evaluate_attack(ev: Evaluator, cell: Cell, models: list[tuple[str, Trained]]
     """One record per (intermediate name, trained model) of an attack cell, in that order."""
     max_length = models[0][1].info["args"]["max_length"]
     keys = [ev.key(cell, trained, max_length) for _, trained in models]
-    done = {k: r for k in keys
-            if ev.config.resume and (r := ev.store.get(k)) is not None and not r.get("skipped")}  # fmt: skip
-    todo = [(name, trained, key) for (name, trained), key in zip(models, keys) if key not in done]
-    if todo:
-        reason, sets = _prepare(ev, cell, models, max_length)
-        if reason is not None:
-            ev.say(f"[yellow]{cell.task.name}[/] under {cell.condition}: skipped ({reason})")
-            done.update({key: _skipped(ev, cell, name, trained, key, reason) for name, trained, key in todo})
-            return [done[k] for k in keys]
-        made = [sets(name, trained) for name, trained, _ in todo]
-        shared: dict[int, list[int]] = {}  # models scored on the same set (transfer, attack-set): one (mixed) pass
-        for i, (rows, _) in enumerate(made):
-            shared.setdefault(id(rows), []).append(i)
-        for members in shared.values():
-            done.update(_score(ev, cell, [todo[i] for i in members], [made[i] for i in members], max_length))
+    done = _finished(ev, keys)
+    if len(done) < len(keys):
+        with ev.store.claim(stable_hash(keys, 20), ev.say):  # another process attacking this cell: wait for it
+            done.update(_finished(ev, keys))
+            todo = [(name, trained, key) for (name, trained), key in zip(models, keys) if key not in done]
+            done.update(_attack(ev, cell, models, todo, max_length))
     return [done[k] for k in keys]
+
+
+def _finished(ev: Evaluator, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Records already written (a skip is tried again: the missing dictionary may be there now)."""
+    return {k: r for k, r in ev.finished(keys).items() if not r.get("skipped")}
+
+
+def _attack(ev: Evaluator, cell: Cell, models: list[tuple[str, Trained]], todo: list[tuple[str, Trained, str]],
+            max_length: int) -> dict[str, dict[str, Any]]:  # fmt: skip
+    if not todo:
+        return {}
+    reason, sets = _prepare(ev, cell, models, max_length)
+    if reason is not None:
+        ev.say(f"[yellow]{cell.task.name}[/] under {cell.condition}: skipped ({reason})")
+        return {key: _skipped(ev, cell, name, trained, key, reason) for name, trained, key in todo}
+    made = [sets(name, trained) for name, trained, _ in todo]
+    shared: dict[int, list[int]] = {}  # models scored on the same set (transfer, attack-set): one (mixed) pass
+    for i, (rows, _) in enumerate(made):
+        shared.setdefault(id(rows), []).append(i)
+    records = {}
+    for members in shared.values():
+        records.update(_score(ev, cell, [todo[i] for i in members], [made[i] for i in members], max_length))
+    return records
 
 
 Sets = Any  # (intermediate name, trained model) -> (set rows, query the set was made with, or None)

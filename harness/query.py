@@ -22,7 +22,7 @@ import torch
 
 from .adapters.bank import Trained
 from .errors import HarnessError
-from .evaluation import auto_batch_size, iter_outputs
+from .evaluation import auto_batching, iter_outputs
 from .features import encode_features
 from .metrics import compute
 from .models import Base
@@ -85,15 +85,13 @@ class ModelQuery:
         task, tokenizer = self.task, self.base.tokenizer
         features = encode_features(task.type, examples, tokenizer, self.max_length, task.cfg)
         model = self.trained.model(task.family, task.type, self.base)  # this call's adapters and head, set here
-        batch_size = self.batch_size
-        if not isinstance(batch_size, int):
-            batch_size = self.batch_size = auto_batch_size(
-                model, features, self.device, self.dtype, tokenizer.pad_token_id
-            )
+        if isinstance(self.batch_size, int):
+            batch_size, max_tokens = self.batch_size, None
+        else:  # evaluation's choice for this device, probed once per architecture and remembered there
+            batch_size, max_tokens = auto_batching(model, features, self.device, self.dtype, tokenizer.pad_token_id)
         outputs: list[Any] = [None] * len(features)
-        for indices, (batch,) in iter_outputs(
-            model, features, batch_size, self.device, self.dtype, tokenizer.pad_token_id, scores=True
-        ):
+        for indices, (batch,) in iter_outputs(model, features, batch_size, self.device, self.dtype,
+                                              tokenizer.pad_token_id, max_tokens=max_tokens, scores=True):  # fmt: skip
             for i, out in zip(indices, batch):
                 outputs[i] = out
         return self._fold(outputs, features, examples)
