@@ -101,7 +101,7 @@ def peer(args: argparse.Namespace, task: Task, examples: list[dict]) -> None:
         victims = examples[half : half + args.examples]
         from harness.models import Base
 
-        base = Base("bench", str(folder), "bench", model.encoder, tokenizer)
+        base = Base("bench", str(folder), "bench", False, {}, model.encoder, tokenizer)
         spec = AttackSpec("charflip", words=1.0, edits=1, queries=args.queries)
         query = ModelQuery(model, task, base, CPU, torch.float32, 32)
         started = time.perf_counter()
@@ -138,7 +138,7 @@ def batching(args: argparse.Namespace, task: Task, examples: list[dict]) -> None
     torch.manual_seed(0)
     model = Trained("bench", "target", {task.family: task.type.make_head(encoder.config.hidden_size, task.cfg)},
                     encoder=encoder, info={"args": {"max_length": 128}})  # fmt: skip
-    base = Base("bench", "", "bench", encoder, tokenizer)
+    base = Base("bench", "", "bench", False, {}, encoder, tokenizer)
 
     def batched() -> None:
         ModelQuery(model, task, base, CPU, torch.float32, 32)(candidates)
