@@ -276,7 +276,8 @@ def print_tables(tables: list[Any]) -> None:
     "--noise",
     multiple=True,
     help="Also evaluate under noise, with the same model: a condition (typo:0.1+drop:0.05) or a "
-    "comma-separated sweep (typo:0.05,typo:0.1); see `harness noise ls`.",
+    "comma-separated sweep (typo:0.05,typo:0.1); see `harness noise ls`. Adversarial attacks on each model: "
+    "attack:charflip|homoglyph|codemix[:words=0.2:queries=500], attack-set:PATH (a stored set).",
 )
 @click.option("--train-noise", help="Noise the training data with this condition (trains and stores a separate model).")
 @click.option("--seeds", help="Comma-separated training seeds: the whole grid once per seed (instead of --seed).")
