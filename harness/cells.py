@@ -23,7 +23,7 @@ from harness.adapters.bank import Trained
 from harness.adapters.mixed import predict_mixed
 
 from .config import RunConfig
-from .evaluation import EvalContext, auto_batch_size, predict_features
+from .evaluation import EvalContext, auto_batching, predict_features
 from .features import featurize
 from .metrics import compute, headline, scorers
 from .models import Base
@@ -32,6 +32,7 @@ from .planning import TrainingJob, eval_split_of
 from .results import CellStore, write_samples
 from .spec import stable_hash
 from .task import Task
+from .training import TaskModel
 
 
 @dataclass
@@ -105,9 +106,7 @@ class Evaluator:
         """Per-feature outputs of each model: one mixed pass where possible, else one model at a time."""
         task, pad = cell.task, self.base.tokenizer.pad_token_id
         first = models[0].model(task.family, task.type, self.base)
-        batch_size = self.config.batch_size
-        if not isinstance(batch_size, int):
-            batch_size = auto_batch_size(first, features, self.device, self.dtype, pad)
+        batch_size, max_tokens = self.batching(first, features)
         with self.progress() as progress:
             bar = progress.add_task(f"eval {task.name} ×{len(models)}", total=len(features) * len(models))
             if self.mixable(task, models):
@@ -123,6 +122,7 @@ class Evaluator:
                         self.dtype,
                         pad,
                         on_batch=lambda n: progress.advance(bar, n * len(models)),
+                        max_tokens=max_tokens,
                     )
                 except (RuntimeError, TypeError, ValueError) as exc:  # PEFT could not mix: switch instead
                     self.say(f"[yellow]{task.name}[/]: mixed-adapter batch failed ({exc}); switching adapters")
@@ -136,9 +136,16 @@ class Evaluator:
                     self.dtype,
                     pad,
                     on_batch=lambda n: progress.advance(bar, n),
+                    max_tokens=max_tokens,
                 )
                 for m in models
             ]
+
+    def batching(self, model: TaskModel, features: datasets.Dataset) -> tuple[int, int | None]:
+        """(rows, token budget) per batch: ``--batch-size`` rows, or ``auto``'s choice for this device."""
+        if isinstance(self.config.batch_size, int):
+            return self.config.batch_size, None
+        return auto_batching(model, features, self.device, self.dtype, self.base.tokenizer.pad_token_id)
 
     def mixable(self, task: Task, models: list[Trained]) -> bool:
         host = models[0].host
@@ -154,17 +161,21 @@ class Evaluator:
                features: datasets.Dataset, max_length: int, timings: dict[str, float]) -> dict[str, Any]:  # fmt: skip
         task, config = cell.task, self.config
         batch_size = config.batch_size if isinstance(config.batch_size, int) else "auto"
+        model = trained.model(task.family, task.type, self.base)
+        rows, max_tokens = self.batching(model, features)
         context = EvalContext(
             task,
             eval_split_of(task, config),
             config.data_dir,
-            trained.model(task.family, task.type, self.base),
+            model,
             self.base.tokenizer,
             max_length,
-            batch_size if isinstance(batch_size, int) else 32,
+            rows,
             self.device,
             self.dtype,
             self.progress,
+            stable_hash([self.base.fingerprint, trained.key]),
+            max_tokens,
         )
         predictions = task.type.predict_in_context(context, outputs, features, cell.examples)
         examples = cell.examples if cell.scored is None else [cell.examples[i] for i in cell.scored]
