@@ -137,6 +137,15 @@ def _names_a_folder(name: str) -> bool:
     return name.startswith(("/", ".", "~")) or name.count("/") > 1 or Path(name).exists()
 
 
+def check_model_name(name: str) -> None:
+    """``--model`` that names a folder which does not exist, said before any data is read."""
+    if name not in SMOKE_PRESETS and _names_a_folder(name) and not Path(name).expanduser().is_dir():
+        raise ModelError(
+            f"--model {name}: no such folder. A local model is a folder with config.json, weights and tokenizer "
+            f"files (as save_pretrained writes them); a hub id looks like FacebookAI/xlm-roberta-large."
+        )
+
+
 def load_base(name: str, corpus: Iterable[str] | None = None, tiny: TinySize = TinySize()) -> Base:
     """Load ``name`` (hub id, local folder, or ``tiny`` built from ``corpus``)."""
     from safetensors import SafetensorError
@@ -147,11 +156,7 @@ def load_base(name: str, corpus: Iterable[str] | None = None, tiny: TinySize = T
         path = str(build_tiny(list(corpus or []), tiny))
     else:
         path = name
-    if not smoke and _names_a_folder(name) and not Path(name).expanduser().is_dir():
-        raise ModelError(
-            f"--model {name}: no such folder. A local model is a folder with config.json, weights and tokenizer "
-            f"files (as save_pretrained writes them); a hub id looks like FacebookAI/xlm-roberta-large."
-        )
+    check_model_name(name)
     path = str(Path(path).expanduser()) if _names_a_folder(path) else path
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
