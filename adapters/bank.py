@@ -30,7 +30,7 @@ from harness import __version__
 from harness.config import NO_INTERMEDIATE, RunConfig
 from harness.errors import HarnessError
 from harness.features import featurize
-from harness.models import Base, load_encoder
+from harness.models import Base, BaseId, load_encoder
 from harness.planning import TrainingJob, train_args
 from harness.spec import stable_hash
 from harness.training import Stream, TaskModel, train
@@ -63,6 +63,55 @@ class Trained:
         return TaskModel(self.encoder_module(base), self.heads.get(family), task_type)
 
 
+def stack_of(config: RunConfig, on_top_key: str | None) -> str | None:
+    """How a stage sits on the one below: a LoRA stack strategy, "sequential" (full), or None (on the base)."""
+    if on_top_key is None:
+        return None
+    return config.stack if config.method == "lora" else "sequential"
+
+
+def stage_spec(base: BaseId, config: RunConfig, jobs: list[TrainingJob], on_top_key: str | None) -> dict[str, Any]:
+    """Everything that determines a stage's weights; its hash is the stage's key in the store.
+
+    A function of the base's identity, not of its weights, so that a grid is planned (and ``--dry-run`` says what
+    is done) without loading the model.
+    """
+    return {
+        "base": base.fingerprint,
+        "method": config.method,
+        "on_top": on_top_key,
+        "stack": stack_of(config, on_top_key),
+        "lora": [config.lora_rank, config.lora_alpha, sorted(config.target_modules)]
+        if config.method == "lora"
+        else None,
+        "temperature": config.temperature if len(jobs) > 1 else None,
+        "jobs": [
+            {
+                "task": job.lead.training_identity(job.split),
+                "split": job.split,
+                "selection": [job.selection.holdout, job.selection.limit, job.selection.seed],
+                "examples": stable_hash(job.training_examples),
+                # only when set, so that the keys of models trained on clean data stay as they were
+                **({"train_noise": [config.train_noise, config.seed]} if job.noisy_examples is not None else {}),
+                "args": train_args(job.lead, base, config).to_dict(),
+            }
+            for job in jobs
+        ],
+    }
+
+
+def stage_key(base: BaseId, config: RunConfig, jobs: list[TrainingJob], on_top_key: str | None) -> str:
+    """The store key of the stage trained on ``jobs`` on top of ``on_top_key``; tasks with nothing to train
+    (retrieval) read the stage below as it is, under a key of their own."""
+    if not jobs[0].trainable:
+        return zero_shot_key(base, jobs[0], on_top_key)
+    return stable_hash(stage_spec(base, config, jobs, on_top_key), 20)
+
+
+def zero_shot_key(base: BaseId, job: TrainingJob, on_top_key: str | None) -> str:
+    return stable_hash({"zero-shot": job.lead.training_identity(), "on": on_top_key, "base": base.fingerprint})
+
+
 class ModelBank:
     """Obtains the trained stages of a run; the base encoder is loaded once and never reloaded."""
 
@@ -75,12 +124,14 @@ class ModelBank:
         dtype: torch.dtype,
         say: Callable[[str], None],
         progress: Callable[[], Any],
+        host: LoraHost | None = None,
     ) -> None:
+        """``host``: the LoRA host already wrapping ``base`` in this process, shared by every run on it."""
         if config.stack not in STACKS:
             raise HarnessError(f"--stack {config.stack!r} is not one of {', '.join(STACKS)}.")
         self.base, self.store, self.config = base, store, config
         self.device, self.dtype, self.say, self.progress = device, dtype, say, progress
-        self.host = LoraHost(base.encoder) if config.method == "lora" else None
+        self.host = None if config.method != "lora" else host if host is not None else LoraHost(base.encoder)
 
     # -- the stages below a target --------------------------------------------------------------
 
@@ -107,22 +158,25 @@ class ModelBank:
     def obtain(self, jobs: list[TrainingJob], on_top: Trained, role: str, dev: DevScorer | None = None) -> Trained:
         """The model trained on ``jobs`` (one task, or several for multi-task) on top of ``on_top``.
 
+        Trained at most once across every process sharing the store: while another one trains it, this waits.
         ``dev`` scores a newly trained model on its dev data before it is stored, so that its
         ``dev_metrics`` are saved with it.
         """
         if not jobs[0].trainable:
             return self.zero_shot(jobs[0], on_top)
-        spec = self._spec(jobs, on_top)
+        spec = stage_spec(self.base, self.config, jobs, on_top.info.get("key"))
         key = stable_hash(spec, 20)
-        if self.store.has(key):
-            return self._load(key, jobs, on_top, role, self.store.load_meta(key, self.base.fingerprint))
-        return self._train(key, spec, jobs, on_top, role, dev)
+        if not self.store.has(key):
+            with self.store.claim(key, self.say):
+                if not self.store.has(key):
+                    return self._train(key, spec, jobs, on_top, role, dev)
+        return self._load(key, jobs, on_top, role, self.store.load_meta(key, self.base.fingerprint))
 
     def zero_shot(self, job: TrainingJob, on_top: Trained) -> Trained:
         """Tasks with nothing to train (Tatoeba, BUCC) read the stage below as it is, as Phang et al. did."""
         torch.manual_seed(self.config.seed)
         head = job.lead.type.make_head(self.base.hidden_size, job.lead.cfg)
-        key = stable_hash({"zero-shot": job.lead.training_identity(), "on": on_top.key, "base": self.base.fingerprint})
+        key = zero_shot_key(self.base, job, on_top.info.get("key"))
         info = {
             "key": key,
             "intermediate_key": on_top.info.get("key"),
@@ -137,33 +191,7 @@ class ModelBank:
     # -- internals --------------------------------------------------------------------------------
 
     def _stack(self, on_top: Trained) -> str | None:
-        """How this stage sits on ``on_top``: a LoRA stack strategy, "sequential" (full), or None (on the base)."""
-        if on_top.role == "base":
-            return None
-        return self.config.stack if self.config.method == "lora" else "sequential"
-
-    def _spec(self, jobs: list[TrainingJob], on_top: Trained) -> dict[str, Any]:
-        config = self.config
-        return {
-            "base": self.base.fingerprint,
-            "method": config.method,
-            "on_top": on_top.info.get("key"),
-            "stack": self._stack(on_top),
-            "lora": [config.lora_rank, config.lora_alpha, sorted(config.target_modules)] if self.host else None,
-            "temperature": config.temperature if len(jobs) > 1 else None,
-            "jobs": [
-                {
-                    "task": job.lead.training_identity(job.split),
-                    "split": job.split,
-                    "selection": [job.selection.holdout, job.selection.limit, job.selection.seed],
-                    "examples": stable_hash(job.training_examples),
-                    # only when set, so that the keys of models trained on clean data stay as they were
-                    **({"train_noise": [config.train_noise, config.seed]} if job.noisy_examples is not None else {}),
-                    "args": train_args(job.lead, self.base, config).to_dict(),
-                }
-                for job in jobs
-            ],
-        }
+        return stack_of(self.config, on_top.info.get("key"))
 
     def _heads(self, jobs: list[TrainingJob]) -> dict[str, nn.Module | None]:
         """A fresh head per job (by its head name), seeded so that training starts the same every time."""

@@ -12,8 +12,12 @@ metadata, dev metrics included, is written with the files, in the same rename:
 an artefact in the store is complete, and a killed run loses no part of one.
 
 Artefacts are written to a temporary folder and renamed into place, so a crash
-never leaves half of one; ``export``/``import_archive`` move one as a single
-``.tar.gz`` whose unpacked files are bit-identical.
+never leaves half of one, and an artefact in place is never removed or replaced
+by another writer (same key, same content: the first one stays). Training
+claims the key first (``claim``, a lock file in ``.locks/``; see
+``harness.locks``), so processes sharing a store train each artefact once;
+``export``/``import_archive`` move one as a single ``.tar.gz`` whose unpacked
+files are bit-identical.
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ import shutil
 import tarfile
 import tempfile
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.locks import claim
 from harness.paths import cache_root, disk_space, folder_fingerprint, temp_prefix
 
 META = "meta.json"
@@ -109,10 +115,22 @@ class ArtefactStore:
         return self.path(key)
 
     def _move_into_place(self, folder: Path, key: str) -> None:
-        target = self.path(key)
-        if target.exists():
-            shutil.rmtree(target)
-        folder.rename(target)
+        """Rename ``folder`` to the key's place, unless an artefact is already there: it has the same content
+        (same key) and may be in use by another process, so it is kept and ``folder`` is discarded."""
+        try:
+            folder.rename(self.path(key))
+        except OSError:
+            if not self.path(key).is_dir():
+                raise
+
+    def claim(self, key: str, say: Callable[[str], None] | None = None) -> AbstractContextManager[None]:
+        """Hold the right to write ``key``; waits while another process (anywhere on a shared filesystem) does."""
+
+        def waiting(owner: dict) -> None:
+            if say is not None:
+                say(f"[yellow]{key}[/]: being trained by pid {owner.get('pid')} on {owner.get('host')}; waiting")
+
+        return claim(self.root / ".locks" / f"{key}.lock", waiting)
 
     def verify(self, key: str) -> dict[str, Any]:
         """The artefact's metadata, after checking its files still hash to what was saved."""

@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import platform
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from .locks import claim
 from .paths import write_atomic
 
 RECORDS = "records"
@@ -81,6 +83,15 @@ class CellStore:
             return read_record(self.dir / f"{key}.json")
         except (OSError, ValueError):
             return None
+
+    def claim(self, key: str, say: Callable[[str], None] | None = None) -> AbstractContextManager[None]:
+        """Hold the right to score the records under ``key``; waits while another process does (``harness.locks``)."""
+
+        def waiting(owner: dict) -> None:
+            if say is not None:
+                say(f"[yellow]{key}[/]: being scored by pid {owner.get('pid')} on {owner.get('host')}; waiting")
+
+        return claim(self.dir / ".locks" / f"{key}.lock", waiting)
 
     def put(self, key: str, record: dict[str, Any]) -> None:
         write_json(self.dir / f"{key}.json", record)

@@ -107,6 +107,29 @@ def test_mixed_batch_equals_switching_and_survives_a_failed_call(setup) -> None:
     assert torch.allclose(logits(host.activate(["t2"]), heads[1], task, batch), one_by_one[8:], atol=1e-6)
 
 
+def test_stacked_deltas_equal_switching_for_adapters_of_other_ranks_and_layers(setup) -> None:
+    """Adapters of different ranks and target layers, stacked into one batched matmul per layer, give what
+    switching to each gives, and what PEFT's own mixed path gives."""
+    base, task, _, batch = setup
+    host = LoraHost(base.encoder)
+    for name, rank, modules in (("q2", 2, ["query"]), ("v6", 6, ["value"]), ("qv4", 4, ["query", "value", "dense"])):
+        config = lora_config(rank=rank, alpha=8, dropout=0.0, target_modules=modules)
+        config.init_lora_weights = False
+        host.add(name, config)
+    names = ["q2", "v6", "qv4", "q2"]
+    heads = [task.type.make_head(base.hidden_size, task.cfg) for _ in names]
+    one_by_one = torch.cat([logits(host.activate([n]), h, task, batch) for n, h in zip(names, heads)])
+    host.activate([])
+    encoder = MixedEncoder(host.peft, names)
+    assert encoder.stacked is not None and len(encoder.stacked.layers) == 2 * 5  # query, value and three dense
+    stacked = logits(encoder, GroupedHead(heads), task, repeat_batch(batch, len(names)))
+    assert torch.allclose(stacked, one_by_one, atol=1e-5)
+    encoder.stacked = None  # PEFT's adapter_names path
+    assert torch.allclose(
+        logits(encoder, GroupedHead(heads), task, repeat_batch(batch, len(names))), stacked, atol=1e-5
+    )
+
+
 def save_adapter(store: ArtefactStore, host: LoraHost, name: str, base_fp: str, task_type: str) -> str:
     meta = {
         "base_fingerprint": base_fp,
