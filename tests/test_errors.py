@@ -116,7 +116,7 @@ def test_bad_model_path(toy_tasks: Path, toy_data: Path, tmp_path: Path) -> None
     flat = " ".join(out.split())
     assert code == 2
     assert f"--model {tmp_path / 'no-such-model'}: no such folder" in flat
-    assert "folder with config.json" in flat
+    assert "a folder with config.json" in flat and "a hub id looks like" in flat
 
 
 def test_bad_option_values_are_rejected_by_the_cli() -> None:
