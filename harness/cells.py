@@ -25,8 +25,9 @@ from harness.adapters.mixed import predict_mixed
 from .config import RunConfig
 from .evaluation import EvalContext, auto_batching, predict_features
 from .features import featurize
-from .metrics import compute, headline
+from .metrics import compute, headline, scorers
 from .models import Base
+from .paths import file_name
 from .planning import TrainingJob, eval_split_of
 from .results import CellStore, write_samples
 from .spec import stable_hash
@@ -41,6 +42,24 @@ class Cell:
     condition: str
     examples: list[dict[str, Any]]
     noise: dict[str, Any] | None = None  # the condition and the error rates it applied
+    #: positions of the examples scored (the --limit sample), when the others are there as the retrieval pool
+    scored: list[int] | None = None
+
+    @property
+    def pool(self) -> dict[str, Any] | None:
+        """How a search-the-split retrieval cell's pool relates to its queries (recorded)."""
+        if not self.task.type.pools_split(self.task.cfg):
+            return None
+        queries = len(self.examples) if self.scored is None else len(self.scored)
+        return {"size": len(self.examples), "queries": queries}
+
+
+def record_key(cell: Cell, model_key: str, split: str, max_length: int) -> str:
+    """The results-store key of ``cell`` scored by the model stored under ``model_key``."""
+    parts = [model_key, cell.task.fingerprint(), cell.condition, split, cell.examples, max_length]
+    if cell.scored is not None:
+        parts.append(cell.scored)
+    return stable_hash(parts, 20)
 
 
 class Evaluator:
@@ -50,27 +69,38 @@ class Evaluator:
                  say: Callable[[str], None], progress: Callable[[], Any]) -> None:  # fmt: skip
         self.config, self.base, self.store = config, base, store
         self.device, self.dtype, self.say, self.progress = device, dtype, say, progress
+        self.written = 0  # records this evaluator wrote (the rest were found done)
 
     def key(self, cell: Cell, trained: Trained, max_length: int) -> str:
-        parts = [trained.key, cell.task.fingerprint(), cell.condition, self.config.split, cell.examples, max_length]
-        return stable_hash(parts, 20)
+        return record_key(cell, trained.key, self.config.split, max_length)
 
     def evaluate(self, cell: Cell, models: list[tuple[str, Trained]]) -> list[dict[str, Any]]:
         """One record per (intermediate name, trained model), in that order."""
         max_length = models[0][1].info["args"]["max_length"]
         keys = [self.key(cell, trained, max_length) for _, trained in models]
-        done = {k: r for k in keys if self.config.resume and (r := self.store.get(k)) is not None}
+        done = self.finished(keys)
+        if len(done) < len(keys):
+            with self.store.claim(stable_hash(keys, 20), self.say):  # another process scoring this cell: wait for it
+                self.score(cell, models, keys, max_length, {**done, **self.finished(keys)})
+        return [self.store.get(k) if k not in done else done[k] for k in keys]  # type: ignore[misc]
+
+    def finished(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        return {k: r for k in keys if self.config.resume and (r := self.store.get(k)) is not None}
+
+    def score(self, cell: Cell, models: list[tuple[str, Trained]], keys: list[str], max_length: int,
+              done: dict[str, dict[str, Any]]) -> None:  # fmt: skip
+        """Score the cell under every model that has no record yet, and write their records."""
         todo = [(name, trained, key) for (name, trained), key in zip(models, keys) if key not in done]
         if todo:
             started = time.perf_counter()
-            features = featurize(cell.task.type, cell.examples, self.base.tokenizer, max_length, cell.task.cfg)
+            inputs = cell.task.type.scored_inputs(cell.examples, cell.task.cfg)
+            features = featurize(cell.task.type, inputs, self.base.tokenizer, max_length, cell.task.cfg)
             tokenized = time.perf_counter()
             outputs = self.outputs(cell, [t for _, t, _ in todo], features)
             timings = {"tokenize_s": tokenized - started, "predict_s": (time.perf_counter() - tokenized) / len(todo),
                        "models_per_pass": len(todo)}  # fmt: skip
             for (name, trained, key), out in zip(todo, outputs):
-                done[key] = self.record(cell, name, trained, key, out, features, max_length, timings)
-        return [done[k] for k in keys]
+                self.record(cell, name, trained, key, out, features, max_length, timings)
 
     def outputs(self, cell: Cell, models: list[Trained], features: datasets.Dataset) -> list[list[Any]]:
         """Per-feature outputs of each model: one mixed pass where possible, else one model at a time."""
@@ -148,7 +178,10 @@ class Evaluator:
             max_tokens,
         )
         predictions = task.type.predict_in_context(context, outputs, features, cell.examples)
-        references = [task.type.reference(e) for e in cell.examples]
+        examples = cell.examples if cell.scored is None else [cell.examples[i] for i in cell.scored]
+        if cell.scored is not None:
+            predictions = [predictions[i] for i in cell.scored]
+        references = [task.type.reference(e) for e in examples]
         metrics = compute(task.metric_list, references, predictions, language=task.language)
         score_name, score, table_metrics = headline(metrics)
         record = {
@@ -158,25 +191,31 @@ class Evaluator:
             "base_fingerprint": self.base.fingerprint, "method": config.method, "intermediate": intermediate,
             "stack": trained.info.get("stack"), "seed": config.seed, "split": eval_split_of(task, config),
             "metrics": metrics, "score": score, "score_name": score_name, "table_metrics": table_metrics,
-            "n": len(cell.examples), "doc_ids": [e["id"] for e in cell.examples] if config.limit is not None else None,
+            "scorers": scorers(task.metric_list),
+            "n": len(examples), "doc_ids": [e["id"] for e in examples] if config.limit is not None else None,
+            "pool": cell.pool and {**cell.pool, "limited": config.limit is not None and config.limit_pool},
             "artefact": trained.info, "spec": task.cfg.to_dict(),
             "timings": {**timings, "batch_size": batch_size},
             "created": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
         }  # fmt: skip
         shown = [{"id": e["id"], "prediction": task.type.show(p, task.cfg), "reference": task.type.show(g, task.cfg)}
-                 for e, p, g in zip(cell.examples, predictions, references)]  # fmt: skip
+                 for e, p, g in zip(examples, predictions, references)]  # fmt: skip
         write_samples(self.store.predictions_path(key), shown)  # before the record: a record means all is written
         if config.log_samples:
-            self.write_samples(cell, intermediate, predictions)
+            self.write_samples(cell, examples, intermediate, predictions)
         self.store.put(key, record)
+        self.written += 1
         return record
 
-    def write_samples(self, cell: Cell, intermediate: str, predictions: list[Any]) -> None:
+    def write_samples(
+        self, cell: Cell, examples: list[dict[str, Any]], intermediate: str, predictions: list[Any]
+    ) -> None:
         task = cell.task
         rows = [
             {"id": e["id"], **{k: e.get(k) for k in task.type.fields}, "prediction": task.type.show(p, task.cfg),
              "correct": task.type.correct(e, p)}
-            for e, p in zip(cell.examples, predictions)
+            for e, p in zip(examples, predictions)
         ]  # fmt: skip
         suffix = "" if intermediate == "none" else f"@{intermediate}"
-        write_samples(self.config.output / "samples" / f"{task.cfg.task}@{cell.condition}{suffix}.jsonl", rows)
+        name = file_name(f"{task.cfg.task}@{cell.condition}{suffix}")  # stays inside samples/, whatever the strings
+        write_samples(self.config.output / "samples" / f"{name}.jsonl", rows)

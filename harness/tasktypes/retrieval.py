@@ -20,6 +20,7 @@ Examples: ``text`` is the query side (the non-English sentence, the question, th
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -29,7 +30,7 @@ from torch import nn
 
 from .. import search
 from ..data import load_docs
-from ..errors import SpecError
+from ..errors import ExportRefused, SpecError
 from ..metrics.retrieval import best_threshold
 from ..spec import SOURCE_KEYS, RetrievalSettings, TaskConfig
 from ..templating import render
@@ -129,6 +130,16 @@ class Retrieval(TaskType):
     def reference(self, example: dict[str, Any]) -> Any:
         return example["gold"]
 
+    def pools_split(self, cfg: TaskConfig) -> bool:
+        return cfg.retrieval.search in ("nearest", "mine")
+
+    def scored_inputs(self, examples: list[dict[str, Any]], cfg: TaskConfig) -> list[dict[str, Any]]:
+        """Ranking embeds only the queries (the pool is embedded apart): a query's positive, there to train
+        on (LAReQA's questions carry theirs), is not embedded at evaluation."""
+        if cfg.retrieval.search != "rank":
+            return examples
+        return [{**e, "text_pair": None} for e in examples]
+
     def encode(
         self, examples: list[dict[str, Any]], tokenizer: Any, max_length: int, cfg: TaskConfig
     ) -> dict[str, list[Any]]:
@@ -203,8 +214,25 @@ class Retrieval(TaskType):
         return ranked_predictions(embedded, examples, context)
 
     def export(self, rows: list[dict[str, Any]]) -> tuple[str, str, str]:
-        """Tatoeba: the matched sentence's index per line (``read_label``); BUCC: the extracted pairs and the gold
-        pairs, ``src_id<TAB>tgt_id`` per line (``bucc_f1``)."""
+        """Tatoeba: the matched sentence per line (``read_label``); BUCC: the extracted pairs and the gold pairs,
+        ``src_id<TAB>tgt_id`` per line (``bucc_f1``); ranked candidates (Mewsli-X): JSON ``{example id: [entity
+        ids]}`` for predictions and ``{example id: [gold entity]}`` for labels (``utils_mewslix.evaluate``)."""
+        if rows and isinstance(rows[0]["reference"], list):
+            odd = [r for r in rows if len(r["reference"]) != 1]
+            if odd:
+                raise ExportRefused(
+                    f"{len(odd)} of {len(rows)} queries do not have exactly one gold candidate (query {odd[0]['id']!r} "
+                    f"has {len(odd[0]['reference'])}); evaluate.py's ranked-retrieval reader (Mewsli-X's) scores one "
+                    f"gold entity per query."
+                )
+            ids = [str(r["id"]) for r in rows]
+            if len(set(ids)) < len(ids):
+                raise ExportRefused("query ids repeat; Mewsli-X's JSON files are keyed by a unique example id.")
+            return (
+                "json",
+                json.dumps({i: list(r["prediction"] or []) for i, r in zip(ids, rows)}, ensure_ascii=False),
+                json.dumps({i: list(r["reference"]) for i, r in zip(ids, rows)}, ensure_ascii=False),
+            )
         mined = [r["prediction"] for r in rows if isinstance(r["prediction"], dict)]
         if not mined:
             return super().export(rows)
@@ -337,11 +365,14 @@ def ranked_predictions(embedded: list[tuple[Any, Any]], examples: list[dict[str,
     asked = [i for i, e in enumerate(embedded) if e[0] is not None]
     if not asked or not pool:
         return [[] for _ in examples]
-    index = search.TopK(
-        search.normalize(torch.stack([embedded[i][0] for i in asked])), cfg.retrieval.top_k, context.device
-    )
-    index.add_all(pool_embeddings(context, pool))
+    # numpy (LAReQA): later candidates first, through negated ids; faiss (Mewsli-X): its order, from the 2k best
+    last, faiss = cfg.retrieval.ties == "numpy", cfg.retrieval.ties == "faiss"
+    k = cfg.retrieval.top_k
+    index = search.TopK(search.normalize(torch.stack([embedded[i][0] for i in asked])), 2 * k if faiss else k,
+                        context.device)  # fmt: skip
+    index.add_all((block, -(ids + 1) if last else ids) for block, ids in pool_embeddings(context, pool))
+    found = search.faiss_order(index.scores.cpu(), index.ids.cpu(), k)[1] if faiss else index.ids
     predictions: list[Any] = [[] for _ in examples]
     for row, i in enumerate(asked):
-        predictions[i] = [pool[j]["id"] for j in index.ids[row].tolist()]
+        predictions[i] = [pool[-(j + 1) if last else j]["id"] for j in found[row].tolist()]
     return predictions

@@ -37,7 +37,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import SpecError
+from ..errors import ExportRefused, SpecError
 from ..metrics.squad import normalize_squad
 from ..spec import TaskConfig
 from . import TaskType, pad, register_task_type
@@ -243,9 +243,31 @@ class SpanQA(TaskType):
         return any(normalize_squad(prediction) == normalize_squad(gold) for gold in self.reference(example))
 
     def export(self, rows: list[dict[str, Any]]) -> tuple[str, str, str]:
-        """SQuAD's formats: predictions ``{id: answer}``; gold, a SQuAD-format dataset holding the answers."""
-        predictions = {r["id"]: r["prediction"] for r in rows}
-        qas = [{"id": r["id"], "answers": [{"text": text} for text in r["reference"]]} for r in rows]
+        """SQuAD's formats: predictions ``{id: answer}``; gold, a SQuAD-format dataset holding the answers.
+
+        The scorers look predictions up by question id, so a file that reuses an id (TyDiQA-GoldP's English
+        train split reuses 67) would score one prediction for all its questions: every repeat gets a fresh
+        id (``<id>#2``, ...) in both files. A question without a gold answer is refused: the scorers take
+        the best score over the gold answers and fail on none.
+        """
+        blank = [r["id"] for r in rows if not r["reference"]]
+        if blank:
+            raise ExportRefused(
+                f"{len(blank)} of {len(rows)} questions have no gold answer (first: {blank[0]!r}); evaluate.py's "
+                f"SQuAD and MLQA scorers take the best score over a question's gold answers and fail on none "
+                f"(XTREME's download strips its test answers: export a labelled split)."
+            )
+        ids: list[str] = []
+        seen: set[str] = set()
+        for r in rows:
+            qid, n = str(r["id"]), 1
+            while qid in seen:
+                n += 1
+                qid = f"{r['id']}#{n}"
+            seen.add(qid)
+            ids.append(qid)
+        predictions = {qid: r["prediction"] for qid, r in zip(ids, rows)}
+        qas = [{"id": qid, "answers": [{"text": text} for text in r["reference"]]} for qid, r in zip(ids, rows)]
         gold = {"version": "1.1", "data": [{"title": "", "paragraphs": [{"context": "", "qas": qas}]}]}
         return "json", json.dumps(predictions, ensure_ascii=False), json.dumps(gold, ensure_ascii=False)
 
