@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import chars, words  # noqa: F401  (registers the catalogue)
+from . import chars, misspell, words  # noqa: F401  (registers the catalogue)
 from .guards import Guard, check_kinds
 from .perturbation import REGISTRY, NoiseError, Perturbation, WordPerturbation, get_perturbation
 from .rng import Rng

@@ -140,8 +140,24 @@ def test_strict_layout_is_an_error_for_a_language_without_one():
 def test_catalogue_covers_the_issue():
     assert set(REGISTRY) == {
         "typo", "swap", "delete", "insert", "substitute", "diacritics", "homoglyph",
-        "drop", "repeat", "shuffle", "split", "merge", "case", "punct", "translit", "codeswitch",
+        "drop", "repeat", "shuffle", "split", "merge", "case", "punct", "translit", "codeswitch", "misspell",
     }  # fmt: skip
+
+
+def test_misspell_draws_natural_english_misspellings_and_says_when_a_language_has_no_list():
+    from harness.noise.misspell import misspellings
+
+    table = misspellings("en")
+    assert "recieve" in table["receive"] and "teh" in table["the"] and len(table) > 10000
+    text = "The government will receive their letter because it is necessary."
+    noisy = parse("misspell:1").bind("en").perturb(text, DocRandom(b"x"))
+    assert noisy != text and len(noisy.split()) == len(text.split())
+    for old, new in zip(text.split(), noisy.split()):
+        core = old.strip(".").lower()
+        assert old == new or new.strip(".").lower() in table[core]
+    assert noisy.split()[0][0].isupper() and noisy.endswith(".")
+    with pytest.raises(NoiseError, match="no list of natural misspellings for 'de'.*Use typo"):
+        parse("misspell:0.1").bind("de")
 
 
 def test_character_edits_stay_in_the_script():
