@@ -83,6 +83,8 @@ def test_fallbacks_for_languages_without_a_layout():
     han = Keyboard("ko").variants("中")  # Han without an input method: a frequent character
     assert len(set(han)) == 6000 - 1 and Counter(han)["的"] > Counter(han)["枡"]
     assert Keyboard("sw").variants("ے")  # a letter on no layout here: a random Arabic-script letter
+    bengali = Keyboard("bn").variants("ক")  # no Bengali layout: letters of real Bengali text, by frequency
+    assert Counter(bengali)["র"] > Counter(bengali)["ঞ"] > 0 and "ৠ" not in bengali
     assert Keyboard("en").variants("7") == ()  # digits and punctuation are not typo targets
 
 
@@ -301,3 +303,11 @@ def test_picks_rate_is_exact_on_average():
     assert 4700 < hits < 5300
     assert picks(random.Random(0), 10, 1.0) and len(picks(random.Random(0), 10, 1.0)) == 10
     assert picks(random.Random(0), 10, 0.0) == []
+
+
+def test_the_shipped_letter_frequencies_are_what_their_builder_writes(shared_data, tmp_path):
+    from harness.noise import frequencies
+
+    frequencies.build_table(shared_data, tmp_path / "letters.tsv")
+    shipped = Path(frequencies.__file__).with_name("data") / frequencies.TABLE
+    assert (tmp_path / "letters.tsv").read_text(encoding="utf-8") == shipped.read_text(encoding="utf-8")
