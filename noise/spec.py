@@ -152,7 +152,7 @@ class Chain:
         ``untouchable`` and the ``guard``'s words are not edited at all.
         """
         kept = [set(untouchable[k]) if untouchable else set() for k in range(len(sentences))]
-        guarded = [set() for _ in sentences]
+        guarded: list[set[int]] = [set() for _ in sentences]
         if guard is not None and guard.active:
             for k, tokens in enumerate(sentences):
                 guarded[k].update(i for i, t in enumerate(tokens) if guard.spans(t))
