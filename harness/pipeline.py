@@ -72,7 +72,7 @@ class Runner:
         stages = {name: self.plan(self.intermediate_tasks(name)) for name in self.intermediate_names()}
         cells = [Cell(task, job, "clean", self.eval_examples(task, job)) for job in jobs for task in job.tasks]
         cells += [Cell(v.task, c.job, v.condition, v.examples, v.record)
-                  for c in list(cells) for v in noisy_variants(c.task, c.examples, self.conditions, config.seed)]  # fmt: skip
+                  for c in list(cells) for v in noisy_variants(c.task, c.examples, self.conditions, config.noise_seed)]  # fmt: skip
         self.timings["prepare_data_s"] = time.perf_counter() - start
 
         base = self.load_base([*jobs, *(j for js in stages.values() for j in js)])
@@ -116,7 +116,7 @@ class Runner:
                 self.say(f"[yellow]{job.family}[/]: {job.note}")
             job.load(self.config.data_dir)
             if noisy and self.train_noise is not None and job.split:
-                job.noisy_examples = wrap(job.lead, self.train_noise, self.config.seed).perturb(job.examples, job.split)
+                job.noisy_examples = wrap(job.lead, self.train_noise, self.config.noise_seed).perturb(job.examples, job.split)
         return jobs
 
     def intermediate_names(self) -> list[str]:
@@ -142,7 +142,7 @@ class Runner:
 
     def eval_examples(self, task: Task, job: TrainingJob) -> list[dict[str, Any]]:
         selection = DocSelection(holdout="eval" if job.eval_holdout else None, limit=self.config.limit,
-                                 seed=self.config.seed)  # fmt: skip
+                                 seed=self.config.sample_seed)  # fmt: skip
         return task.examples(eval_split_of(task, self.config), self.config.data_dir, selection)
 
     # -- models --------------------------------------------------------------------------------

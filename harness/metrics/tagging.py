@@ -15,7 +15,58 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 
-from . import register_metric
+import numpy as np
+
+from . import Outcomes, ratio_score, register_metric
+
+
+def _sentence_spans(references: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]]) -> list[tuple[int, ...]]:
+    """Per sentence: (correct spans, predicted spans, gold spans), from seqeval's own ``get_entities``.
+
+    seqeval scores a corpus by joining its sentences with an ``O`` between them,
+    so no span crosses a sentence and the corpus counts are these counts' sums.
+    """
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    _check(references, predictions)
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for gold, pred in zip(references, predictions):
+            true, found = set(get_entities(list(gold))), set(get_entities(list(pred)))
+            rows.append((len(true & found), len(found), len(true)))
+    return rows
+
+
+def _seqeval_from_counts(sums: np.ndarray, n: np.ndarray) -> dict[str, np.ndarray]:
+    """Micro precision, recall and F1 (0-100) by seqeval's own division code, one value per row of counts."""
+    from seqeval.metrics.v1 import _precision_recall_fscore_support
+
+    flat = sums.reshape(-1, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        precision, recall, f1, _ = _precision_recall_fscore_support(
+            [], [], average=None, warn_for=(), extract_tp_actual_correct=lambda *_: (flat[:, 1], flat[:, 0], flat[:, 2])
+        )
+    shape = sums.shape[:-1]
+    return {"f1": f1.reshape(shape) * 100, "precision": precision.reshape(shape) * 100,
+            "recall": recall.reshape(shape) * 100}  # fmt: skip
+
+
+def _words(references: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]]) -> list[tuple[int, int]]:
+    _check(references, predictions)
+    return [(sum(p == g for p, g in zip(pred, gold)), len(gold)) for gold, pred in zip(references, predictions)]
+
+
+def _token_acc_from_counts(sums: np.ndarray, n: np.ndarray) -> dict[str, np.ndarray]:
+    correct, total = sums[..., 0], sums[..., 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {"token_acc": np.where(total > 0, correct / total * 100, np.nan)}
+
+
+SPAN_OUTCOMES = Outcomes(("correct", "predicted", "gold"), _sentence_spans, _seqeval_from_counts, ratio_score)
+WORD_OUTCOMES = Outcomes(("correct", "words"), _words, _token_acc_from_counts,
+                         lambda s: np.where(s[..., 1] > 0, s[..., 0] / np.maximum(s[..., 1], 1), 1.0))  # fmt: skip
 
 
 def _check(references: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]]) -> None:
@@ -26,7 +77,7 @@ def _check(references: Sequence[Sequence[str]], predictions: Sequence[Sequence[s
             raise ValueError(f"sentence {i}: {len(pred)} predicted tags for {len(gold)} words")
 
 
-@register_metric("seqeval")
+@register_metric("seqeval", outcomes=SPAN_OUTCOMES)
 def seqeval_f1(references: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]]) -> dict[str, float]:
     """``f1``, ``precision``, ``recall`` (0-100) exactly as ``evaluate.py``'s ``f1`` returns them."""
     from seqeval.metrics import f1_score, precision_score, recall_score
@@ -42,7 +93,7 @@ def seqeval_f1(references: Sequence[Sequence[str]], predictions: Sequence[Sequen
     return {"f1": float(f1 * 100), "precision": float(precision * 100), "recall": float(recall * 100)}
 
 
-@register_metric("token_acc")
+@register_metric("token_acc", outcomes=WORD_OUTCOMES)
 def token_accuracy(references: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]]) -> float:
     """Share of words tagged correctly, over all words of all sentences (POS accuracy), 0-100."""
     _check(references, predictions)
