@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .metrics import METRICS, QA_SCORE, metrics_from_sums
+from .report import Table
 from .results import CellStore
 from .stats import Combine, Estimate, Stratum, adjust, interval, point, randomisation_test, worst_case
 
@@ -43,15 +44,29 @@ class Analysis:
     resamples: int = 1000
     correction: str = "holm"
     notes: list[str] = field(default_factory=list)
+    missing: set[str] = field(default_factory=set)
     _outcomes: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
     def outcomes(self, record: dict[str, Any]) -> dict[str, Any] | None:
         key = record.get("key")
-        if self.store is None or not key or not record.get("outcomes"):
+        if self.store is None or not key:
             return None
         if key not in self._outcomes:
-            self._outcomes[key] = self.store.outcomes(key)
+            self._outcomes[key] = self.store.outcomes(key) if record.get("outcomes") else None
+            if self._outcomes[key] is None:
+                self.missing.add(key)
         return self._outcomes[key]
+
+    def notes_table(self) -> Table | None:
+        """What the numbers above could not include, said once (None when nothing)."""
+        notes = list(dict.fromkeys(self.notes))
+        if self.missing:
+            notes.append(f"{len(self.missing)} record(s) have no per-example outcomes (written before outcomes were "
+                         f"kept, a metric without them, an unlabelled split, or a missing outcomes file): their "
+                         f"numbers have no interval or test. Re-run with --no-resume to add them.")  # fmt: skip
+        if not notes:
+            return None
+        return Table("Notes", ["note"], [[n] for n in notes], label_columns=1)
 
     def score_fn(self, record: dict[str, Any], metric: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         metric_list = record["spec"]["metric_list"]

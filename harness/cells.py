@@ -32,7 +32,6 @@ from .results import CellStore, write_samples
 from .spec import stable_hash
 from .task import Task
 
-
 #: run settings that change what a score means: records that differ in them are never averaged or compared as equals
 COMPARED_SETTINGS = ("limit", "max_train_examples", "epochs", "learning_rate", "train_batch_size", "max_length",
                      "lora_rank", "lora_alpha", "target_modules", "stack", "temperature", "retrieval_layer", "dtype")
@@ -155,7 +154,8 @@ class Evaluator:
             "stack": trained.info.get("stack"), "seed": config.seed, "sample_seed": config.sample_seed,
             "noise_seed": config.noise_seed, "split": eval_split_of(task, config),
             "metrics": metrics, "higher_is_better": directions, "outcomes": sorted(outcomes) if outcomes else None,
-            "settings": {k: getattr(config, k) for k in COMPARED_SETTINGS}, "score": score, "score_name": score_name, "table_metrics": table_metrics,
+            "settings": {k: getattr(config, k) for k in COMPARED_SETTINGS}, "score": score, "score_name": score_name,
+            "table_metrics": table_metrics,
             "n": len(cell.examples), "doc_ids": [e["id"] for e in cell.examples] if config.limit is not None else None,
             "artefact": trained.info, "spec": task.cfg.to_dict(),
             "timings": {**timings, "batch_size": batch_size},

@@ -7,6 +7,7 @@ it is a bug.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -304,31 +305,58 @@ def tasks_generate(paths: tuple[Path, ...]) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["terminal", "markdown", "csv", "latex", "html"]),
+    type=click.Choice(["terminal", "markdown", "csv", "latex", "json", "html"]),
     default="terminal",
     show_default=True,
+    help="html: one self-contained page (sortable, filterable tables, plots, the runs' configuration).",
 )
+@click.option("--task", "tasks", help="Only these task families or tasks (comma-separated).")
+@click.option("--lang", "languages", help="Only these languages (comma-separated).")
+@click.option("--noise", "conditions", help="Only these noise conditions (comma-separated; clean is always kept).")
+@click.option("--intermediate", "intermediates", help="Only these intermediates (comma-separated; none is always kept).")
+@click.option("--by", "by", help="A report per value of these settings (comma-separated: task, model, method, "
+              "intermediate, condition, language), or `seed` for one row per training seed instead of their mean.")  # fmt: skip
+@click.option("--resamples", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Bootstrap resamples and randomisation-test permutations (0: no intervals or tests).")  # fmt: skip
+@click.option("--stats-seed", type=int, default=0, show_default=True, help="Seed of the bootstrap and the tests.")
+@click.option("--correction", type=click.Choice(["holm", "bh", "none"]), default="holm", show_default=True,
+              help="Multiple-comparison correction over each table's tests (Holm, Benjamini–Hochberg).")  # fmt: skip
 @click.option(
     "--plot",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also draw robustness curves (score against noise rate per task) into this .png/.pdf/.svg file.",
 )
 @include_path_option
-def report(output: Path, fmt: str, plot: Path | None, include_paths: tuple[Path, ...]) -> None:
+def report(output: Path, fmt: str, plot: Path | None, include_paths: tuple[Path, ...], by: str | None,
+           resamples: int, stats_seed: int, correction: str, **filters: str | None) -> None:  # fmt: skip
     """Tables of every record in a results folder (several runs, grids, seeds): leaderboard, benchmark scores,
-    robustness summary, applied noise; `--plot` draws the robustness curves."""
+    robustness with intervals and paired tests, applied noise; `--plot` draws the robustness curves."""
+    from .analysis import Analysis
     from .registry import TaskIndex
-    from .report import all_tables
+    from .report import all_tables, report_sections
     from .results import CellStore
 
-    records = CellStore(output).all()
+    store = CellStore(output)
+    records = store.all()
     if not records:
         raise HarnessError(f"No result records under {output}/records; run `harness run --output {output}` first.")
-    tables = all_tables(records, TaskIndex(include_paths).benchmarks(), f"Results in {output}")
-    if fmt == "terminal":
-        print_tables(tables)
+    analysis = Analysis(store, seed=stats_seed, resamples=resamples, correction=correction)
+    sections = report_sections(records, {k: _csv(v) for k, v in filters.items()}, _csv(by))
+    benchmarks = TaskIndex(include_paths).benchmarks()
+    if fmt == "html":
+        from .html_report import page
+
+        click.echo(page(sections, analysis, benchmarks, f"Results in {output}"), nl=False)
     else:
-        click.echo("\n".join(table.render(fmt) for table in tables), nl=False)
+        tables = [t for title, chosen, by_seed in sections
+                  for t in all_tables(chosen, benchmarks, f"Results in {output}{title}", analysis, by_seed)]  # fmt: skip
+        tables += [t for t in [analysis.notes_table()] if t]
+        if fmt == "terminal":
+            print_tables(tables)
+        elif fmt == "json":
+            click.echo(json.dumps({"tables": [t.to_json() for t in tables]}, ensure_ascii=False, indent=2))
+        else:
+            click.echo("\n".join(table.render(fmt) for table in tables), nl=False)
     if plot:
         from .plots import plot_robustness
 
