@@ -115,7 +115,7 @@ def configuration(records: list[dict[str, Any]]) -> Table:
             "train_noise", "stack", *sorted({k for r in records for k in r.get("settings") or {}})]  # fmt: skip
     table = Table("Run configuration (from the records)", ["setting", "values"], label_columns=2)
     for key in dict.fromkeys(keys):
-        values = sorted({str(setting_value(r, key)) for r in records})
+        values = sorted({str(r[key] if key in r else setting_value(r, key)) for r in records})
         table.rows.append([key, ", ".join(values)])
     table.rows.append(["tasks", ", ".join(sorted({r["family"] for r in records}))])
     table.rows.append(["records", str(len(records))])
@@ -176,9 +176,10 @@ def delta_heatmap(robustness: Table | None) -> tuple[str, str] | None:
         ax.imshow(grid, cmap=cmap, vmin=-limit, vmax=limit, aspect="auto")
         for i, row in enumerate(marks):
             for j, text in enumerate(row):
-                ax.text(j, i, text, ha="center", va="center", fontsize=8)
+                dark = not math.isnan(grid[i][j]) and abs(grid[i][j]) > 0.6 * limit
+                ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if dark else "black")
         ax.set_xticks(range(len(families)), families, rotation=30, ha="right")
-        ax.set_yticks(range(len(intermediates)), intermediates)
+        ax.set_yticks(range(len(intermediates)), intermediates if ax is axes[0][0] else [])
         ax.set_title(panel, fontsize=9)
     return _svg(fig), "Δ against no intermediate task (mean over languages); * significant after correction; blue = better."
 
