@@ -33,8 +33,21 @@ from .spec import stable_hash
 from .task import Task
 
 #: run settings that change what a score means: records that differ in them are never averaged or compared as equals
-COMPARED_SETTINGS = ("limit", "max_train_examples", "epochs", "learning_rate", "train_batch_size", "max_length",
-                     "lora_rank", "lora_alpha", "target_modules", "stack", "temperature", "retrieval_layer", "dtype")
+COMPARED_SETTINGS = (
+    "limit",
+    "max_train_examples",
+    "epochs",
+    "learning_rate",
+    "train_batch_size",
+    "max_length",
+    "lora_rank",
+    "lora_alpha",
+    "target_modules",
+    "stack",
+    "temperature",
+    "retrieval_layer",
+    "dtype",
+)
 
 
 @dataclass

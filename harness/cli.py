@@ -313,7 +313,9 @@ def tasks_generate(paths: tuple[Path, ...]) -> None:
 @click.option("--task", "tasks", help="Only these task families or tasks (comma-separated).")
 @click.option("--lang", "languages", help="Only these languages (comma-separated).")
 @click.option("--noise", "conditions", help="Only these noise conditions (comma-separated; clean is always kept).")
-@click.option("--intermediate", "intermediates", help="Only these intermediates (comma-separated; none is always kept).")
+@click.option(
+    "--intermediate", "intermediates", help="Only these intermediates (comma-separated; none is always kept)."
+)
 @click.option("--by", "by", help="A report per value of these settings (comma-separated: task, model, method, "
               "intermediate, condition, language), or `seed` for one row per training seed instead of their mean.")  # fmt: skip
 @click.option("--resamples", type=click.IntRange(min=0), default=1000, show_default=True,

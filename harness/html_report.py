@@ -181,7 +181,9 @@ def delta_heatmap(robustness: Table | None) -> tuple[str, str] | None:
         ax.set_xticks(range(len(families)), families, rotation=30, ha="right")
         ax.set_yticks(range(len(intermediates)), intermediates if ax is axes[0][0] else [])
         ax.set_title(panel, fontsize=9)
-    return _svg(fig), "Δ against no intermediate task (mean over languages); * significant after correction; blue = better."
+    return _svg(
+        fig
+    ), "Δ against no intermediate task (mean over languages); * significant after correction; blue = better."
 
 
 def noise_curves(robustness: Table | None) -> tuple[str, str] | None:

@@ -116,7 +116,9 @@ class Runner:
                 self.say(f"[yellow]{job.family}[/]: {job.note}")
             job.load(self.config.data_dir)
             if noisy and self.train_noise is not None and job.split:
-                job.noisy_examples = wrap(job.lead, self.train_noise, self.config.noise_seed).perturb(job.examples, job.split)
+                job.noisy_examples = wrap(job.lead, self.train_noise, self.config.noise_seed).perturb(
+                    job.examples, job.split
+                )
         return jobs
 
     def intermediate_names(self) -> list[str]:

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from .analysis import Analysis
 
 
-
 @dataclass
 class Table:
     title: str
@@ -90,7 +89,6 @@ class Table:
         if self.caption:
             lines += ["", self.caption]
         return "\n".join(lines) + "\n"
-
 
     def to_csv(self) -> str:
         """Numbers as plain columns; intervals, seed spreads and tests (where there are any) in columns of their own."""

@@ -89,7 +89,9 @@ def get_metric(name: str) -> Metric:
     return METRICS[name]
 
 
-@register_metric("acc", outcomes=mean_outcomes(("acc",), lambda refs, preds: [(int(p == g),) for p, g in zip(preds, refs)]))
+@register_metric(
+    "acc", outcomes=mean_outcomes(("acc",), lambda refs, preds: [(int(p == g),) for p, g in zip(preds, refs)])
+)
 def accuracy(references: Sequence[Any], predictions: Sequence[Any]) -> float:
     """Accuracy in percent, as ``evaluate.py``'s ``accuracy`` computes it."""
     if len(references) != len(predictions):
@@ -149,7 +151,9 @@ def example_outcomes(
     return columns
 
 
-def metrics_from_sums(metric_list: list[dict[str, Any]], sums: dict[str, np.ndarray], n: np.ndarray) -> dict[str, np.ndarray]:
+def metrics_from_sums(
+    metric_list: list[dict[str, Any]], sums: dict[str, np.ndarray], n: np.ndarray
+) -> dict[str, np.ndarray]:
     """Each metric's values from column sums over ``n`` examples (arrays of any shape: one per resample)."""
     values: dict[str, np.ndarray] = {}
     for entry in metric_list:

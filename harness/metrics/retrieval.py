@@ -56,7 +56,9 @@ def _kept(prediction: Mapping[str, Any] | None) -> tuple[str, str] | None:
     return None
 
 
-def _bucc_rows(references: Sequence[str | None], predictions: Sequence[Mapping[str, Any] | None]) -> list[tuple[int, ...]]:
+def _bucc_rows(
+    references: Sequence[str | None], predictions: Sequence[Mapping[str, Any] | None]
+) -> list[tuple[int, ...]]:
     """Per source sentence: (its extracted pair is gold, it has an extracted pair, it has a gold pair).
 
     The sums are ``bucc_f1``'s counts: each sentence mines at most one pair, so
@@ -80,7 +82,9 @@ def _bucc_from_counts(sums: np.ndarray, n: np.ndarray) -> dict[str, np.ndarray]:
     return {"f1": f1 * 100, "precision": precision * 100, "recall": recall * 100}
 
 
-@register_metric("bucc_f1", outcomes=Outcomes(("correct", "predicted", "gold"), _bucc_rows, _bucc_from_counts, ratio_score))
+@register_metric(
+    "bucc_f1", outcomes=Outcomes(("correct", "predicted", "gold"), _bucc_rows, _bucc_from_counts, ratio_score)
+)
 def bucc_f1(references: Sequence[str | None], predictions: Sequence[Mapping[str, Any] | None]) -> dict[str, float]:
     """F1 of mined sentence pairs (``evaluate.py::bucc_f1``), after the dev-tuned threshold.
 

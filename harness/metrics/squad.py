@@ -167,7 +167,10 @@ def em_f1(
 _QA_COLUMNS = ("exact_match", "f1")
 
 
-@register_metric("squad", outcomes=mean_outcomes(_QA_COLUMNS, lambda refs, preds: question_scores(refs, preds, normalize_squad, "squad")))
+@register_metric(
+    "squad",
+    outcomes=mean_outcomes(_QA_COLUMNS, lambda refs, preds: question_scores(refs, preds, normalize_squad, "squad")),
+)
 def squad(references: Sequence[Sequence[str]], predictions: Sequence[str]) -> dict[str, float]:
     """SQuAD v1.1 EM/F1 (XTREME's ``evaluate_squad.py``; XQuAD, TyDiQA-GoldP, SQuAD v1.1)."""
     return em_f1(references, predictions, normalize_squad, "squad")

@@ -46,7 +46,11 @@ def _seqeval_from_counts(sums: np.ndarray, n: np.ndarray) -> dict[str, np.ndarra
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         precision, recall, f1, _ = _precision_recall_fscore_support(
-            [[]], [[]], average=None, warn_for=(), extract_tp_actual_correct=lambda *_: (flat[:, 1], flat[:, 0], flat[:, 2])
+            [[]],
+            [[]],
+            average=None,
+            warn_for=(),
+            extract_tp_actual_correct=lambda *_: (flat[:, 1], flat[:, 0], flat[:, 2]),
         )
     shape = sums.shape[:-1]
     return {"f1": f1.reshape(shape) * 100, "precision": precision.reshape(shape) * 100,
