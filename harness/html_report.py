@@ -236,7 +236,8 @@ def _is_condition(column: str) -> bool:
 
 def language_bars(leaderboard: Table) -> tuple[str, str] | None:
     """Per task, each language's score for each setting row (not the drop or Δ rows), with 95% error bars."""
-    languages = leaderboard.columns[leaderboard.label_columns + 1 :]
+    at = [i for i, c in enumerate(leaderboard.columns) if i >= leaderboard.label_columns and c not in ("avg", "ref.")]
+    languages = [leaderboard.columns[i] for i in at]
     rows = [r for r in leaderboard.rows
             if not any(str(v).startswith(("drop ", "Δ ")) for v in r[2 : leaderboard.label_columns])]  # fmt: skip
     families = list(dict.fromkeys((r[0], r[1]) for r in rows))
@@ -249,7 +250,7 @@ def language_bars(leaderboard: Table) -> tuple[str, str] | None:
         members = [r for r in rows if (r[0], r[1]) == (family, metric)]
         width = 0.8 / len(members)
         for k, row in enumerate(members):
-            values = row[leaderboard.label_columns + 1 :]
+            values = [row[i] for i in at]
             xs = [i + k * width for i, v in enumerate(values) if isinstance(v, Estimate)]
             ests = [v for v in values if isinstance(v, Estimate)]
             errors = [[max(0.0, e.value - e.low) if not math.isnan(e.low) else 0 for e in ests],

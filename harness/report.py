@@ -27,6 +27,7 @@ import numpy as np
 from rich.table import Table as RichTable
 
 from .metrics import mean, task_score
+from .references import reference_for
 from .stats import CORRECTION_NAMES, Estimate
 
 if TYPE_CHECKING:
@@ -338,7 +339,14 @@ def leaderboard(
         at = 2 + settings.index("condition") if "condition" in settings else None
         rows = _with_contrasts(rows, 2 + settings.index("intermediate"), "none", "Δ",
                                lambda key: 1 if at is not None and key[at].startswith("drop") else _direction(cells, key[0]))  # fmt: skip
-    table = Table(title, ["task", "metric", *settings, "avg", *languages], label_columns=2 + len(settings))
+    references = {
+        key: reference_for(key[0], key[1], [r for rs in cells[c.cells[0]].values() for r in rs])
+        for key, c in rows.items()
+        if not c.sides
+    }
+    shown = {key: ref for key, ref in references.items() if ref is not None}
+    table = Table(title, ["task", "metric", *settings, "avg", *(["ref."] if shown else []), *languages],
+                  label_columns=2 + len(settings))  # fmt: skip
     estimates: list[Estimate] = []
     partial = False
     for row_key, contrast in rows.items():
@@ -346,9 +354,11 @@ def leaderboard(
         per_language, avg, short = _estimates(analysis, cells, contrast, metric, languages)
         partial |= short
         estimates += [e for e in (avg, *per_language) if e is not None]
-        table.rows.append([family, metric, *setting, avg, *per_language])
+        ref = [shown[row_key].value if row_key in shown else None] if shown else []
+        table.rows.append([family, metric, *setting, avg, *ref, *per_language])
     tested = analysis.correct(estimates)
     notes = [_notes(records, varying), _caption_statistics(analysis, tested, "seed" in varying and not by_seed)]
+    notes += [f"ref.: {source}." for source in dict.fromkeys(ref.source for ref in shown.values())]
     if partial:
         notes.append("avg: over the languages every compared row has.")
     table.caption = " ".join(n for n in notes if n)

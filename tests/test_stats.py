@@ -273,3 +273,18 @@ def test_html_report_sorts_filters_and_draws_its_plots_in_headless_chromium(tmp_
     shown = [row for row in tables[1].split("<tr")[1:] if "display: none" not in row]
     assert len(shown) == 1 and "<td>mnli</td>" in shown[0]
     assert screenshot(page, tmp_path / "report.png").stat().st_size > 20_000
+
+
+def test_reference_numbers_only_where_the_setting_matches() -> None:
+    from harness.references import REFERENCES
+
+    xnli = next(r for r in REFERENCES if r.family == "xnli")
+    records = [{"family": "xnli", "language": lang, "score": 80.0, "score_name": "acc", "metrics": {"acc": 80.0},
+                "intermediate": "none", "condition": "clean", "model": "xlm-roberta-large", "model_label": "XLM-R",
+                "method": "full", "split": "test", "seed": 0, "role": "target"} for lang in sorted(xnli.languages)]  # fmt: skip
+    table = leaderboard(records)
+    assert table.columns[:5] == ["task", "metric", "avg", "ref.", "en"] and table.rows[0][3] == 79.2
+    assert "multilingual-t5 README.md" in table.caption
+    for changed in ({"split": "validation"}, {"model": "xlm-roberta-base"}, {"method": "lora"}):
+        assert "ref." not in leaderboard([{**r, **changed} for r in records]).columns
+    assert "ref." not in leaderboard(records[1:]).columns  # an average over other languages is another number
