@@ -40,12 +40,12 @@ class Outcomes:
     """
 
     columns: tuple[str, ...]
-    per_example: Callable[..., list[tuple[float, ...]]]
+    per_example: Callable[..., Sequence[Sequence[float]] | None]
     combine: Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]
     example_score: Callable[[np.ndarray], np.ndarray] | None = None
 
 
-def mean_outcomes(names: tuple[str, ...], per_example: Callable[..., list[tuple[float, ...]]]) -> Outcomes:
+def mean_outcomes(names: tuple[str, ...], per_example: Callable[..., Sequence[Sequence[float]] | None]) -> Outcomes:
     """Outcomes of a metric that is 100 × the mean of per-example values (accuracy, EM, F1, mAP)."""
     return Outcomes(names, per_example, lambda sums, n: {m: sums[..., i] / n * 100 for i, m in enumerate(names)})
 

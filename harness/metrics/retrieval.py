@@ -58,7 +58,7 @@ def _kept(prediction: Mapping[str, Any] | None) -> tuple[str, str] | None:
 
 def _bucc_rows(
     references: Sequence[str | None], predictions: Sequence[Mapping[str, Any] | None]
-) -> list[tuple[int, ...]]:
+) -> list[tuple[int, int, int]]:
     """Per source sentence: (its extracted pair is gold, it has an extracted pair, it has a gold pair).
 
     The sums are ``bucc_f1``'s counts: each sentence mines at most one pair, so

@@ -155,7 +155,8 @@ def em_f1(
     scores = question_scores(references, predictions, normalize, metric)
     if scores is None:
         return {"exact_match": float("nan"), "f1": float("nan")}
-    f1 = exact_match = total = 0
+    exact_match = total = 0
+    f1 = 0.0
     for exact, f in scores:
         total += 1
         exact_match += exact

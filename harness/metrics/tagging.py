@@ -20,13 +20,15 @@ import numpy as np
 from . import Outcomes, ratio_score, register_metric
 
 
-def _sentence_spans(references: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]]) -> list[tuple[int, ...]]:
+def _sentence_spans(
+    references: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]]
+) -> list[tuple[int, int, int]]:
     """Per sentence: (correct spans, predicted spans, gold spans), from seqeval's own ``get_entities``.
 
     seqeval scores a corpus by joining its sentences with an ``O`` between them,
     so no span crosses a sentence and the corpus counts are these counts' sums.
     """
-    from seqeval.metrics.sequence_labeling import get_entities
+    from seqeval.metrics.sequence_labeling import get_entities  # type: ignore[import-untyped]
 
     _check(references, predictions)
     rows = []
@@ -40,7 +42,7 @@ def _sentence_spans(references: Sequence[Sequence[str]], predictions: Sequence[S
 
 def _seqeval_from_counts(sums: np.ndarray, n: np.ndarray) -> dict[str, np.ndarray]:
     """Micro precision, recall and F1 (0-100) by seqeval's own division code, one value per row of counts."""
-    from seqeval.metrics.v1 import _precision_recall_fscore_support
+    from seqeval.metrics.v1 import _precision_recall_fscore_support  # type: ignore[import-untyped]
 
     flat = sums.reshape(-1, 3)
     with warnings.catch_warnings():
