@@ -211,7 +211,7 @@ class Runner:
             "tasks": {t.cfg.task: t.cfg.to_dict() for t in tasks},
             "groups": self.group_scores(tasks, records),
             "results": records,
-            "tables": [{"title": t.title, "columns": t.columns, "rows": t.rows} for t in tables],
+            "tables": [{"title": t.title, "columns": t.columns, "rows": t.json_rows()} for t in tables],
             "timings": self.timings,
             "events": self.events,
         }

@@ -128,6 +128,10 @@ class Table:
         lines += [r"\bottomrule", r"\end{tabular}", r"\caption{" + caption + "}", r"\end{table}"]
         return "\n".join(lines) + "\n"
 
+    def json_rows(self) -> list[list[Any]]:
+        """Rows with each estimate as a dict (its value, interval, test), for a JSON file."""
+        return [[v.to_dict() if isinstance(v, Estimate) else _plain(v) for v in row] for row in self.rows]
+
     def to_json(self) -> dict[str, Any]:
         """Every number with its interval (and test): rows as column → value."""
         value = lambda v: v.to_dict() if isinstance(v, Estimate) else _plain(v) if v != "" else v  # noqa: E731
@@ -401,7 +405,9 @@ def robustness_summary(
     at = settings.index("intermediate") if "intermediate" in settings else None
     if at is not None:
         columns += [f"Δ {c}" for c in (*conditions, *(f"drop {c}" for c in noisy))]
-    table = Table("Robustness (average over languages)", ["task", *settings, *columns], label_columns=1 + len(settings))
+    table = Table(
+        "Robustness summary (average over languages)", ["task", *settings, *columns], label_columns=1 + len(settings)
+    )
     rows = dict.fromkeys((r["family"], *_setting(r, settings)) for r in records)
     estimates: list[Estimate] = []
     for row in rows:
