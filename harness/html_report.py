@@ -15,11 +15,12 @@ from __future__ import annotations
 import html
 import io
 import math
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .analysis import Analysis
 from .plots import noise_axis
-from .report import Table, all_tables, setting_value, varying_keys
+from .report import Table, all_tables, setting_value, skipped_table, varying_keys
 from .stats import Estimate
 
 STYLE = """
@@ -84,15 +85,17 @@ window.addEventListener('DOMContentLoaded', () => {
 def page(
     sections: list[tuple[str, list[dict[str, Any]], bool]],
     analysis: Analysis,
-    benchmarks: dict[str, list[str]],
+    benchmarks: Mapping[str, Any],
     title: str,
+    skipped: Iterable[Any] = (),
 ) -> str:
-    """The whole page: per ``--by`` section its tables and plots, then notes and the runs' configuration."""
+    """The whole page: per ``--by`` section its tables and plots, then the store's skipped files, notes and the
+    runs' configuration."""
     body = [f"<h1>{html.escape(title)}</h1>"]
     if any(r.get("smoke") for _, records, _ in sections for r in records):
         body.append('<p class="warn">Smoke model (random init): checks the pipeline only; not an XLM-R result.</p>')
     for suffix, records, by_seed in sections:
-        tables = all_tables(records, benchmarks, title + suffix, analysis, by_seed)
+        tables = all_tables(records, benchmarks, title + suffix, (), analysis, by_seed)
         if suffix:
             body.append(f"<h2>{html.escape(suffix.strip(' ·'))}</h2>")
         body += [t.to_html() for t in tables]
@@ -101,9 +104,7 @@ def page(
         figures = [delta_heatmap(robustness), noise_curves(robustness), language_bars(leaderboard)]
         body += [f"<figure>{svg}<figcaption>{html.escape(caption)}</figcaption></figure>"
                  for svg, caption in (f for f in figures if f)]  # fmt: skip
-    notes = analysis.notes_table()
-    if notes:
-        body.append(notes.to_html())
+    body += [t.to_html() for t in (skipped_table(skipped), analysis.notes_table()) if t]
     body.append(configuration([r for _, records, _ in sections for r in records]).to_html())
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{STYLE}</style><script>{SCRIPT}</script></head><body>{''.join(body)}</body></html>\n")  # fmt: skip

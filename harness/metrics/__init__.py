@@ -63,6 +63,8 @@ class Metric:
     fn: MetricFn
     higher_is_better: bool = True
     outcomes: Outcomes | None = None
+    #: the scorer a metric follows where the number depends on it (seqeval's release), given its kwargs
+    scorer: Callable[..., str] | None = None
 
     @property
     def takes_language(self) -> bool:
@@ -74,10 +76,13 @@ METRICS: dict[str, Metric] = {}
 
 
 def register_metric(
-    name: str, higher_is_better: bool = True, outcomes: Outcomes | None = None
+    name: str,
+    higher_is_better: bool = True,
+    scorer: Callable[..., str] | None = None,
+    outcomes: Outcomes | None = None,
 ) -> Callable[[MetricFn], MetricFn]:
     def wrap(fn: MetricFn) -> MetricFn:
-        METRICS[name] = Metric(name, fn, higher_is_better, outcomes)
+        METRICS[name] = Metric(name, fn, higher_is_better, outcomes, scorer)
         return fn
 
     return wrap
@@ -162,6 +167,16 @@ def metrics_from_sums(
         stacked = np.stack([sums[f"{metric.name}:{c}"] for c in metric.outcomes.columns], axis=-1)
         values.update(metric.outcomes.combine(stacked, n))
     return values
+
+
+def scorers(metric_list: list[dict[str, Any]]) -> dict[str, str]:
+    """Which scorer each metric of a task followed, where the number depends on it (recorded per cell)."""
+    out = {}
+    for entry in metric_list:
+        metric = get_metric(entry["metric"])
+        if metric.scorer is not None:
+            out[entry["metric"]] = metric.scorer(**(entry.get("kwargs") or {}))
+    return out
 
 
 def mean(values: Sequence[float]) -> float:

@@ -13,6 +13,8 @@ from typing import Any
 
 import datasets
 
+from ..errors import DataError
+
 Reader = Callable[..., datasets.Dataset]
 READERS: dict[str, Reader] = {}
 
@@ -32,16 +34,44 @@ def _string_features(columns: list[str]) -> datasets.Features:
 
 
 @register_reader("tsv")
-def read_tsv(files: list[str], columns: list[str] | None = None, header: bool = False) -> datasets.Dataset:
-    """Tab-separated text with no quoting (XTREME's XNLI/PAWS-X files contain bare quotes)."""
+def read_tsv(files: list[str], columns: list[str] | None = None, header: bool | str = False) -> datasets.Dataset:
+    """Tab-separated text with no quoting (XTREME's XNLI/PAWS-X files contain bare quotes).
+
+    ``header: auto`` reads a file whose first line names all ``columns`` (PAWS-X's labelled test files:
+    ``id  sentence1  sentence2  label``) by those names, extra columns dropped, and any other file as
+    headerless ``columns`` (XTREME's preprocessed ``dev-<lang>.tsv``).
+    """
+    if header == "auto" and columns:
+        parts = [read_tsv([f], columns, header=set(columns) <= set(_first_row(f))) for f in files]
+        return parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
     kwargs: dict[str, Any] = {"delimiter": "\t", "quoting": 3, "keep_default_na": False}
+    if columns and header:
+        kwargs["header"] = 0
+        kwargs["features"] = _string_features(_first_row(files[0]))
+        return datasets.load_dataset("csv", data_files=files, split="train", **kwargs).select_columns(columns)
     if columns:
+        _check_columns(files, len(columns), columns, bool(header))
         kwargs["features"] = _string_features(columns)
-        if not header:
-            kwargs["column_names"] = columns
-        else:
-            kwargs["header"] = 0
+        kwargs["column_names"] = columns
     return datasets.load_dataset("csv", data_files=files, split="train", **kwargs)
+
+
+def _first_row(path: str) -> list[str]:
+    with open(path, encoding="utf-8") as f:
+        return f.readline().rstrip("\r\n").split("\t")
+
+
+def _check_columns(files: list[str], count: int, columns: list[str], header: bool) -> None:
+    """A line with fewer tabs than columns would be read with empty trailing fields (a label ''): name it instead."""
+    for path in files:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for number, line in enumerate(fh, start=1):
+                line = line.rstrip("\r\n")
+                if line and line.count("\t") < count - 1 and not (header and number == 1):
+                    raise DataError(
+                        f"{path}, line {number}: {line.count(chr(9)) + 1} tab-separated field(s), expected {count} "
+                        f"({', '.join(columns)}). Fix or remove the line."
+                    )
 
 
 @register_reader("csv")
