@@ -54,7 +54,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         store = build(Path(tmp), args.examples)
-        records = store.all()
+        records = store.scan().records
         started = time.perf_counter()
         analysis = Analysis(store, resamples=args.resamples)
         board = leaderboard(records, analysis=analysis)

@@ -186,7 +186,7 @@ def _row(table, **labels: str) -> dict[str, Any]:
 def test_robustness_table_worst_case_relative_drop_and_difference_in_drop(tmp_path: Path) -> None:
     store = make_store(tmp_path)
     analysis = Analysis(store, seed=0, resamples=300)
-    table = robustness_summary(store.all(), analysis)
+    table = robustness_summary(store.scan().records, analysis)
     none, mnli = _row(table, intermediate="none"), _row(table, intermediate="mnli")
     assert none["clean"].value == 75.0 and none["typo:0.1"].value == 50.0
     assert none["drop typo:0.1"].value == 25.0
@@ -204,20 +204,20 @@ def test_robustness_table_worst_case_relative_drop_and_difference_in_drop(tmp_pa
 
 def test_seeds_pool_to_mean_and_std_with_one_interval(tmp_path: Path) -> None:
     store = make_store(tmp_path, seeds=(0, 1))
-    table = leaderboard(store.all(), analysis=Analysis(store, resamples=200))
+    table = leaderboard(store.scan().records, analysis=Analysis(store, resamples=200))
     clean = _row(table, intermediate="none", condition="clean")
     # fr: seed 0 75.0, seed 1 87.5 (its last example flips to correct); de 75.0 both → avg per seed 75.0, 81.25
     assert clean["fr"].value == pytest.approx(81.25) and clean["fr"].seeds == 2
     assert clean["avg"].value == pytest.approx(78.125)
     assert clean["avg"].std == pytest.approx(np.std([75.0, 81.25], ddof=1))
     assert "seed" not in table.columns and clean["avg"].low < clean["avg"].high
-    by_seed = leaderboard(store.all(), analysis=Analysis(store, resamples=0), by_seed=True)
+    by_seed = leaderboard(store.scan().records, analysis=Analysis(store, resamples=0), by_seed=True)
     assert "seed" in by_seed.columns
 
 
 def test_honest_reports_filters_incompatible_runs_and_missing_outcomes(tmp_path: Path) -> None:
     store = make_store(tmp_path)
-    records = store.all()
+    records = store.scan().records
     with pytest.raises(HarnessError, match="--lang xx: no record has it. The store has: de, fr"):
         report_sections(records, {"languages": ["xx"]}, [])
     with pytest.raises(HarnessError, match="--by colour"):
@@ -226,12 +226,12 @@ def test_honest_reports_filters_incompatible_runs_and_missing_outcomes(tmp_path:
     assert {r["condition"] for r in kept} == {"clean", "typo:0.2"} and {r["intermediate"] for r in kept} == {
         "none", "mnli"}  # fmt: skip
     other = make_store(tmp_path / "other", limit=100)  # the same cells from a run with another --limit
-    mixed = [*records, *({**r, "key": "o" + r["key"]} for r in other.all())]
+    mixed = [*records, *({**r, "key": "o" + r["key"]} for r in other.scan().records)]
     table = leaderboard(mixed)
     assert "limit" in table.columns and "differ in limit: 100, 8" in table.caption
     (tmp_path / "outcomes" / "none-clean-de-0.json").unlink()
     analysis = Analysis(store, resamples=50)
-    leaderboard(store.all(), analysis=analysis)
+    leaderboard(store.scan().records, analysis=analysis)
     assert "1 record(s) have no per-example outcomes" in analysis.notes_table().rows[0][0]
 
 
