@@ -201,8 +201,16 @@ def varying_keys(records: list[dict[str, Any]]) -> list[str]:
     that changes what a score means (split, --limit, sample seed, epochs, ...):
     records that differ in one are never averaged together or compared as equals.
     """
+    families: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        families.setdefault(r["family"], []).append(r)
+
+    def varies(key: str) -> bool:  # a run setting only matters where it differs within one task (XQuAD has no dev)
+        groups = [records] if key in KEYS else list(families.values())
+        return any(len({str(setting_value(r, key)) for r in group}) > 1 for group in groups)
+
     keys = [*KEYS, *SETUP_KEYS, *sorted({k for r in records for k in (r.get("settings") or {})})]
-    return [k for k in dict.fromkeys(keys) if len({str(setting_value(r, k)) for r in records}) > 1]
+    return [k for k in dict.fromkeys(keys) if varies(k)]
 
 
 def row_keys(records: list[dict[str, Any]], by_seed: bool = False) -> list[str]:
@@ -437,6 +445,12 @@ def robustness_summary(
     return table
 
 
+def _ratio(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """``part / whole`` in percent; NaN where the whole is 0 (a relative drop from a zero score is undefined)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(whole != 0, part / np.where(whole != 0, whole, 1) * 100, np.nan)
+
+
 def _robustness_row(
     analysis: Analysis, cells: Cells, row: tuple[str, ...], conditions: list[str], metric: str, languages: list[str],
     at: int | None,
@@ -456,7 +470,7 @@ def _robustness_row(
     values: dict[str, Any] = {c: estimate([(*row, c)], score) for c in present}
     for c in noisy:
         values[f"drop {c}"] = estimate([(*row, "clean"), (*row, c)], drop, 1)
-        values[f"rel. drop {c} %"] = estimate([(*row, "clean"), (*row, c)], lambda v: drop(v) / v[..., 0] * 100)
+        values[f"rel. drop {c} %"] = estimate([(*row, "clean"), (*row, c)], lambda v: _ratio(drop(v), v[..., 0]))
     if noisy and present == conditions:
         values["worst case"] = analysis.worst([cells[(*row, c)] for c in conditions], metric, languages)
     if at is not None and row[1 + at] != "none":

@@ -33,6 +33,7 @@ averages languages.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -154,11 +155,13 @@ def interval(
     samples = [np.arange(st.n) for st in strata]
     if strata[0].seeds > 1:
         samples = [np.arange(strata[0].seeds), *samples]
-    result = scipy_stats.bootstrap(
-        samples, statistic_of(strata, combine, per_language=len(strata) == 1), vectorized=True,
-        n_resamples=resamples, confidence_level=level, method="percentile", random_state=np.random.default_rng(seed),
-        batch=max(1, 2_000_000 // max(1, sum(st.n for st in strata))),
-    )  # fmt: skip
+    with warnings.catch_warnings():  # a resample distribution with one value (a constant model) is fine here
+        warnings.simplefilter("ignore")
+        result = scipy_stats.bootstrap(
+            samples, statistic_of(strata, combine, per_language=len(strata) == 1), vectorized=True,
+            n_resamples=resamples, confidence_level=level, method="percentile", random_state=np.random.default_rng(seed),
+            batch=max(1, 2_000_000 // max(1, sum(st.n for st in strata))),
+        )  # fmt: skip
     low, high = result.confidence_interval
     return float(low), float(high)
 
