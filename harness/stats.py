@@ -203,12 +203,12 @@ def randomisation_test(strata: Sequence[Stratum], sides: int, combine: Combine, 
     exact = total < 63 and 2**total <= resamples
     if exact:
         every = np.arange(2**total)[:, None] >> np.arange(total)
-        batches = [every[i : i + 4096] & 1 for i in range(0, len(every), 4096)]
+        batches: list[np.ndarray] = [(every[i : i + 4096] & 1).astype(bool) for i in range(0, len(every), 4096)]
     else:
         rng = np.random.default_rng(seed)
         step = max(1, 2_000_000 // total)
         batches = [rng.random((min(step, resamples - i), total)) < 0.5 for i in range(0, resamples, step)]
-    null = np.concatenate([statistic(b.astype(bool)) for b in batches])
+    null = np.concatenate([statistic(b) for b in batches])
     gamma = abs(observed) * 1e-14  # scipy's tolerance for ties in floating point
     adjustment = 0 if exact else 1
     less = (np.sum(null <= observed + gamma) + adjustment) / (len(null) + adjustment)
