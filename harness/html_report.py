@@ -170,7 +170,7 @@ def delta_heatmap(robustness: Table | None) -> tuple[str, str] | None:
             if isinstance(e, Estimate):
                 i, j = intermediates.index(r[col["intermediate"]]), families.index(r[col["task"]])
                 grid[i][j] = e.value
-                marks[i][j] = f"{e.value:+.1f}" + ("*" if e.significant else "")
+                marks[i][j] = f"{e.value + 0.0:+.1f}".replace("-0.0", "0.0") + ("*" if e.significant else "")
         finite = [abs(v) for row in grid for v in row if not math.isnan(v)] or [1.0]
         limit = max(finite) or 1.0
         cmap = "RdBu_r" if panel.startswith("Δ drop") else "RdBu"  # blue = better: higher score, smaller drop
