@@ -103,7 +103,7 @@ def _prepare(ev: Evaluator, cell: Cell, models: list[tuple[str, Trained]], max_l
             return f"{spec.path} holds docs this run does not evaluate (another --limit, seed or split?)", None
         return None, lambda name, trained: (rows, None)
     try:
-        transform = transformation(spec, task.cfg.task, task.language, ev.config.seed, ev.config.data_dir)
+        transform = transformation(spec, task.cfg.task, task.language, ev.config.noise_seed, ev.config.data_dir)
     except NoiseError as exc:
         return str(exc), None
     if spec.mode == "adaptive":
@@ -120,7 +120,7 @@ def _generate(ev: Evaluator, cell: Cell, name: str, trained: Trained, transform:
               max_length: int) -> tuple[list[dict[str, Any]], ModelQuery | None]:  # fmt: skip
     """The adversarial set made against ``trained`` (read back when an earlier cell or run stored it)."""
     task, spec, config = cell.task, cell.attack.generation, ev.config
-    ident = stable_hash([str(spec), config.seed, trained.key, task.fingerprint(), cell.examples, max_length], 12)
+    ident = stable_hash([str(spec), config.noise_seed, trained.key, task.fingerprint(), cell.examples, max_length], 12)
     path = config.output / "attack-sets" / f"{task.cfg.task}@{spec.recipe}@{name}-{ident}.jsonl"
     if path.is_file():
         return read_set(path), None
@@ -132,7 +132,7 @@ def _generate(ev: Evaluator, cell: Cell, name: str, trained: Trained, transform:
         budget = Budget(spec.words, spec.queries, spec.beam)
         outcomes = attack(cell.examples, task.noise_fields, task.type.name, query, goal, transform, budget)
     made = {"task": task.cfg.task, "language": task.language, "source": trained.key, "source_intermediate": name,
-            "recipe": str(spec), "budget": spec.budget, "seed": config.seed,
+            "recipe": str(spec), "budget": spec.budget, "seed": config.noise_seed,
             "seconds": round(time.perf_counter() - started, 3)}  # fmt: skip
     rows = [_row(e, o, made) for e, o in zip(cell.examples, outcomes)]
     write_set(path, rows)
