@@ -136,10 +136,13 @@ def _with_deltas(
     return out
 
 
+#: the record keys that make two records' numbers comparable: a group score averages within one setting only
+SETTING_KEYS = ("model_label", "method", "intermediate", "train_noise", "condition", "seed")
+
+
 def varying_keys(records: list[dict[str, Any]]) -> list[str]:
     """The record keys (settings) that differ between records: what a table's rows or a plot's lines tell apart."""
-    keys = ("model_label", "method", "intermediate", "train_noise", "condition", "seed")
-    return [k for k in keys if len({str(r.get(k)) for r in records}) > 1]
+    return [k for k in SETTING_KEYS if len({str(r.get(k)) for r in records}) > 1]
 
 
 def _notes(records: list[dict[str, Any]], varying: list[str]) -> str:
@@ -312,10 +315,6 @@ def all_tables(records: list[dict[str, Any]], benchmarks: Mapping[str, Any], tit
     tables = [leaderboard(records, title), *benchmark_tables(records, benchmarks), robustness_summary(records),
               stats_table(records)]  # fmt: skip
     return [t for t in tables if t]
-
-
-#: the record keys that make two records' numbers comparable: a group score averages within one setting only
-SETTING_KEYS = ("model_label", "method", "intermediate", "train_noise", "condition", "seed")
 
 
 def group_scores(records: Iterable[dict[str, Any]], languages: list[str] | None = None) -> list[dict[str, Any]]:
