@@ -7,7 +7,13 @@ it is a bug.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import _thread
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +41,59 @@ class HarnessGroup(click.Group):
             ctx.exit(exc.exit_code)
 
 
+class Interrupted(SystemExit):
+    """Ctrl-C or SIGTERM ended the work; what is finished is on disk (exit status 130, as a shell reports Ctrl-C)."""
+
+    def __init__(self) -> None:
+        super().__init__(130)
+
+
+class _Stop:
+    """The handler of SIGINT and SIGTERM inside ``resumable``: raises ``KeyboardInterrupt``, and raises it again
+    every half second until ``resumable`` has caught it, because native code that was running when the signal came
+    (a tokenizer, a dataset writer) may swallow the first one."""
+
+    def __init__(self) -> None:
+        self.caught = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        threading.Timer(0.5, self.again).start()
+        raise KeyboardInterrupt
+
+    def again(self) -> None:
+        if not self.caught:
+            _thread.interrupt_main(signal.SIGINT)
+
+
+@contextmanager
+def resumable(output: Path) -> Iterator[None]:
+    """Ctrl-C or SIGTERM (what batch schedulers send before killing a job) stop the work at once, with a note
+    on what is kept and how to resume, instead of a traceback.
+
+    Both unwind as ``KeyboardInterrupt``: every finished cell's record is
+    already on disk (each is written atomically when it is done), a half-written
+    one leaves no file, and the same command resumes where it stopped.
+    """
+    stop = _Stop()
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    except KeyboardInterrupt:
+        stop.caught = True
+        records = Path(output) / "records"
+        kept = len(list(records.glob("*.json"))) if records.is_dir() else 0
+        err_console.print(
+            f"[bold yellow]Interrupted.[/] {kept} finished cell record(s) are kept in {records}; run the same command "
+            f"again to resume: finished cells are not evaluated again and trained models are reused.",
+            soft_wrap=True,
+        )
+        raise Interrupted from None
+    finally:
+        stop.caught = True
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 class BatchSize(click.ParamType):
     name = "INT|auto"
 
@@ -48,6 +107,22 @@ class BatchSize(click.ParamType):
         if size < 1:
             self.fail("must be at least 1", param, ctx)
         return size
+
+
+class CommaList(click.ParamType):
+    """A comma-separated list of choices (``--method lora,full``)."""
+
+    name = "LIST"
+
+    def __init__(self, choices: list[str]) -> None:
+        self.choices = choices
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> list[str]:
+        values = value if isinstance(value, list) else _csv(str(value))
+        bad = [v for v in values if v not in self.choices]
+        if bad or not values:
+            self.fail(f"{', '.join(bad) or 'nothing'} is not one of {', '.join(self.choices)}", param, ctx)
+        return list(dict.fromkeys(values))
 
 
 def _csv(value: str | None) -> list[str]:
@@ -84,8 +159,9 @@ def options(*decorators: Callable[[Callable], Callable]) -> Callable[[Callable],
 MODEL_AND_DATA = options(
     click.option("--model", "-m", default="xlm-roberta-large", show_default=True,
                  help="Hub id, local folder, or 'tiny' (an offline smoke model built from the run's text)."),
-    click.option("--method", type=click.Choice(["full", "lora"]), default="full", show_default=True,
-                 help="Full fine-tuning (Phang et al.) or LoRA adapters on the one resident base."),
+    click.option("--method", "methods", type=CommaList(["full", "lora"]), default="full", show_default=True,
+                 help="Full fine-tuning (Phang et al.) or LoRA adapters on the one resident base; `harness run` "
+                 "takes both (lora,full) and runs the grid under each."),
     click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
                  help="Local data laid out like XTREME's download/ folder; without it, data comes from the hub."),
     include_path_option,
@@ -127,12 +203,25 @@ MODEL_AND_DATA = options(
 )  # fmt: skip
 
 
-def make_config(tasks: list[str], target_modules: str, no_resume: bool, **options: Any) -> Any:
+def make_configs(tasks: list[str], target_modules: str, no_resume: bool, methods: list[str], seeds: str | None = None,
+                 **options: Any) -> list[Any]:  # fmt: skip
+    """One run configuration per (method, training seed) of the grid."""
     from .models import quiet_transformers
     from .pipeline import RunConfig
 
     quiet_transformers()
-    return RunConfig(tasks=tasks, target_modules=_csv(target_modules), resume=not no_resume, **options)
+    try:
+        seed_list = [int(s) for s in _csv(seeds)] or [options.pop("seed")]
+    except ValueError:
+        raise HarnessError(f"--seeds {seeds!r}: give whole numbers separated by commas, e.g. --seeds 1,2,3.") from None
+    options.pop("seed", None)
+    return [
+        RunConfig(
+            tasks=tasks, target_modules=_csv(target_modules), resume=not no_resume, method=method, seed=seed, **options
+        )  # fmt: skip
+        for method in methods
+        for seed in seed_list
+    ]
 
 
 def print_tables(tables: list[Any]) -> None:
@@ -142,7 +231,14 @@ def print_tables(tables: list[Any]) -> None:
 
 
 @cli.command()
-@click.option("--tasks", "-t", required=True, help="Comma-separated tasks, groups or tags, e.g. xnli,pawsx.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A YAML experiment file whose keys are this command's options (tasks: [xnli, pawsx], seeds: "
+    "[1, 2], ...); options given on the command line override it.",
+)
+@click.option("--tasks", "-t", help="Comma-separated tasks, groups or tags, e.g. xnli,pawsx.")
 @MODEL_AND_DATA
 @click.option("--languages", help="Only these evaluation languages (comma-separated).")
 @click.option(
@@ -183,20 +279,89 @@ def print_tables(tables: list[Any]) -> None:
     "comma-separated sweep (typo:0.05,typo:0.1); see `harness noise ls`.",
 )
 @click.option("--train-noise", help="Noise the training data with this condition (trains and stores a separate model).")
-def run(tasks: str, languages: str | None, intermediates: str, include_paths: tuple[Path, ...], noise: tuple[str, ...],
-        **options: Any) -> None:  # fmt: skip
-    """Fine-tune on English (after each intermediate task), evaluate every language zero-shot, clean and noisy."""
+@click.option("--seeds", help="Comma-separated training seeds: the whole grid once per seed (instead of --seed).")
+@click.option(
+    "--dry-run", is_flag=True, help="List every unit of the plan, what is done and the work left; run nothing."
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray", "slurm"]),
+    default="local",
+    show_default=True,
+    help="Where units run: this process, Ray actors (pip install -e '.[ray]'), or SLURM jobs through "
+    "submitit (pip install -e '.[slurm]').",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Ray actors, or SLURM array tasks at once [default: one Ray actor per GPU of the cluster, else per CPU].",
+)
+@click.option("--ray-address", help="A running Ray cluster (auto, or ray://HOST:10001) [default: start one here].")
+@click.option("--slurm-partition", help="SLURM partition of the job arrays.")
+@click.option("--slurm-gpus-per-node", type=click.IntRange(min=0), default=1, show_default=True)
+@click.option(
+    "--slurm-time",
+    type=click.IntRange(min=1),
+    default=240,
+    show_default=True,
+    help="Time limit of one array task, in minutes.",
+)
+@click.option(
+    "--slurm-cluster",
+    type=click.Choice(["slurm", "local", "debug"]),
+    default="slurm",
+    show_default=True,
+    help="submitit's backend: local and debug run the same job arrays on this machine (tests, checks).",
+)
+@click.pass_context
+def run(ctx: click.Context, config_file: Path | None, **params: Any) -> None:
+    """Fine-tune on English (after each intermediate task), evaluate every language zero-shot, clean and noisy.
+
+    Lists of tasks, intermediates, noise conditions, seeds and methods make a grid; it is planned as units of
+    work (train a stage, train a target on it, evaluate a cell) and run by --executor."""
+    from .experiment import apply_experiment_file
+
+    if config_file is not None:
+        apply_experiment_file(ctx, config_file)
+        params = {k: ctx.params[k] for k in params}
+    run_grid(**params)
+
+
+def run_grid(tasks: str | None, languages: str | None, intermediates: str, include_paths: tuple[Path, ...],
+             noise: tuple[str, ...], dry_run: bool, executor: str, workers: int | None, ray_address: str | None,
+             slurm_partition: str | None, slurm_gpus_per_node: int, slurm_time: int, slurm_cluster: str,
+             **options: Any) -> None:  # fmt: skip
+    from .executors import LocalExecutor, RayExecutor, SlurmExecutor, describe
     from .pipeline import Runner
 
-    config = make_config(_csv(tasks), languages=_csv(languages) or None, include_paths=list(include_paths),
-                         noise=list(noise), intermediates=_csv(intermediates), **options)  # fmt: skip
-    result = Runner(config, err_console).run()
-    print_tables(result["table_objs"])
-    timings = result["timings"]
-    err_console.print(
-        f"Done in {timings['total_s']:.1f}s (data {timings['prepare_data_s']:.1f}s, model load "
-        f"{timings['load_model_s']:.1f}s). Results: {result['run_dir'] / 'results.json'}"
-    )
+    if not tasks:
+        raise HarnessError("harness run needs --tasks (or a tasks: key in the --config file), e.g. --tasks xnli.")
+    configs = make_configs(_csv(tasks), languages=_csv(languages) or None, include_paths=list(include_paths),
+                           noise=list(noise), intermediates=_csv(intermediates), **options)  # fmt: skip
+    with resumable(configs[0].output):
+        runners = [Runner(config, err_console).prepare() for config in configs]
+        units = list({unit.key: unit for runner in runners for unit in runner.units()}.values())
+        if dry_run:
+            describe(units, console)
+            return
+        if executor == "ray":
+            RayExecutor(err_console, ray_address, workers).run(units)
+        elif executor == "slurm":
+            folder = configs[0].output / "slurm"
+            SlurmExecutor(err_console, folder, slurm_partition, slurm_gpus_per_node, slurm_time,
+                          None if slurm_cluster == "slurm" else slurm_cluster, workers).run(units)  # fmt: skip
+        else:
+            LocalExecutor(err_console).run(units)
+        results = [runner.finish() for runner in runners]
+    if len(results) == 1:
+        print_tables(results[0]["table_objs"])
+    else:
+        from .report import all_tables
+
+        records = [r for result in results for r in result["results"]]
+        print_tables(all_tables(records, runners[0].index.benchmarks(), f"{len(results)} runs (seeds × methods)"))
+    runs = ", ".join(str(result["run_dir"] / "results.json") for result in results)
+    err_console.print(f"Done: {len(units)} units. Results: {runs}")
 
 
 @cli.command()
@@ -214,8 +379,11 @@ def train(task: str, include_paths: tuple[Path, ...], **options: Any) -> None:
     from .pipeline import Runner
 
     stage = "+".join(_csv(task))
-    config = make_config([], include_paths=list(include_paths), intermediates=[stage], **options)
-    result = Runner(config, err_console).train(stage)
+    if len(options["methods"]) > 1:
+        raise HarnessError("harness train trains one stage: give one --method (full or lora).")
+    (config,) = make_configs([], include_paths=list(include_paths), intermediates=[stage], **options)
+    with resumable(config.output):
+        result = Runner(config, err_console).train(stage)
     print_tables([result["table"]])
     err_console.print(
         f"Artefact {result['key']} in {result['store']}; use it with `harness run --intermediate "
@@ -278,6 +446,11 @@ def tasks_show(name: str, include_paths: tuple[Path, ...]) -> None:
         else {"tag": name, "tasks": index.expand(name)}
     )
     console.print(f"# {entry.kind} {name}" + (f" from {entry.path}" if entry.path else ""))
+    if entry.kind == "task":
+        from .validate import imported_files
+
+        for path in imported_files(index.task(name)):
+            console.print(f"# imports Python code from {path}")
     console.print(Syntax(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110), "yaml"))
 
 
@@ -287,8 +460,10 @@ def tasks_validate(paths: tuple[Path, ...]) -> None:
     """Check task and group YAML files (keys, includes, hooks, templates' syntax)."""
     from .validate import validate_paths
 
-    checked = validate_paths(list(paths))
+    checked, imported = validate_paths(list(paths))
     console.print(f"[green]OK[/]: {len(checked)} file(s) valid.")
+    if imported:
+        console.print(f"They import Python code (run it only if you trust it): {', '.join(map(str, imported))}")
 
 
 @tasks.command("generate")
@@ -323,10 +498,13 @@ def report(output: Path, fmt: str, plot: Path | None, include_paths: tuple[Path,
     from .report import all_tables
     from .results import CellStore
 
-    records = CellStore(output).all()
+    scan = CellStore(output).scan()
+    records = scan.records
     if not records:
-        raise HarnessError(f"No result records under {output}/records; run `harness run --output {output}` first.")
-    tables = all_tables(records, TaskIndex(include_paths).benchmarks(), f"Results in {output}")
+        skipped = "".join(f" {s.path.name}: {s.reason}." for s in scan.skipped)
+        raise HarnessError(f"No result records under {output}/records; run `harness run --output {output}` "
+                           f"first.{skipped}")  # fmt: skip
+    tables = all_tables(records, TaskIndex(include_paths).benchmarks(), f"Results in {output}", scan.skipped)
     if fmt == "terminal":
         print_tables(tables)
     else:
@@ -374,4 +552,11 @@ cli.add_command(noise_commands)
 
 
 def main() -> None:
-    cli(prog_name="harness")
+    try:
+        cli(prog_name="harness")
+    except Interrupted as exc:
+        # Tearing down the interpreter (the model, datasets' Arrow tables) takes seconds, and an interrupted user
+        # or a scheduler's grace period should not wait for it: every record is already on disk.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exc.code)  # type: ignore[arg-type]

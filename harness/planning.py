@@ -12,8 +12,9 @@ from typing import Any
 
 from .config import RunConfig
 from .data import has_split, local_patterns
-from .errors import DataError, HarnessError
-from .models import Base
+from .errors import DataError, HarnessError, SpecError
+from .metrics import METRICS
+from .models import BaseId
 from .registry import TaskIndex
 from .task import DocSelection, Task
 from .training import TrainArgs
@@ -43,6 +44,12 @@ class TrainingJob:
     @property
     def family(self) -> str:
         return self.lead.family
+
+    @property
+    def head_name(self) -> str:
+        """The name of this job's head in a stored artefact: its training identity, the same for every family
+        trained on the same data, so a model trained for XQuAD serves MLQA too."""
+        return self.lead.training_identity(self.split) if self.split else self.family
 
     @property
     def trainable(self) -> bool:
@@ -89,6 +96,16 @@ def resolve_tasks(names: list[str], config: RunConfig, index: TaskIndex) -> list
             )
         tasks = [t for t in tasks if t.language in config.languages]
     return tasks
+
+
+def check_metrics(tasks: list[Task]) -> None:
+    """Every task's metrics exist, checked before anything is trained rather than when the first score is due."""
+    for task in tasks:
+        for entry in task.metric_list:
+            if entry["metric"] not in METRICS:
+                where = task.cfg.source.where("metric_list") if task.cfg.source else task.name
+                raise SpecError(f"{where}: unknown metric {entry['metric']!r} in task {task.cfg.task!r}; known "
+                                f"metrics: {', '.join(sorted(METRICS))}.")  # fmt: skip
 
 
 def eval_split_of(task: Task, config: RunConfig) -> str:
@@ -169,7 +186,7 @@ def plan_training(tasks: list[Task], config: RunConfig, smoke: bool) -> list[Tra
     return list(jobs.values())
 
 
-def train_args(task: Task, base: Base, config: RunConfig) -> TrainArgs:
+def train_args(task: Task, base: BaseId, config: RunConfig) -> TrainArgs:
     """Spec defaults, then the base preset's needs (tiny), then the command line."""
     d = {**asdict(task.cfg.training), **base.training_overrides}
     lr = d["lora_learning_rate"] if config.method == "lora" else d["learning_rate"]
@@ -182,16 +199,3 @@ def train_args(task: Task, base: Base, config: RunConfig) -> TrainArgs:
         max_length=config.max_length if config.max_length is not None else d["max_length"],
         seed=config.seed,
     )
-
-
-def model_inputs(examples: list[dict[str, Any]]) -> list[str]:
-    """Model-input text of examples (the tiny preset's tokenizer corpus); never labels."""
-    out: list[str] = []
-    for e in examples:
-        for name in ("text", "text_pair", "choices", "context", "question", "tokens"):
-            value = e.get(name)
-            if isinstance(value, str):
-                out.append(value)
-            elif isinstance(value, list):
-                out.append(" ".join(str(v) for v in value))
-    return out

@@ -307,13 +307,26 @@ def target_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in records if r.get("role") != "intermediate"]
 
 
-def all_tables(records: list[dict[str, Any]], benchmarks: Mapping[str, Any], title: str) -> list[Table]:
-    """Every table a set of records gives: the leaderboard, benchmark scores, robustness, applied noise."""
+def skipped_table(skipped: Iterable[Any]) -> Table | None:
+    """The files of the results store that no table counts (``results.Skipped``): a torn record would otherwise
+    move an average without a word."""
+    rows = [[item.path.name, item.reason] for item in skipped]
+    if not rows:
+        return None
+    caption = "These files are left out of every table above; re-run their cells (harness run ...) to replace them."
+    return Table(f"{len(rows)} file(s) in records/ skipped", ["file", "why"], rows, caption)
+
+
+def all_tables(
+    records: list[dict[str, Any]], benchmarks: Mapping[str, Any], title: str, skipped: Iterable[Any] = ()
+) -> list[Table]:
+    """Every table a set of records gives: the leaderboard, benchmark scores, robustness, applied noise, and the
+    files of the store that were skipped."""
     from harness.noise import stats_table  # noise reports on its own records; it imports Table from here
 
     records = target_records(records)
     tables = [leaderboard(records, title), *benchmark_tables(records, benchmarks), robustness_summary(records),
-              stats_table(records)]  # fmt: skip
+              stats_table(records), skipped_table(skipped)]  # fmt: skip
     return [t for t in tables if t]
 
 

@@ -239,6 +239,11 @@ def parse_task(raw: RawSpec) -> TaskConfig:
         raise SpecError(f"{raw.where('role')}: role must be 'target' or 'intermediate', not {data['role']!r}.")
     training = _nested(raw, data.pop("training", None), "training", TrainingDefaults)
     retrieval = _nested(raw, data.pop("retrieval", None), "retrieval", RetrievalSettings)
+    if "label_list" in data and data["label_list"] is not None and not isinstance(data["label_list"], list):
+        raise SpecError(
+            f"{raw.where('label_list')}: label_list must be a list of labels, e.g. label_list: [neg, pos]; "
+            f"got {data['label_list']!r}."
+        )
     data["tag"] = _as_list(data.get("tag"))
     data["languages"] = [str(x) for x in _as_list(data.get("languages"))]
     data["noise_fields"] = _as_list(data.get("noise_fields"))

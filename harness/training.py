@@ -22,6 +22,9 @@ from .features import shuffled_batches
 from .models import autocast
 from .tasktypes import TaskType
 
+#: steps between the loss values the progress bar shows (each read is a device sync)
+SHOW_LOSS_EVERY = 25
+
 
 class TaskModel(nn.Module):
     """The encoder (possibly carrying LoRA adapters) and one task head."""
@@ -115,7 +118,8 @@ def train(
     weights = [n ** (1.0 / temperature) for n in sizes]
     pick = random.Random(f"tasks:{args.seed}")
     batches = [_batches(n, args.batch_size, f"{args.seed}:{i}") for i, n in enumerate(sizes)]
-    losses: list[float] = []
+    step_losses: list[torch.Tensor] = []  # kept on the device, read once at the end
+    shown = float("nan")
     start = time.perf_counter()
     for step in range(1, total + 1):
         i = pick.choices(range(len(streams)), weights)[0] if len(streams) > 1 else 0
@@ -129,10 +133,13 @@ def train(
         optimizer.step()
         schedule.step()
         optimizer.zero_grad(set_to_none=True)
-        losses.append(float(loss.detach()))
+        step_losses.append(loss.detach())
+        if step % SHOW_LOSS_EVERY == 0 or step == 1:
+            shown = float(step_losses[-1])  # reading a loss waits for the device: only every SHOW_LOSS_EVERY steps
         if on_step:
-            on_step(step, total, losses[-1])
+            on_step(step, total, shown)
     models.eval()
+    losses = torch.stack(step_losses).float().tolist()
     tail = losses[-max(1, steps_per_epoch) :]
     return {
         "steps": total,

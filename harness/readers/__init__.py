@@ -13,6 +13,8 @@ from typing import Any
 
 import datasets
 
+from ..errors import DataError
+
 Reader = Callable[..., datasets.Dataset]
 READERS: dict[str, Reader] = {}
 
@@ -48,6 +50,7 @@ def read_tsv(files: list[str], columns: list[str] | None = None, header: bool | 
         kwargs["features"] = _string_features(_first_row(files[0]))
         return datasets.load_dataset("csv", data_files=files, split="train", **kwargs).select_columns(columns)
     if columns:
+        _check_columns(files, len(columns), columns, bool(header))
         kwargs["features"] = _string_features(columns)
         kwargs["column_names"] = columns
     return datasets.load_dataset("csv", data_files=files, split="train", **kwargs)
@@ -56,6 +59,19 @@ def read_tsv(files: list[str], columns: list[str] | None = None, header: bool | 
 def _first_row(path: str) -> list[str]:
     with open(path, encoding="utf-8") as f:
         return f.readline().rstrip("\r\n").split("\t")
+
+
+def _check_columns(files: list[str], count: int, columns: list[str], header: bool) -> None:
+    """A line with fewer tabs than columns would be read with empty trailing fields (a label ''): name it instead."""
+    for path in files:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for number, line in enumerate(fh, start=1):
+                line = line.rstrip("\r\n")
+                if line and line.count("\t") < count - 1 and not (header and number == 1):
+                    raise DataError(
+                        f"{path}, line {number}: {line.count(chr(9)) + 1} tab-separated field(s), expected {count} "
+                        f"({', '.join(columns)}). Fix or remove the line."
+                    )
 
 
 @register_reader("csv")

@@ -35,6 +35,7 @@ from ..metrics.retrieval import best_threshold
 from ..spec import SOURCE_KEYS, RetrievalSettings, TaskConfig
 from ..templating import render
 from . import TaskType, pad, register_task_type
+from .pools import layers_up_to, pool_embeddings
 
 if TYPE_CHECKING:
     from ..evaluation import EvalContext
@@ -77,8 +78,14 @@ class RetrievalHead(nn.Module):
         return layer
 
     def embed(self, encoder: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        out = encoder(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
-        hidden = out.hidden_states[self.layer_index(len(out.hidden_states) - 1)].float()
+        # training keeps every layer: the layers above still draw dropout noise, and skipping them would change it
+        with layers_up_to(encoder, self.layer_index, enabled=not self.training) as cut:
+            if cut:
+                hidden = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            else:
+                out = encoder(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+                hidden = out.hidden_states[self.layer_index(len(out.hidden_states) - 1)]
+        hidden = hidden.float()
         if self.pooling == "cls":
             pooled = hidden[:, 0]
         else:  # XTREME's mean_pool_embedding: special tokens included, padding excluded
@@ -363,17 +370,7 @@ def ranked_predictions(embedded: list[tuple[Any, Any]], examples: list[dict[str,
     k = cfg.retrieval.top_k
     index = search.TopK(search.normalize(torch.stack([embedded[i][0] for i in asked])), 2 * k if faiss else k,
                         context.device)  # fmt: skip
-    block: list[torch.Tensor] = []
-    ids: list[int] = []
-    for indices, outputs in context.outputs(pool, f"rank {context.task.name} candidates"):
-        embedded_pool = [(i, out[0]) for i, out in zip(indices, outputs) if out[0] is not None]
-        block += [vector for _, vector in embedded_pool]
-        ids += [-(i + 1) if last else i for i, _ in embedded_pool]
-        if len(block) >= search.BLOCK:
-            index.add(search.normalize(torch.stack(block)), torch.tensor(ids))
-            block, ids = [], []
-    if block:
-        index.add(search.normalize(torch.stack(block)), torch.tensor(ids))
+    index.add_all((block, -(ids + 1) if last else ids) for block, ids in pool_embeddings(context, pool))
     found = search.faiss_order(index.scores.cpu(), index.ids.cpu(), k)[1] if faiss else index.ids
     predictions: list[Any] = [[] for _ in examples]
     for row, i in enumerate(asked):

@@ -211,18 +211,19 @@ class SpanQA(TaskType):
     def outputs(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> list[Any]:
         """Per window: the ``N_BEST`` best context tokens as start and as end (context-relative), and the null score."""
         logits = logits.float()
-        null = (logits[:, 0, 0] + logits[:, 0, 1]).tolist()
         outside = (batch["context_mask"] == 0).unsqueeze(-1)
         k = min(N_BEST, logits.shape[1])
         values, indexes = logits.masked_fill(outside, float("-inf")).topk(k, dim=1)  # (batch, k, start/end)
         indexes = indexes - batch["context_start"].view(-1, 1, 1)
+        null = logits[:, 0, 0] + logits[:, 0, 1]
+        # read back once per batch (each read from a GPU waits for it), then split up in Python
+        scores, positions, nulls = values.cpu().tolist(), indexes.cpu().tolist(), null.cpu().tolist()
         out = []
-        for b in range(logits.shape[0]):
+        for b in range(len(nulls)):
             best = []
             for side in (0, 1):
-                vals, idx = values[b, :, side].tolist(), indexes[b, :, side].tolist()
-                best.append([(i, v) for i, v in zip(idx, vals) if v != float("-inf")])
-            out.append({"starts": best[0], "ends": best[1], "null": null[b]})
+                best.append([(i[side], v[side]) for i, v in zip(positions[b], scores[b]) if v[side] != float("-inf")])
+            out.append({"starts": best[0], "ends": best[1], "null": nulls[b]})
         return out
 
     def predict(self, outputs: list[Any], features: Any, examples: list[dict[str, Any]], cfg: TaskConfig) -> list[Any]:
