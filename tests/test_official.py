@@ -238,34 +238,19 @@ def test_faiss_top_k_order_and_cut_of_equal_scores() -> None:
     assert search.nearest(scores, torch.eye(9)) == [2]  # Tatoeba (IndexFlatL2, one neighbour): the first
 
 
-def test_ranking_ties_follow_each_tasks_official_order(tmp_path) -> None:
-    """Tied embeddings over a real LAReQA pool: LAReQA's argsort()[::-1] puts the later candidates first,
+def test_ranking_ties_follow_each_tasks_official_order() -> None:
+    """A pool of tied embeddings, streamed in blocks: LAReQA's argsort()[::-1] puts the later candidates first,
     Mewsli-X's faiss search keeps the first ones, latest first."""
-    from dataclasses import replace
-    from pathlib import Path
-    from types import SimpleNamespace
-
     import torch
 
-    from harness.task import Task
-    from harness.tasktypes.retrieval import candidate_pool, ranked_predictions
+    from harness.tasktypes.retrieval import rank
 
-    data = Path(__file__).parent / "fixtures" / "data"
-    cfg = TaskIndex().task("lareqa_de")
-    pool_size = len(candidate_pool(cfg, "validation", data))
-    vector = torch.ones(4)
-
-    def predict(ties: str) -> list:
-        task_cfg = replace(cfg, retrieval=replace(cfg.retrieval, top_k=3, ties=ties))
-        context = SimpleNamespace(task=Task(task_cfg, family="lareqa"), split="validation", data_dir=data,
-                                  device="cpu", outputs=lambda docs, _: [(list(range(len(docs))),
-                                                                          [(vector, None)] * len(docs))])  # fmt: skip
-        return ranked_predictions([(vector, None)], [{"id": "q"}], context)[0]
-
-    ids = [c["id"] for c in candidate_pool(cfg, "validation", data)]
-    assert predict("numpy") == ids[pool_size - 1 : pool_size - 4 : -1]
-    assert predict("faiss") == [ids[2], ids[1], ids[0]]
-    assert cfg.retrieval.ties == "numpy" and TaskIndex().task("mewslix_de").retrieval.ties == "faiss"
+    pool = torch.nn.functional.normalize(torch.ones(7, 4), dim=-1)
+    blocks = [(pool[:4], torch.arange(4)), (pool[4:], torch.arange(4, 7))]
+    assert rank(torch.ones(1, 4), blocks, 3, "numpy", "cpu") == [[6, 5, 4]]
+    assert rank(torch.ones(1, 4), blocks, 3, "faiss", "cpu") == [[2, 1, 0]]
+    assert TaskIndex().task("lareqa_de").retrieval.ties == "numpy"
+    assert TaskIndex().task("mewslix_de").retrieval.ties == "faiss"
 
 
 def test_lareqa_averages_aps_with_numpy_mewslix_with_a_running_sum() -> None:
