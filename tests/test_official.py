@@ -253,6 +253,35 @@ def test_ranking_ties_follow_each_tasks_official_order() -> None:
     assert TaskIndex().task("mewslix_de").retrieval.ties == "faiss"
 
 
+def test_ranked_predictions_keep_the_tie_order_over_a_real_pool() -> None:
+    """The same through ranked_predictions over the LAReQA fixture's pool (a context naming no model: not cached)."""
+    from dataclasses import replace
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import torch
+
+    from harness.task import Task
+    from harness.tasktypes.retrieval import candidate_pool, ranked_predictions
+
+    data = Path(__file__).parent / "fixtures" / "data"
+    cfg = TaskIndex().task("lareqa_de")
+    pool_size = len(candidate_pool(cfg, "validation", data))
+    vector = torch.ones(4)
+
+    def predict(ties: str) -> list:
+        task_cfg = replace(cfg, retrieval=replace(cfg.retrieval, top_k=3, ties=ties))
+        context = SimpleNamespace(task=Task(task_cfg, family="lareqa"), split="validation", data_dir=data, model_key=None,
+                                  device="cpu", outputs=lambda docs, _: [(list(range(len(docs))),
+                                                                          [(vector, None)] * len(docs))])  # fmt: skip
+        return ranked_predictions([(vector, None)], [{"id": "q"}], context)[0]
+
+    ids = [c["id"] for c in candidate_pool(cfg, "validation", data)]
+    assert predict("numpy") == ids[pool_size - 1 : pool_size - 4 : -1]
+    assert predict("faiss") == [ids[2], ids[1], ids[0]]
+    assert cfg.retrieval.ties == "numpy" and TaskIndex().task("mewslix_de").retrieval.ties == "faiss"
+
+
 def test_lareqa_averages_aps_with_numpy_mewslix_with_a_running_sum() -> None:
     import numpy
 
