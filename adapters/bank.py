@@ -92,7 +92,7 @@ def stage_spec(base: BaseId, config: RunConfig, jobs: list[TrainingJob], on_top_
                 "selection": [job.selection.holdout, job.selection.limit, job.selection.seed],
                 "examples": stable_hash(job.training_examples),
                 # only when set, so that the keys of models trained on clean data stay as they were
-                **({"train_noise": [config.train_noise, config.seed]} if job.noisy_examples is not None else {}),
+                **({"train_noise": [config.train_noise, config.noise_seed]} if job.noisy_examples is not None else {}),
                 "args": train_args(job.lead, base, config).to_dict(),
             }
             for job in jobs

@@ -25,7 +25,7 @@ from harness.adapters.mixed import predict_mixed
 from .config import RunConfig
 from .evaluation import EvalContext, auto_batching, predict_features
 from .features import featurize
-from .metrics import compute, headline, scorers
+from .metrics import METRICS, compute, example_outcomes, headline, scorers
 from .models import Base
 from .paths import file_name
 from .planning import TrainingJob, eval_split_of
@@ -33,6 +33,24 @@ from .results import CellStore, write_samples
 from .spec import stable_hash
 from .task import Task
 from .training import TaskModel
+
+#: run settings that change what a score means: records that differ in them are never averaged or compared as equals
+COMPARED_SETTINGS = (
+    "limit",
+    "max_train_examples",
+    "epochs",
+    "learning_rate",
+    "train_batch_size",
+    "max_length",
+    "lora_rank",
+    "lora_alpha",
+    "target_modules",
+    "stack",
+    "temperature",
+    "retrieval_layer",
+    "limit_pool",
+    "dtype",
+)
 
 
 @dataclass
@@ -184,14 +202,18 @@ class Evaluator:
         references = [task.type.reference(e) for e in examples]
         metrics = compute(task.metric_list, references, predictions, language=task.language)
         score_name, score, table_metrics = headline(metrics)
+        outcomes = example_outcomes(task.metric_list, references, predictions, task.language)
+        directions = {m["metric"]: METRICS[m["metric"]].higher_is_better for m in task.metric_list}
         record = {
             "key": key, "task": task.cfg.task, "family": task.family, "language": task.language,
             "condition": cell.condition, "noise": cell.noise, "train_noise": config.train_noise, "role": trained.role,
             "model": config.model, "model_label": self.base.label, "smoke": self.base.smoke,
             "base_fingerprint": self.base.fingerprint, "method": config.method, "intermediate": intermediate,
-            "stack": trained.info.get("stack"), "seed": config.seed, "split": eval_split_of(task, config),
-            "metrics": metrics, "score": score, "score_name": score_name, "table_metrics": table_metrics,
-            "scorers": scorers(task.metric_list),
+            "stack": trained.info.get("stack"), "seed": config.seed, "sample_seed": config.sample_seed,
+            "noise_seed": config.noise_seed, "split": eval_split_of(task, config),
+            "metrics": metrics, "higher_is_better": directions, "outcomes": sorted(outcomes) if outcomes else None,
+            "settings": {k: getattr(config, k) for k in COMPARED_SETTINGS}, "score": score, "score_name": score_name,
+            "table_metrics": table_metrics, "scorers": scorers(task.metric_list),
             "n": len(examples), "doc_ids": [e["id"] for e in examples] if config.limit is not None else None,
             "pool": cell.pool and {**cell.pool, "limited": config.limit is not None and config.limit_pool},
             "artefact": trained.info, "spec": task.cfg.to_dict(),
@@ -201,6 +223,8 @@ class Evaluator:
         shown = [{"id": e["id"], "prediction": task.type.show(p, task.cfg), "reference": task.type.show(g, task.cfg)}
                  for e, p, g in zip(examples, predictions, references)]  # fmt: skip
         write_samples(self.store.predictions_path(key), shown)  # before the record: a record means all is written
+        if outcomes:
+            self.store.put_outcomes(key, [e["id"] for e in examples], outcomes)
         if config.log_samples:
             self.write_samples(cell, examples, intermediate, predictions)
         self.store.put(key, record)

@@ -7,6 +7,7 @@ it is a bug.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -179,7 +180,11 @@ MODEL_AND_DATA = options(
     click.option("--seqeval", type=click.Choice(["installed", "0.0.12"]), default="installed", show_default=True,
                  help="Tagging F1 with the installed seqeval (1.x: evaluate.py today, XTREME-R) or seqeval 0.0.12's "
                  "rule for POS tags, current when XTREME was published; every record names its scorer."),
-    click.option("--seed", type=int, default=0, show_default=True),
+    click.option("--seed", type=int, default=0, show_default=True,
+                 help="Training seed (initialisation, batch order); the docs and the noise stay the same."),
+    click.option("--sample-seed", type=int, default=0, show_default=True,
+                 help="Which docs --limit, --max-train-examples and held-out halves draw."),
+    click.option("--noise-seed", type=int, default=0, show_default=True, help="Which edits the noise makes."),
     click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
     click.option("--dtype", default="auto", show_default=True,
                  help="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16."),
@@ -468,34 +473,63 @@ def tasks_generate(paths: tuple[Path, ...]) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["terminal", "markdown", "csv", "latex", "html"]),
+    type=click.Choice(["terminal", "markdown", "csv", "latex", "json", "html"]),
     default="terminal",
     show_default=True,
+    help="html: one self-contained page (sortable, filterable tables, plots, the runs' configuration).",
 )
+@click.option("--task", "tasks", help="Only these task families or tasks (comma-separated).")
+@click.option("--lang", "languages", help="Only these languages (comma-separated).")
+@click.option("--noise", "conditions", help="Only these noise conditions (comma-separated; clean is always kept).")
+@click.option(
+    "--intermediate", "intermediates", help="Only these intermediates (comma-separated; none is always kept)."
+)
+@click.option("--by", "by", help="A report per value of these settings (comma-separated: task, model, method, "
+              "intermediate, condition, language), or `seed` for one row per training seed instead of their mean.")  # fmt: skip
+@click.option("--resamples", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Bootstrap resamples and randomisation-test permutations (0: no intervals or tests).")  # fmt: skip
+@click.option("--stats-seed", type=int, default=0, show_default=True, help="Seed of the bootstrap and the tests.")
+@click.option("--correction", type=click.Choice(["holm", "bh", "none"]), default="holm", show_default=True,
+              help="Multiple-comparison correction over each table's tests (Holm, Benjamini–Hochberg).")  # fmt: skip
 @click.option(
     "--plot",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also draw robustness curves (score against noise rate per task) into this .png/.pdf/.svg file.",
 )
 @include_path_option
-def report(output: Path, fmt: str, plot: Path | None, include_paths: tuple[Path, ...]) -> None:
+def report(output: Path, fmt: str, plot: Path | None, include_paths: tuple[Path, ...], by: str | None,
+           resamples: int, stats_seed: int, correction: str, **filters: str | None) -> None:  # fmt: skip
     """Tables of every record in a results folder (several runs, grids, seeds): leaderboard, benchmark scores,
-    robustness summary, applied noise; `--plot` draws the robustness curves."""
+    robustness with intervals and paired tests, applied noise; `--plot` draws the robustness curves."""
+    from .analysis import Analysis
     from .registry import TaskIndex
-    from .report import all_tables
+    from .report import all_tables, report_sections, skipped_table
     from .results import CellStore
 
-    scan = CellStore(output).scan()
+    store = CellStore(output)
+    scan = store.scan()
     records = scan.records
     if not records:
         skipped = "".join(f" {s.path.name}: {s.reason}." for s in scan.skipped)
         raise HarnessError(f"No result records under {output}/records; run `harness run --output {output}` "
                            f"first.{skipped}")  # fmt: skip
-    tables = all_tables(records, TaskIndex(include_paths).benchmarks(), f"Results in {output}", scan.skipped)
-    if fmt == "terminal":
-        print_tables(tables)
+    analysis = Analysis(store, seed=stats_seed, resamples=resamples, correction=correction)
+    sections = report_sections(records, {k: _csv(v) for k, v in filters.items()}, _csv(by))
+    benchmarks = TaskIndex(include_paths).benchmarks()
+    if fmt == "html":
+        from .html_report import page
+
+        click.echo(page(sections, analysis, benchmarks, f"Results in {output}", scan.skipped), nl=False)
     else:
-        click.echo("\n".join(table.render(fmt) for table in tables), nl=False)
+        tables = [t for title, chosen, by_seed in sections
+                  for t in all_tables(chosen, benchmarks, f"Results in {output}{title}", (), analysis, by_seed)]  # fmt: skip
+        tables += [t for t in [skipped_table(scan.skipped), analysis.notes_table()] if t]
+        if fmt == "terminal":
+            print_tables(tables)
+        elif fmt == "json":
+            click.echo(json.dumps({"tables": [t.to_json() for t in tables]}, ensure_ascii=False, indent=2))
+        else:
+            click.echo("\n".join(table.render(fmt) for table in tables), nl=False)
     if plot:
         from .plots import plot_robustness
 

@@ -36,7 +36,9 @@ class RunConfig:
     lora_rank: int = 8
     lora_alpha: int = 16
     target_modules: list[str] = field(default_factory=lambda: ["query", "value"])
-    seed: int = 0
+    seed: int = 0  # training: initialisation, batch order (a different seed, a different model)
+    sample_seed: int = 0  # which docs: the --limit sample, held-out halves, the training subsample
+    noise_seed: int = 0  # which edits the noise makes (evaluation and --train-noise)
     device: str = "auto"
     dtype: str = "auto"
     log_samples: bool = False

@@ -150,7 +150,7 @@ class Runner:
         self.stages = {name: self.plan(self.intermediate_tasks(name)) for name in self.intermediate_names()}
         cells = [self.clean_cell(task, job) for job in self.jobs for task in job.tasks]
         cells += [Cell(v.task, c.job, v.condition, v.examples, v.record, c.scored)
-                  for c in list(cells) for v in noisy_variants(c.task, c.examples, self.conditions, config.seed)]  # fmt: skip
+                  for c in list(cells) for v in noisy_variants(c.task, c.examples, self.conditions, config.noise_seed)]  # fmt: skip
         self.cells = sorted(cells, key=lambda c: self.jobs.index(c.job))  # a job's cells together: its models stay
         self.base_id = identify_base(config.model)
         _RUNNERS[stable_hash(asdict(config))] = self
@@ -215,7 +215,9 @@ class Runner:
                 self.say(f"[yellow]{job.family}[/]: {job.note}")
             job.load(self.config.data_dir)
             if noisy and self.train_noise is not None and job.split:
-                job.noisy_examples = wrap(job.lead, self.train_noise, self.config.seed).perturb(job.examples, job.split)
+                job.noisy_examples = wrap(job.lead, self.train_noise, self.config.noise_seed).perturb(
+                    job.examples, job.split
+                )
         return jobs
 
     def intermediate_names(self) -> list[str]:
@@ -247,7 +249,7 @@ class Runner:
         asks for the old, cheaper pool of the sampled sentences, which records and tables then say.
         """
         holdout = "eval" if job.eval_holdout else None
-        limit, seed = self.config.limit, self.config.seed
+        limit, seed = self.config.limit, self.config.sample_seed
         if limit is None or self.config.limit_pool or not task.type.pools_split(task.cfg):
             examples = task.examples(eval_split_of(task, self.config), self.config.data_dir,
                                      DocSelection(holdout=holdout, limit=limit, seed=seed))  # fmt: skip
@@ -397,7 +399,7 @@ class Runner:
             "tasks": {t.cfg.task: t.cfg.to_dict() for t in tasks},
             "groups": self.group_scores(tasks, records),
             "results": records,
-            "tables": [{"title": t.title, "columns": t.columns, "rows": t.rows} for t in tables],
+            "tables": [{"title": t.title, "columns": t.columns, "rows": t.json_rows()} for t in tables],
             "timings": self.timings,
             "events": self.events,
             "skipped_records": [{"file": str(s.path), "reason": s.reason} for s in skipped],

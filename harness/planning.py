@@ -181,7 +181,7 @@ def plan_training(tasks: list[Task], config: RunConfig, smoke: bool) -> list[Tra
         holdout = split is not None and split in (cfg.validation_split, cfg.test_split)
         eval_split = cfg.validation_split if config.split == "validation" else cfg.test_split
         limit = config.max_train_examples or (SMOKE_TRAIN_LIMIT if smoke else None)
-        selection = DocSelection(holdout="train" if holdout else None, limit=limit, seed=config.seed)
+        selection = DocSelection(holdout="train" if holdout else None, limit=limit, seed=config.sample_seed)
         jobs[identity] = TrainingJob([task], split or "", selection, note, eval_holdout=holdout and split == eval_split)
     return list(jobs.values())
 

@@ -1,9 +1,15 @@
-"""Leaderboard tables from result records: terminal (rich), Markdown, CSV, LaTeX, HTML.
+"""Tables from result records: terminal (rich), Markdown, CSV, LaTeX, JSON, HTML.
 
-Reports read only the records of the results store. One row per task family
-(the group its per-language tasks belong to) and setting (condition,
-intermediate, method), one column per language, and the average over languages
-as XTREME-R computes it (macro mean).
+Reports read only the records of the results store (and the per-example
+outcomes beside them). One row per task family (the group its per-language
+tasks belong to) and setting (condition, intermediate, method), one column per
+language, and the average over languages as XTREME-R computes it (macro mean).
+Computed numbers are ``Estimate``s: with outcomes, their 95% bootstrap interval
+(shown as ± half its width), their spread over seeds, and for a comparison its
+paired test, corrected over the table's comparisons and marked ``*`` where
+significant. The formats are written by hand rather than with a table library:
+each needs the same three things (a number, its ±, a mark), which a few lines
+per format say more simply than adapting a library's cell model.
 """
 
 from __future__ import annotations
@@ -11,14 +17,21 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from rich.table import Table as RichTable
 
 from .metrics import mean, task_score
+from .references import reference_for
+from .stats import CORRECTION_NAMES, Estimate
+
+if TYPE_CHECKING:
+    from .analysis import Analysis
 
 
 @dataclass
@@ -30,6 +43,12 @@ class Table:
     label_columns: int = 1  # leading text columns; the rest are numbers
 
     def cell(self, value: Any) -> str:
+        """A number as shown: one decimal; an estimate with ± half its interval and * when significant."""
+        if isinstance(value, Estimate):
+            text = self.cell(value.value)
+            if text and not math.isnan(value.low):
+                text += f" ±{value.half_width:.1f}"
+            return text + ("*" if value.significant else "")
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return ""
         if isinstance(value, float):
@@ -73,76 +92,142 @@ class Table:
         return "\n".join(lines) + "\n"
 
     def to_csv(self) -> str:
+        """Numbers as plain columns; intervals, seed spreads and tests (where there are any) in columns of their own."""
+        uncertain = lambda v: isinstance(v, Estimate) and not (math.isnan(v.low) and math.isnan(v.std))  # noqa: E731
+        extra = [i for i in range(len(self.columns)) if any(uncertain(r[i]) for r in self.rows)]
+        suffixes = ("ci95_low", "ci95_high", "seed_std", "p", "p_adjusted", "significant")
         buf = io.StringIO()
         writer = csv.writer(buf)
-        writer.writerow(self.columns)
-        writer.writerows([[self.cell(v) for v in row] for row in self.rows])
+        writer.writerow([*self.columns, *(f"{self.columns[i]} {s}" for i in extra for s in suffixes)])
+        for row in self.rows:
+            cells = [_plain(v.value if isinstance(v, Estimate) else v) for v in row]
+            for i in extra:
+                e = row[i] if isinstance(row[i], Estimate) else Estimate(math.nan)
+                tested = not math.isnan(e.p)
+                cells += [_plain(e.low), _plain(e.high), _plain(e.std), _plain(e.p), _plain(e.p_adjusted),
+                          int(e.significant) if tested else ""]  # fmt: skip
+            writer.writerow(cells)
         return buf.getvalue()
 
     def to_latex(self) -> str:
+        """A booktabs table in a float with its caption: ``value{\\scriptsize ±half-width}``, ``$^{*}$`` marks."""
         spec = "l" * self.label_columns + "r" * (len(self.columns) - self.label_columns)
-        esc = lambda s: s.replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")  # noqa: E731
-        lines = [
-            r"\begin{tabular}{" + spec + "}",
-            r"\toprule",
-            " & ".join(esc(c) for c in self.columns) + r" \\",
-            r"\midrule",
-        ]
-        lines += [" & ".join(esc(self.cell(v)) for v in row) + r" \\" for row in self.rows]
-        lines += [r"\bottomrule", r"\end{tabular}"]
+
+        def cell(v: Any) -> str:
+            if not isinstance(v, Estimate):
+                return _latex_escape(self.cell(v))
+            text = self.cell(v.value)
+            if text and not math.isnan(v.low):
+                text += r"{\scriptsize$\pm$" + f"{v.half_width:.1f}" + "}"
+            return text + (r"$^{*}$" if v.significant else "")
+
+        caption = _latex_escape(self.title + (". " + self.caption if self.caption else ""))
+        lines = [r"\begin{table}", r"\centering", r"\begin{tabular}{" + spec + "}", r"\toprule",
+                 " & ".join(_latex_escape(c) for c in self.columns) + r" \\", r"\midrule"]  # fmt: skip
+        lines += [" & ".join(cell(v) for v in row) + r" \\" for row in self.rows]
+        lines += [r"\bottomrule", r"\end{tabular}", r"\caption{" + caption + "}", r"\end{table}"]
         return "\n".join(lines) + "\n"
 
+    def json_rows(self) -> list[list[Any]]:
+        """Rows with each estimate as a dict (its value, interval, test), for a JSON file."""
+        return [[v.to_dict() if isinstance(v, Estimate) else _plain(v) for v in row] for row in self.rows]
+
+    def to_json(self) -> dict[str, Any]:
+        """Every number with its interval (and test): rows as column → value."""
+        value = lambda v: v.to_dict() if isinstance(v, Estimate) else _plain(v) if v != "" else v  # noqa: E731
+        return {"title": self.title, "caption": self.caption, "columns": self.columns,
+                "rows": [{c: value(v) for c, v in zip(self.columns, row)} for row in self.rows]}  # fmt: skip
+
     def to_html(self) -> str:
+        """A table the HTML page's script sorts (``data-sort``) and filters; intervals and tests in tooltips."""
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(self.cell(v))}</td>" for v in row) + "</tr>" for row in self.rows
-        )
-        caption = f"<caption>{html.escape(self.title)}</caption>"
-        return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>\n"
+        body = "".join("<tr>" + "".join(self._html_cell(v) for v in row) + "</tr>" for row in self.rows)
+        note = f'<p class="note">{html.escape(self.caption)}</p>' if self.caption else ""
+        return (f'<table class="report"><caption>{html.escape(self.title)}</caption><thead><tr>{head}</tr></thead>'
+                f"<tbody>{body}</tbody></table>{note}\n")  # fmt: skip
+
+    def _html_cell(self, v: Any) -> str:
+        number = v.value if isinstance(v, Estimate) else v
+        sort = f' data-sort="{number!r}"' if isinstance(number, float) and not math.isnan(number) else ""
+        tip, cls = "", ""
+        if isinstance(v, Estimate):
+            parts = [f"95% CI [{v.low:.2f}, {v.high:.2f}]"] if not math.isnan(v.low) else []
+            parts += [f"std over {v.seeds} seeds {v.std:.2f}"] if v.seeds > 1 else []
+            parts += [f"p = {v.p:.4f}, adjusted {v.p_adjusted:.4f}"] if not math.isnan(v.p) else []
+            tip = f' title="{html.escape("; ".join(parts))}"' if parts else ""
+            cls = ' class="sig"' if v.significant else ""
+        return f"<td{sort}{tip}{cls}>{html.escape(self.cell(v))}</td>"
 
     def render(self, fmt: str) -> str:
+        if fmt == "json":
+            return json.dumps(self.to_json(), ensure_ascii=False, indent=2) + "\n"
         return {"markdown": self.to_markdown, "csv": self.to_csv, "latex": self.to_latex, "html": self.to_html}[fmt]()
 
 
-FORMATS = ("markdown", "csv", "latex", "html")
+FORMATS = ("markdown", "csv", "latex", "json", "html")
+
+
+def _plain(v: Any) -> Any:
+    return None if isinstance(v, float) and math.isnan(v) else v
+
+
+def _latex_escape(text: str) -> str:
+    for char in "&%$#_{}":
+        text = text.replace(char, "\\" + char)
+    return text.replace("±", r"$\pm$").replace("Δ", r"$\Delta$").replace("−", "-")
+
+
+#: what tells a table's rows apart (and what a group score never averages across)
+KEYS = ("model_label", "method", "intermediate", "train_noise", "condition", "seed")
+#: what changes a score's meaning without being compared: records differing in these are kept in separate rows
+SETUP_KEYS = ("split", "sample_seed", "noise_seed", "base_fingerprint")
+
+Cells = dict[tuple[str, ...], dict[str, list[dict[str, Any]]]]  # (family, *setting) → language → seeds' records
+
+
+def setting_value(record: dict[str, Any], key: str) -> Any:
+    """A record's value of a row key, or of a run setting (``record["settings"]``, e.g. ``limit``)."""
+    return record.get(key) if key in KEYS or key in SETUP_KEYS else (record.get("settings") or {}).get(key)
 
 
 def _setting(record: dict[str, Any], varying: list[str]) -> list[str]:
-    return [str(record.get(k)) for k in varying]
-
-
-def _with_deltas(
-    cells: dict[tuple[str, ...], dict[str, float]], at: int, reference: str, label: str, sign: int
-) -> dict[tuple[str, ...], dict[str, float]]:
-    """Rows ordered with the ``reference`` setting first; after each other row, its difference from the reference.
-
-    ``at`` is the position of the setting in the row keys; a difference row is
-    ``sign * (row - reference)`` and named ``label`` followed by the setting.
-    """
-    order = [{v: i for i, v in enumerate(dict.fromkeys(k[p] for k in cells))} for p in range(len(next(iter(cells))))]
-
-    def rank(key: tuple[str, ...]) -> tuple:
-        rest = tuple(order[p][v] for p, v in enumerate(key) if p != at)
-        return (*rest, key[at] != reference, order[at][key[at]])
-
-    out: dict[tuple[str, ...], dict[str, float]] = {}
-    for key in sorted(cells, key=rank):
-        out[key] = cells[key]
-        base = cells.get((*key[:at], reference, *key[at + 1 :]))
-        if base is not None and key[at] != reference:
-            out[(*key[:at], f"{label} {key[at]}", *key[at + 1 :])] = {
-                lang: sign * (score - base[lang]) for lang, score in cells[key].items() if lang in base
-            }
-    return out
-
-
-#: the record keys that make two records' numbers comparable: a group score averages within one setting only
-SETTING_KEYS = ("model_label", "method", "intermediate", "train_noise", "condition", "seed")
+    return [str(setting_value(record, k)) for k in varying]
 
 
 def varying_keys(records: list[dict[str, Any]]) -> list[str]:
-    """The record keys (settings) that differ between records: what a table's rows or a plot's lines tell apart."""
-    return [k for k in SETTING_KEYS if len({str(r.get(k)) for r in records}) > 1]
+    """The settings that differ between records: what a table's rows or a plot's lines tell apart.
+
+    Besides the compared settings (intermediate, condition, ...), any run setting
+    that changes what a score means (split, --limit, sample seed, epochs, ...):
+    records that differ in one are never averaged together or compared as equals.
+    """
+    families: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        families.setdefault(r["family"], []).append(r)
+
+    def varies(key: str) -> bool:  # a run setting only matters where it differs within one task (XQuAD has no dev)
+        groups = [records] if key in KEYS else list(families.values())
+        return any(len({str(setting_value(r, key)) for r in group}) > 1 for group in groups)
+
+    keys = [*KEYS, *SETUP_KEYS, *sorted({k for r in records for k in (r.get("settings") or {})})]
+    return [k for k in dict.fromkeys(keys) if varies(k)]
+
+
+def row_keys(records: list[dict[str, Any]], by_seed: bool = False) -> list[str]:
+    """Row settings: the varying ones, with training seeds pooled (mean ± std, one interval) unless ``by_seed``."""
+    return [k for k in varying_keys(records) if k != "seed" or by_seed]
+
+
+def language_order(records: Iterable[dict[str, Any]]) -> list[str]:
+    return sorted({r["language"] for r in records}, key=lambda lang: (lang != "en", lang))
+
+
+def collect(records: list[dict[str, Any]], settings: list[str]) -> Cells:
+    """Records by (family, *setting) and language; one per seed (the newest, should a seed repeat)."""
+    cells: dict[tuple[str, ...], dict[str, dict[Any, dict[str, Any]]]] = {}
+    for r in records:
+        cells.setdefault((r["family"], *_setting(r, settings)), {}).setdefault(r["language"], {})[r.get("seed")] = r
+    return {key: {lang: list(seeds.values()) for lang, seeds in by_lang.items()} for key, by_lang in cells.items()}
 
 
 def _notes(records: list[dict[str, Any]], varying: list[str]) -> str:
@@ -151,6 +236,13 @@ def _notes(records: list[dict[str, Any]], varying: list[str]) -> str:
         notes.append("drop = clean − noisy (points).")
     if "intermediate" in varying:
         notes.append("Δ = with that intermediate task − without (none).")
+    if any(not r.get("higher_is_better", {}).get(m, True) for r in records for m in r.get("higher_is_better", {})):
+        notes.append("Metrics where lower is better enter drops and Δ with their sign flipped (positive = better).")
+    setup = [k for k in varying if k not in KEYS]
+    if setup:
+        values = "; ".join(f"{k}: {', '.join(sorted({str(setting_value(r, k)) for r in records}))}" for k in setup)
+        notes.append(f"Records come from runs that differ in {values}: rows with different values are separate "
+                     f"and not comparable.")  # fmt: skip
     smoke = sorted({r["model_label"] for r in records if r.get("smoke")})
     if smoke:
         notes.append(f"{', '.join(smoke)}: random-init, checks the pipeline only; not an XLM-R result.")
@@ -171,31 +263,131 @@ def pool_notes(records: Iterable[dict[str, Any]]) -> list[str]:
     ]
 
 
-def leaderboard(records: Iterable[dict[str, Any]], title: str = "Zero-shot cross-lingual results") -> Table:
-    """Rows: family × metric × varying settings; columns: languages, then the average over them.
+@dataclass
+class Contrast:
+    """A table row's number: ``combine`` of the cells' scores; a paired comparison of ``cells[:sides]`` against
+    ``cells[sides:]`` when ``sides`` > 0."""
+
+    cells: list[tuple[str, ...]]
+    combine: Callable[[np.ndarray], np.ndarray] = lambda v: v[..., 0]
+    sides: int = 0
+
+
+def _versus(row: Contrast, base: Contrast, sign: float) -> Contrast:
+    m = len(row.cells)
+    return Contrast([*row.cells, *base.cells], lambda v: sign * (row.combine(v[..., :m]) - base.combine(v[..., m:])), m)
+
+
+def _with_contrasts(
+    rows: dict[tuple[str, ...], Contrast], at: int, reference: str, label: str, sign: Callable[[tuple[str, ...]], float]
+) -> dict[tuple[str, ...], Contrast]:
+    """Rows ordered with the ``reference`` setting first; after each other row, its comparison with the reference.
+
+    ``at`` is the position of the setting in the row keys; a comparison row is
+    ``sign(key) * (row − reference)``, named ``label`` followed by the setting.
+    """
+    order = [{v: i for i, v in enumerate(dict.fromkeys(k[p] for k in rows))} for p in range(len(next(iter(rows))))]
+
+    def rank(key: tuple[str, ...]) -> tuple:
+        rest = tuple(order[p][v] for p, v in enumerate(key) if p != at)
+        return (*rest, key[at] != reference, order[at][key[at]])
+
+    out: dict[tuple[str, ...], Contrast] = {}
+    for key in sorted(rows, key=rank):
+        out[key] = rows[key]
+        base = rows.get((*key[:at], reference, *key[at + 1 :]))
+        if base is not None and key[at] != reference:
+            out[(*key[:at], f"{label} {key[at]}", *key[at + 1 :])] = _versus(rows[key], base, sign(key))
+    return out
+
+
+def _direction(cells: Cells, family: str) -> int:
+    from .analysis import direction
+
+    record = next(rs[0] for key, by_lang in cells.items() if key[0] == family for rs in by_lang.values())
+    return direction(record)
+
+
+def _estimates(
+    analysis: Analysis, cells: Cells, contrast: Contrast, metric: str, languages: list[str]
+) -> tuple[list[Estimate | None], Estimate | None, bool]:
+    """Per language and over languages; whether the mean covers fewer languages than some row cell has."""
+    members = [cells[c] for c in contrast.cells]
+    per_language = [analysis.estimate(members, metric, [lang], contrast.combine, contrast.sides) for lang in languages]
+    shared = [lang for lang in languages if all(lang in m for m in members)]
+    partial = any(set(m) - set(shared) for m in members)
+    return per_language, analysis.estimate(members, metric, shared, contrast.combine, contrast.sides), partial
+
+
+def _caption_statistics(analysis: Analysis, tested: int, pooled_seeds: bool) -> str:
+    if analysis.store is None or analysis.resamples == 0:
+        return ""
+    text = (f"± = half the 95% bootstrap interval ({analysis.resamples} resamples of the examples within each "
+            f"language, seed {analysis.seed}).")  # fmt: skip
+    if pooled_seeds:
+        text += " With several training seeds: their mean; the interval resamples seeds and examples together."
+    if tested:
+        text += (f" * = paired approximate randomisation test, p < 0.05 after {CORRECTION_NAMES[analysis.correction]} "
+                 f"correction over the {tested} comparisons of this table.")  # fmt: skip
+    return text
+
+
+def leaderboard(
+    records: Iterable[dict[str, Any]],
+    title: str = "Zero-shot cross-lingual results",
+    analysis: Analysis | None = None,
+    by_seed: bool = False,
+) -> Table:
+    """Rows: family × metric × setting; columns: the average over languages, then each language.
 
     Each noisy row is followed by its drop from the clean row, and each
-    intermediate's row by its difference from the no-intermediate baseline.
+    intermediate's row (and drop) by its difference from the no-intermediate
+    baseline: the last is the difference in drop, the research question's number.
     """
+    from .analysis import Analysis
+
     records = list(records)
+    analysis = analysis or Analysis(None)
     varying = varying_keys(records)
-    languages = sorted({r["language"] for r in records}, key=lambda lang: (lang != "en", lang))
-    cells: dict[tuple[str, ...], dict[str, float]] = {}
+    settings = row_keys(records, by_seed)
+    languages = language_order(records)
+    cells = collect(records, settings)
+    rows: dict[tuple[str, ...], Contrast] = {}
     for r in records:
         # a row per metric the record asks to show (QA: EM and F1), else its score
         for metric in r.get("table_metrics") or [r["score_name"]]:
-            row_key = (r["family"], metric, *_setting(r, varying))
-            cells.setdefault(row_key, {})[r["language"]] = r["metrics"].get(metric, r["score"])
-    if "condition" in varying:
-        cells = _with_deltas(cells, 2 + varying.index("condition"), "clean", "drop", -1)
-    if "intermediate" in varying:
-        cells = _with_deltas(cells, 2 + varying.index("intermediate"), "none", "Δ", 1)
-    table = Table(title, ["task", "metric", *varying, "avg", *languages], label_columns=2 + len(varying))
-    for row_key, by_lang in cells.items():
+            cell = (r["family"], *_setting(r, settings))
+            rows[(r["family"], metric, *cell[1:])] = Contrast([cell])
+    if "condition" in settings:
+        rows = _with_contrasts(rows, 2 + settings.index("condition"), "clean", "drop",
+                               lambda key: -_direction(cells, key[0]))  # fmt: skip
+    if "intermediate" in settings:
+        at = 2 + settings.index("condition") if "condition" in settings else None
+        rows = _with_contrasts(rows, 2 + settings.index("intermediate"), "none", "Δ",
+                               lambda key: 1 if at is not None and key[at].startswith("drop") else _direction(cells, key[0]))  # fmt: skip
+    references = {
+        key: reference_for(key[0], key[1], [r for rs in cells[c.cells[0]].values() for r in rs])
+        for key, c in rows.items()
+        if not c.sides
+    }
+    shown = {key: ref for key, ref in references.items() if ref is not None}
+    table = Table(title, ["task", "metric", *settings, "avg", *(["ref."] if shown else []), *languages],
+                  label_columns=2 + len(settings))  # fmt: skip
+    estimates: list[Estimate] = []
+    partial = False
+    for row_key, contrast in rows.items():
         family, metric, *setting = row_key
-        avg = mean([by_lang[lang] for lang in languages if lang in by_lang])
-        table.rows.append([family, metric, *setting, avg, *[by_lang.get(lang) for lang in languages]])
-    table.caption = _notes(records, varying)
+        per_language, avg, short = _estimates(analysis, cells, contrast, metric, languages)
+        partial |= short
+        estimates += [e for e in (avg, *per_language) if e is not None]
+        ref = [shown[row_key].value if row_key in shown else None] if shown else []
+        table.rows.append([family, metric, *setting, avg, *ref, *per_language])
+    tested = analysis.correct(estimates)
+    notes = [_notes(records, varying), _caption_statistics(analysis, tested, "seed" in varying and not by_seed)]
+    notes += [f"ref.: {source}." for source in dict.fromkeys(ref.source for ref in shown.values())]
+    if partial:
+        notes.append("avg: over the languages every compared row has.")
+    table.caption = " ".join(n for n in notes if n)
     return table
 
 
@@ -207,36 +399,88 @@ def condition_averages(records: list[dict[str, Any]], settings: list[str]) -> di
     return {row: {c: mean(v) for c, v in by_condition.items()} for row, by_condition in scores.items()}
 
 
-def robustness_summary(records: Iterable[dict[str, Any]]) -> Table | None:
-    """The research question in one table: per task and intermediate, the average over languages clean and
-    under each noise condition, the drop, and each of those relative to no intermediate task.
+def robustness_summary(
+    records: Iterable[dict[str, Any]], analysis: Analysis | None = None, by_seed: bool = False
+) -> Table | None:
+    """The research question in one table, per task and setting, averaged over languages: the score clean and
+    under each noise condition, the absolute and relative drop, HELM's worst case (an example counts only
+    as well as its worst condition), and with intermediates each of those against no intermediate task,
+    the difference in drop tested.
 
     None when neither noise conditions nor intermediates vary (the leaderboard says it all).
     """
+    from .analysis import Analysis
+
     records = list(records)
+    analysis = analysis or Analysis(None)
     varying = varying_keys(records)
     if "condition" not in varying and "intermediate" not in varying:
         return None
-    settings = [k for k in varying if k != "condition"]
+    settings = [k for k in row_keys(records, by_seed) if k != "condition"]
     conditions = list(dict.fromkeys(r["condition"] for r in records))
     noisy = [c for c in conditions if c != "clean"]
-    averages = condition_averages(records, settings)
-    columns = [*conditions, *(f"drop {c}" for c in noisy)]
-    for row in averages.values():
-        row.update({f"drop {c}": row["clean"] - row[c] for c in noisy if "clean" in row and c in row})
-    at = 1 + settings.index("intermediate") if "intermediate" in settings else None
+    cells = collect(records, [*settings, "condition"])
+    languages = language_order(records)
+    metric_of = {r["family"]: r["score_name"] for r in records}
+    columns = [*conditions, *(f"drop {c}" for c in noisy), *(f"rel. drop {c} %" for c in noisy)]
+    columns += ["worst case"] if noisy and "clean" in conditions else []
+    at = settings.index("intermediate") if "intermediate" in settings else None
     if at is not None:
-        columns += [f"Δ {c}" for c in columns]
-        for key, row in averages.items():
-            baseline = averages.get((*key[:at], "none", *key[at + 1 :]))
-            if baseline is not None:
-                row.update({f"Δ {c}": row[c] - baseline[c] for c in list(row) if c in baseline})
-    table = Table("Robustness summary (average over languages)", ["task", *settings, *columns],
-                  label_columns=1 + len(settings))  # fmt: skip
-    for key, row in averages.items():
-        table.rows.append([*key, *(row.get(c) for c in columns)])
-    table.caption = _notes(records, varying)
+        columns += [f"Δ {c}" for c in (*conditions, *(f"drop {c}" for c in noisy))]
+    table = Table(
+        "Robustness summary (average over languages)", ["task", *settings, *columns], label_columns=1 + len(settings)
+    )
+    rows = dict.fromkeys((r["family"], *_setting(r, settings)) for r in records)
+    estimates: list[Estimate] = []
+    for row in rows:
+        values = _robustness_row(analysis, cells, row, conditions, metric_of[row[0]], languages, at)
+        estimates += [v for v in values.values() if isinstance(v, Estimate)]
+        table.rows.append([*row, *(values.get(c) for c in columns)])
+    tested = analysis.correct(estimates)
+    notes = [_notes(records, varying), "rel. drop = drop / clean score × 100.",
+             "worst case: each example scored under its worst condition (clean and every noise condition).",
+             "Δ drop = drop with the intermediate − drop without: negative = more robust." if at is not None else "",
+             _caption_statistics(analysis, tested, "seed" in varying and not by_seed)]  # fmt: skip
+    table.caption = " ".join(n for n in notes if n)
     return table
+
+
+def _ratio(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """``part / whole`` in percent; NaN where the whole is 0 (a relative drop from a zero score is undefined)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(whole != 0, part / np.where(whole != 0, whole, 1) * 100, np.nan)
+
+
+def _robustness_row(
+    analysis: Analysis, cells: Cells, row: tuple[str, ...], conditions: list[str], metric: str, languages: list[str],
+    at: int | None,
+) -> dict[str, Any]:  # fmt: skip
+    """One row of ``robustness_summary``: column → estimate."""
+    sign = _direction(cells, row[0])
+    noisy = [c for c in conditions if c != "clean"]
+    present = [c for c in conditions if (*row, c) in cells]
+
+    def estimate(keys: list[tuple[str, ...]], combine: Callable[[np.ndarray], np.ndarray], sides: int = 0) -> Any:
+        if not all(k in cells for k in keys):
+            return None
+        return _estimates(analysis, cells, Contrast(keys, combine, sides), metric, languages)[1]
+
+    score = lambda v: v[..., 0]  # noqa: E731
+    drop = lambda v: sign * (v[..., 0] - v[..., 1])  # noqa: E731
+    values: dict[str, Any] = {c: estimate([(*row, c)], score) for c in present}
+    for c in noisy:
+        values[f"drop {c}"] = estimate([(*row, "clean"), (*row, c)], drop, 1)
+        values[f"rel. drop {c} %"] = estimate([(*row, "clean"), (*row, c)], lambda v: _ratio(drop(v), v[..., 0]))
+    if noisy and present == conditions:
+        values["worst case"] = analysis.worst([cells[(*row, c)] for c in conditions], metric, languages)
+    if at is not None and row[1 + at] != "none":
+        base = (*row[: 1 + at], "none", *row[2 + at :])
+        for c in conditions:
+            values[f"Δ {c}"] = estimate([(*row, c), (*base, c)], drop, 1)
+        for c in noisy:
+            keys = [(*row, "clean"), (*row, c), (*base, "clean"), (*base, c)]
+            values[f"Δ drop {c}"] = estimate(keys, lambda v: drop(v[..., :2]) - drop(v[..., 2:]), 2)
+    return values
 
 
 def benchmark_tables(
@@ -302,6 +546,52 @@ def _benchmark_rows(
     return out
 
 
+#: ``--by`` names → record keys
+BY_KEYS = {"task": "family", "model": "model_label", "method": "method", "intermediate": "intermediate",
+           "condition": "condition", "language": "language"}  # fmt: skip
+
+
+def report_sections(
+    records: list[dict[str, Any]], filters: dict[str, list[str]], by: list[str]
+) -> list[tuple[str, list[dict[str, Any]], bool]]:
+    """The records a report shows, as (title suffix, records, one row per seed) per ``--by`` section.
+
+    ``filters``: ``tasks`` (families or tasks), ``languages``, ``conditions``
+    (clean is always kept: the drops need it), ``intermediates`` (none is always
+    kept: the Δ need it). A value no record has is an error naming the values
+    the store has, rather than an empty or silently partial table.
+    """
+    from .errors import HarnessError
+
+    records = target_records(records)
+    fields = {"tasks": ("family", "task"), "languages": ("language",), "conditions": ("condition",),
+              "intermediates": ("intermediate",)}  # fmt: skip
+    always = {"conditions": "clean", "intermediates": "none"}
+    for name, wanted in filters.items():
+        if not wanted:
+            continue
+        keys = fields[name]
+        known = {str(r.get(k)) for r in records for k in keys}
+        unknown = [w for w in wanted if w not in known]
+        if unknown:
+            option = {"tasks": "--task", "languages": "--lang", "conditions": "--noise"}.get(name, "--intermediate")
+            raise HarnessError(f"{option} {', '.join(unknown)}: no record has it. The store has: "
+                               f"{', '.join(sorted({str(r.get(keys[0])) for r in records}))}.")  # fmt: skip
+        keep = {*wanted, *([always[name]] if name in always else [])}
+        records = [r for r in records if any(str(r.get(k)) in keep for k in keys)]
+    unknown = [b for b in by if b != "seed" and b not in BY_KEYS]
+    if unknown:
+        raise HarnessError(f"--by {', '.join(unknown)}: a report can be split by seed, {', '.join(BY_KEYS)}.")
+    if not records:
+        raise HarnessError("No record matches these filters together; leave one out to see what the store has.")
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    split = [BY_KEYS[b] for b in by if b != "seed"]
+    for r in records:
+        groups.setdefault(tuple(str(r.get(k)) for k in split), []).append(r)
+    title = lambda values: "".join(f" · {b} {v}" for b, v in zip([b for b in by if b != "seed"], values))  # noqa: E731
+    return [(title(values), group, "seed" in by) for values, group in groups.items()]
+
+
 def target_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The records of target tasks: an intermediate stage's own dev scores are kept in its adapter's metadata."""
     return [r for r in records if r.get("role") != "intermediate"]
@@ -318,15 +608,20 @@ def skipped_table(skipped: Iterable[Any]) -> Table | None:
 
 
 def all_tables(
-    records: list[dict[str, Any]], benchmarks: Mapping[str, Any], title: str, skipped: Iterable[Any] = ()
+    records: list[dict[str, Any]],
+    benchmarks: Mapping[str, Any],
+    title: str,
+    skipped: Iterable[Any] = (),
+    analysis: Analysis | None = None,
+    by_seed: bool = False,
 ) -> list[Table]:
     """Every table a set of records gives: the leaderboard, benchmark scores, robustness, applied noise, and the
     files of the store that were skipped."""
     from harness.noise import stats_table  # noise reports on its own records; it imports Table from here
 
     records = target_records(records)
-    tables = [leaderboard(records, title), *benchmark_tables(records, benchmarks), robustness_summary(records),
-              stats_table(records), skipped_table(skipped)]  # fmt: skip
+    tables = [leaderboard(records, title, analysis, by_seed), *benchmark_tables(records, benchmarks),
+              robustness_summary(records, analysis, by_seed), stats_table(records), skipped_table(skipped)]  # fmt: skip
     return [t for t in tables if t]
 
 
@@ -342,12 +637,12 @@ def group_scores(records: Iterable[dict[str, Any]], languages: list[str] | None 
     """
     by_setting: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for r in records:
-        by_setting.setdefault(tuple(str(r.get(k)) for k in SETTING_KEYS), []).append(r)
+        by_setting.setdefault(tuple(str(r.get(k)) for k in KEYS), []).append(r)
     out = []
     for setting, rows in by_setting.items():
         names = list(dict.fromkeys(m for r in rows for m in r["metrics"]))
         metrics = {m: mean([r["metrics"][m] for r in rows if m in r["metrics"]]) for m in names}
-        entry: dict[str, Any] = {**dict(zip(SETTING_KEYS, setting)), "score_name": rows[0]["score_name"],
+        entry: dict[str, Any] = {**dict(zip(KEYS, setting)), "score_name": rows[0]["score_name"],
                                  "score": task_score(rows), "metrics": metrics,
                                  "languages": [r["language"] for r in rows]}  # fmt: skip
         missing = [lang for lang in languages or [] if lang not in entry["languages"]]
@@ -364,9 +659,9 @@ def benchmark_scores(records: Iterable[dict[str, Any]], members: Mapping[str, li
     """A benchmark's scores for results.json, per setting: each member's task score over the benchmark's own
     languages and the overall mean, or the reason there is none (as evaluate.py, only with every task)."""
     out = []
-    for setting, scores, partial in _benchmark_rows(list(records), members, list(SETTING_KEYS)):
+    for setting, scores, partial in _benchmark_rows(list(records), members, list(KEYS)):
         missing = [m for m in members if m not in scores]
-        entry: dict[str, Any] = {**dict(zip(SETTING_KEYS, setting)), "tasks": scores,
+        entry: dict[str, Any] = {**dict(zip(KEYS, setting)), "tasks": scores,
                                  "score": mean(list(scores.values())) if not missing else None}  # fmt: skip
         reasons = [f"needs all {len(members)} tasks; missing: {', '.join(missing)}"] if missing else []
         reasons += [f"{family}: {note}" for family, note in partial.items()]

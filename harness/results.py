@@ -77,6 +77,27 @@ class CellStore:
         """Each example's id, prediction and gold answer (what ``harness export-predictions`` reads)."""
         return self.dir.parent / "predictions" / f"{key}.jsonl"
 
+    def outcomes_path(self, key: str) -> Path:
+        return self.dir.parent / "outcomes" / f"{key}.json"
+
+    def put_outcomes(self, key: str, ids: list[str], columns: dict[str, list[float]]) -> None:
+        """Each example's outcome statistics (``harness.metrics.Outcomes``), column by column.
+
+        Kept beside the record rather than in it: a report loads every record of a
+        grid (and a full test set has thousands of examples per cell), but reads
+        outcomes only for the cells whose intervals and tests it computes; columns
+        of numbers parse in one ``json.loads``, unlike the predictions file, whose
+        texts a statistic never needs.
+        """
+        write_atomic(self.outcomes_path(key), json.dumps({"id": ids, "columns": columns}, ensure_ascii=False) + "\n")
+
+    def outcomes(self, key: str) -> dict[str, Any] | None:
+        """``{"id": [...], "columns": {"metric:column": [...]}}`` of a cell, or None when it has none."""
+        try:
+            return json.loads(self.outcomes_path(key).read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
+
     def get(self, key: str) -> dict[str, Any] | None:
         """The record of ``key``; None when there is none or its file is unusable (the cell is evaluated again)."""
         try:

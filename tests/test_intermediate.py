@@ -34,7 +34,7 @@ def test_each_intermediate_is_trained_once_then_reused(tiny_model_dir, toy_tasks
     rows = first["table_objs"][0].rows
     assert [row[2] for row in rows] == ["none", "toyint", "Δ toyint"]
     avg = first["table_objs"][0].columns.index("avg")
-    assert rows[2][avg] == pytest.approx(rows[1][avg] - rows[0][avg])
+    assert rows[2][avg].value == pytest.approx(rows[1][avg].value - rows[0][avg].value)
     summary = next(t for t in first["table_objs"] if t.title.startswith("Robustness summary"))
     assert summary.columns == ["task", "intermediate", "clean", "Δ clean"]
 

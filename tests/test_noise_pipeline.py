@@ -75,7 +75,7 @@ def test_run_evaluates_clean_and_each_condition_with_the_same_model(
     assert conditions == ["clean", "typo:0.2", "drop typo:0.2", "typo:0.2+drop:0.1", "drop typo:0.2+drop:0.1"]
     clean_row, noisy_row, drop_row = table.rows[:3]
     avg = table.columns.index("avg")
-    assert drop_row[avg] == pytest.approx(clean_row[avg] - noisy_row[avg])
+    assert drop_row[avg].value == pytest.approx(clean_row[avg].value - noisy_row[avg].value)
     assert "drop = clean − noisy" in table.caption
     noise_rows = next(t for t in result["table_objs"] if t.title.startswith("Applied noise")).rows
     assert [row[1:3] for row in noise_rows[:2]] == [["typo:0.2", "CER"], ["typo:0.2", "WER"]]

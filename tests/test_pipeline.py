@@ -83,25 +83,29 @@ def test_numbers_do_not_depend_on_the_batch_size(first_run, tiny_model_dir, toy_
     assert first["prediction"] in ("neg", "pos") and isinstance(first["correct"], bool)
 
 
-def test_same_seed_same_model_other_seed_other_key(tiny_model_dir, toy_tasks, toy_data, tmp_path) -> None:
+def test_training_seeds_evaluate_the_same_documents_under_the_same_noise(
+    tiny_model_dir, toy_tasks, toy_data, tmp_path
+) -> None:
+    """Same seed, same model; another training seed, another model on the same --limit sample with the same
+    noisy text, so seeds pair up; only --sample-seed draws other documents (and --noise-seed other edits)."""
+    settings = [(1, 0, 0), (1, 0, 0), (2, 0, 0), (2, 5, 3)]  # (seed, sample seed, noise seed)
     runs = [
         Runner(
-            toy_config(
-                tiny_model_dir,
-                toy_tasks,
-                toy_data,
-                tmp_path / f"s{seed}",
-                seed=seed,
-                limit=10,
-                epochs=1.0,
-                languages=["en"],
-            )
+            toy_config(tiny_model_dir, toy_tasks, toy_data, tmp_path / f"s{seed}-{sample}-{noise}", seed=seed,
+                       sample_seed=sample, noise_seed=noise, limit=10, epochs=1.0, languages=["en"],
+                       noise=["typo:0.3"], log_samples=True)
         ).run()
-        for seed in (1, 1, 2)
-    ]
-    keys = [r["results"][0]["artefact"]["key"] for r in runs]
-    assert keys[0] == keys[1] != keys[2]
-    assert runs[0]["results"][0]["doc_ids"] == runs[1]["results"][0]["doc_ids"] != runs[2]["results"][0]["doc_ids"]
+        for seed, sample, noise in settings
+    ]  # fmt: skip
+    clean = [next(r for r in run["results"] if r["condition"] == "clean") for run in runs]
+    keys = [r["artefact"]["key"] for r in clean]
+    assert keys[0] == keys[1] != keys[2] != keys[3]
+    assert clean[0]["doc_ids"] == clean[2]["doc_ids"] != clean[3]["doc_ids"]
+    assert [(r["seed"], r["sample_seed"], r["noise_seed"]) for r in clean] == settings
+    noisy = [(tmp_path / f"s{s}-{a}-{n}" / "samples" / "toy_en@typo:0.3.jsonl").read_text() for s, a, n in settings]
+    texts = [[json.loads(line)["text"] for line in text.splitlines()] for text in noisy]
+    assert texts[0] == texts[2] and texts[2] != texts[3]
+    assert [json.loads(line)["id"] for line in noisy[0].splitlines()] == clean[0]["doc_ids"]
 
 
 def test_cli_run_prints_a_per_language_table(tiny_model_dir, toy_tasks, toy_data, tmp_path) -> None:

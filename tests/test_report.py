@@ -54,13 +54,15 @@ def test_leaderboard_differences_and_robustness_summary() -> None:
         ("de", "none", "clean", 70.0), ("de", "none", "typo", 60.0),
         ("de", "mnli", "clean", 74.0), ("de", "mnli", "typo", 68.0)]]  # fmt: skip
     table = leaderboard(records)
-    rows = {(row[2], row[3]): row[table.columns.index("de")] for row in table.rows}
+    rows = {(row[2], row[3]): row[table.columns.index("de")].value for row in table.rows}
     assert rows[("none", "drop typo")] == 10.0 and rows[("mnli", "drop typo")] == 6.0
     assert rows[("Δ mnli", "clean")] == 4.0 and rows[("Δ mnli", "drop typo")] == -4.0  # more robust by 4 points
     summary = robustness_summary(records)
     mnli = dict(zip(summary.columns, next(row for row in summary.rows if row[1] == "mnli")))
+    mnli = {k: getattr(v, "value", v) for k, v in mnli.items()}
     assert mnli == {"task": "xnli", "intermediate": "mnli", "clean": 74.0, "typo": 68.0, "drop typo": 6.0,
-                    "Δ clean": 4.0, "Δ typo": 8.0, "Δ drop typo": -4.0}  # fmt: skip
+                    "rel. drop typo %": pytest.approx(6 / 74 * 100), "worst case": None, "Δ clean": 4.0,
+                    "Δ typo": 8.0, "Δ drop typo": -4.0}  # fmt: skip
 
 
 def test_formats_and_intermediate_dev_records_are_left_out() -> None:

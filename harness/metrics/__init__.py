@@ -5,6 +5,11 @@ returns a number (or a dict of named numbers, e.g. SQuAD's ``exact_match`` and
 ``f1``) on XTREME's 0-100 scale. Keeping the scorer's arithmetic (same order of
 operations, same normalisation) is what makes our numbers match
 google-research/xtreme's ``evaluate.py`` digit for digit.
+
+Every built-in metric also comes as per-example statistics that add up (its
+``Outcomes``), so a report can recompute the metric on any resample of the
+examples: a bootstrap must redo the corpus arithmetic (seqeval's span counts,
+BUCC's precision and recall), not average per-example scores.
 """
 
 from __future__ import annotations
@@ -14,9 +19,42 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..errors import SpecError
 
 MetricFn = Callable[..., "float | dict[str, float]"]
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """A corpus metric as per-example statistics whose sums over any multiset of examples give the metric.
+
+    ``per_example(references, predictions, **kwargs)`` gives one row of
+    ``columns`` per example, computed by the scorer's own code; ``combine(sums,
+    n)`` turns column sums (shape ``(..., len(columns))``) over ``n`` examples
+    into the metric's named values with the scorer's arithmetic, vectorised.
+    ``example_score`` ranks one example's row for HELM's worst case (which
+    condition was worst for it); without it every column is its own per-example
+    score and the worst case takes each column's minimum.
+    """
+
+    columns: tuple[str, ...]
+    per_example: Callable[..., Sequence[Sequence[float]] | None]
+    combine: Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]
+    example_score: Callable[[np.ndarray], np.ndarray] | None = None
+
+
+def mean_outcomes(names: tuple[str, ...], per_example: Callable[..., Sequence[Sequence[float]] | None]) -> Outcomes:
+    """Outcomes of a metric that is 100 × the mean of per-example values (accuracy, EM, F1, mAP)."""
+    return Outcomes(names, per_example, lambda sums, n: {m: sums[..., i] / n * 100 for i, m in enumerate(names)})
+
+
+def ratio_score(stats: np.ndarray) -> np.ndarray:
+    """An example's ``2·hits / (predicted + gold)`` (1 when it has neither): its share of a span/pair F1."""
+    hits, predicted, gold = stats[..., 0], stats[..., 1], stats[..., 2]
+    total = predicted + gold
+    return np.where(total > 0, 2 * hits / np.where(total > 0, total, 1), 1.0)
 
 
 @dataclass(frozen=True)
@@ -24,6 +62,7 @@ class Metric:
     name: str
     fn: MetricFn
     higher_is_better: bool = True
+    outcomes: Outcomes | None = None
     #: the scorer a metric follows where the number depends on it (seqeval's release), given its kwargs
     scorer: Callable[..., str] | None = None
 
@@ -37,10 +76,13 @@ METRICS: dict[str, Metric] = {}
 
 
 def register_metric(
-    name: str, higher_is_better: bool = True, scorer: Callable[..., str] | None = None
+    name: str,
+    higher_is_better: bool = True,
+    scorer: Callable[..., str] | None = None,
+    outcomes: Outcomes | None = None,
 ) -> Callable[[MetricFn], MetricFn]:
     def wrap(fn: MetricFn) -> MetricFn:
-        METRICS[name] = Metric(name, fn, higher_is_better, scorer)
+        METRICS[name] = Metric(name, fn, higher_is_better, outcomes, scorer)
         return fn
 
     return wrap
@@ -52,7 +94,9 @@ def get_metric(name: str) -> Metric:
     return METRICS[name]
 
 
-@register_metric("acc")
+@register_metric(
+    "acc", outcomes=mean_outcomes(("acc",), lambda refs, preds: [(int(p == g),) for p, g in zip(preds, refs)])
+)
 def accuracy(references: Sequence[Any], predictions: Sequence[Any]) -> float:
     """Accuracy in percent, as ``evaluate.py``'s ``accuracy`` computes it."""
     if len(references) != len(predictions):
@@ -75,16 +119,54 @@ def compute(
     """
     scores: dict[str, float] = {}
     for entry in metric_list:
-        kwargs = dict(entry.get("kwargs") or {})
         metric = get_metric(entry["metric"])
-        if metric.takes_language:
-            kwargs.setdefault("language", language)
-        value = metric.fn(references, predictions, **kwargs)
+        value = metric.fn(references, predictions, **_kwargs(entry, metric, language))
         if isinstance(value, dict):
             scores.update(value)
         else:
             scores[entry["metric"]] = value
     return scores
+
+
+def _kwargs(entry: dict[str, Any], metric: Metric, language: str | None) -> dict[str, Any]:
+    kwargs = dict(entry.get("kwargs") or {})
+    if metric.takes_language:
+        kwargs.setdefault("language", language)
+    return kwargs
+
+
+def example_outcomes(
+    metric_list: list[dict[str, Any]], references: Sequence[Any], predictions: Sequence[Any], language: str | None
+) -> dict[str, list[float]] | None:
+    """Per-example statistics of every metric of a task (``"metric:column" -> one value per example``).
+
+    None when a metric has no ``Outcomes`` (a user's own metric) or the split is
+    unlabelled (its score is NaN): a report then shows the score without an interval.
+    """
+    columns: dict[str, list[float]] = {}
+    for entry in metric_list:
+        metric = get_metric(entry["metric"])
+        if metric.outcomes is None:
+            return None
+        rows = metric.outcomes.per_example(references, predictions, **_kwargs(entry, metric, language))
+        if rows is None:
+            return None
+        for i, column in enumerate(metric.outcomes.columns):
+            columns[f"{metric.name}:{column}"] = [row[i] for row in rows]
+    return columns
+
+
+def metrics_from_sums(
+    metric_list: list[dict[str, Any]], sums: dict[str, np.ndarray], n: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Each metric's values from column sums over ``n`` examples (arrays of any shape: one per resample)."""
+    values: dict[str, np.ndarray] = {}
+    for entry in metric_list:
+        metric = get_metric(entry["metric"])
+        assert metric.outcomes is not None
+        stacked = np.stack([sums[f"{metric.name}:{c}"] for c in metric.outcomes.columns], axis=-1)
+        values.update(metric.outcomes.combine(stacked, n))
+    return values
 
 
 def scorers(metric_list: list[dict[str, Any]]) -> dict[str, str]:

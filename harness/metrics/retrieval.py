@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from ..errors import SpecError
-from . import register_metric
+from . import Outcomes, mean_outcomes, ratio_score, register_metric
 
 
 def best_threshold(candidates: Mapping[tuple[str, str], float], gold: set[tuple[str, str]]) -> float:
@@ -49,7 +51,41 @@ def _bucc_scores(gold: set[Any], predicted: set[Any]) -> dict[str, float]:
     return {"f1": f1 * 100, "precision": precision * 100, "recall": recall * 100}
 
 
-@register_metric("bucc_f1")
+def _kept(prediction: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    if prediction and prediction.get("pair") and prediction["score"] >= prediction["threshold"]:
+        return tuple(prediction["pair"].split("\t"))  # type: ignore[return-value]
+    return None
+
+
+def _bucc_rows(
+    references: Sequence[str | None], predictions: Sequence[Mapping[str, Any] | None]
+) -> list[tuple[int, int, int]]:
+    """Per source sentence: (its extracted pair is gold, it has an extracted pair, it has a gold pair).
+
+    The sums are ``bucc_f1``'s counts: each sentence mines at most one pair, so
+    the extracted set has one pair per sentence that kept one.
+    """
+    gold = {tuple(r.split("\t")) for r in references if r}
+    rows = []
+    for reference, prediction in zip(references, predictions):
+        pair = _kept(prediction)
+        rows.append((int(pair is not None and pair in gold), int(pair is not None), int(bool(reference))))
+    return rows
+
+
+def _bucc_from_counts(sums: np.ndarray, n: np.ndarray) -> dict[str, np.ndarray]:
+    """``_bucc_scores``' arithmetic on count sums: 0 when nothing extracted is correct."""
+    correct, predicted, gold = sums[..., 0], sums[..., 1], sums[..., 2]
+    some = correct > 0
+    precision = np.where(some, correct / np.where(some, predicted, 1), 0.0)
+    recall = np.where(some, correct / np.where(some, gold, 1), 0.0)
+    f1 = np.where(some, 2 * precision * recall / np.where(some, precision + recall, 1), 0.0)
+    return {"f1": f1 * 100, "precision": precision * 100, "recall": recall * 100}
+
+
+@register_metric(
+    "bucc_f1", outcomes=Outcomes(("correct", "predicted", "gold"), _bucc_rows, _bucc_from_counts, ratio_score)
+)
 def bucc_f1(references: Sequence[str | None], predictions: Sequence[Mapping[str, Any] | None]) -> dict[str, float]:
     """F1 of mined sentence pairs (``evaluate.py::bucc_f1``), after the dev-tuned threshold.
 
@@ -59,8 +95,7 @@ def bucc_f1(references: Sequence[str | None], predictions: Sequence[Mapping[str,
     threshold are extracted, as ``bucc_extract`` does.
     """
     gold = {tuple(r.split("\t")) for r in references if r}
-    kept = [p for p in predictions if p and p.get("pair") and p["score"] >= p["threshold"]]
-    scores = _bucc_scores(gold, {tuple(p["pair"].split("\t")) for p in kept})
+    scores = _bucc_scores(gold, {pair for p in predictions if (pair := _kept(p))})
     thresholds = {p["threshold"] for p in predictions if p}
     if thresholds:
         scores["threshold"] = thresholds.pop()
@@ -86,7 +121,12 @@ def average_precision_at_k(relevant: Sequence[Any], ranked: Sequence[Any], k: in
     return score / (min(len(targets), k) if k else len(targets))
 
 
-@register_metric("map@20")
+def _ap20(references: Sequence[Sequence[Any]], predictions: Sequence[Sequence[Any]], **_: Any) -> list[tuple[float]]:
+    """Each query's AP@20 (the summation ``reduction`` only matters for the mean, which a report redoes)."""
+    return [(average_precision_at_k(gold, ranked or [], 20),) for gold, ranked in zip(references, predictions)]
+
+
+@register_metric("map@20", outcomes=mean_outcomes(("map@20",), _ap20))
 def map_at_20(
     references: Sequence[Sequence[Any]], predictions: Sequence[Sequence[Any]], reduction: str = "sum"
 ) -> float:

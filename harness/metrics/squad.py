@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from functools import cache
 
 from ..errors import SpecError
-from . import register_metric
+from . import mean_outcomes, register_metric
 
 Normalizer = Callable[[str], str]
 
@@ -127,34 +127,61 @@ def _check(references: Sequence[Sequence[str]], predictions: Sequence[str]) -> N
         raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
 
 
-def em_f1(
+def question_scores(
     references: Sequence[Sequence[str]], predictions: Sequence[str], normalize: Normalizer, metric: str
-) -> dict[str, float]:
-    """``evaluate()`` of the v1.1 and MLQA scorers, with their normaliser."""
+) -> list[tuple[bool, float]] | None:
+    """Each question's (exact match, F1) against its best gold answer, as the v1.1 and MLQA scorers compute
+    them; None for an unlabelled split (XTREME strips its evaluation answers): nothing to score."""
     _check(references, predictions)
-    if not any(references):  # an unlabelled split (XTREME strips its evaluation answers): nothing to score
-        return {"exact_match": float("nan"), "f1": float("nan")}
-    f1 = exact_match = total = 0
+    if not any(references):
+        return None
+    scores = []
     for i, (golds, prediction) in enumerate(zip(references, predictions)):
         if not golds:
             raise SpecError(
                 f"Metric {metric!r}: question {i} has no gold answer, which this scorer cannot score (the official "
                 f"script fails on it). Unanswerable questions (SQuAD v2) need metric 'squad_v2'."
             )
-        total += 1
         normalized = normalize(prediction)
-        exact_match += max(normalized == normalize(gold) for gold in golds)
-        f1 += max(token_f1(normalized.split(), normalize(gold).split()) for gold in golds)
+        exact = max(normalized == normalize(gold) for gold in golds)
+        scores.append((exact, max(token_f1(normalized.split(), normalize(gold).split()) for gold in golds)))
+    return scores
+
+
+def em_f1(
+    references: Sequence[Sequence[str]], predictions: Sequence[str], normalize: Normalizer, metric: str
+) -> dict[str, float]:
+    """``evaluate()`` of the v1.1 and MLQA scorers, with their normaliser: sums over questions in order."""
+    scores = question_scores(references, predictions, normalize, metric)
+    if scores is None:
+        return {"exact_match": float("nan"), "f1": float("nan")}
+    exact_match = total = 0
+    f1 = 0.0
+    for exact, f in scores:
+        total += 1
+        exact_match += exact
+        f1 += f
     return {"exact_match": 100.0 * exact_match / total, "f1": 100.0 * f1 / total}
 
 
-@register_metric("squad")
+#: per question (exact match, F1): both scorers' EM and F1 are 100 × the mean over questions
+_QA_COLUMNS = ("exact_match", "f1")
+
+
+@register_metric(
+    "squad",
+    outcomes=mean_outcomes(_QA_COLUMNS, lambda refs, preds: question_scores(refs, preds, normalize_squad, "squad")),
+)
 def squad(references: Sequence[Sequence[str]], predictions: Sequence[str]) -> dict[str, float]:
     """SQuAD v1.1 EM/F1 (XTREME's ``evaluate_squad.py``; XQuAD, TyDiQA-GoldP, SQuAD v1.1)."""
     return em_f1(references, predictions, normalize_squad, "squad")
 
 
-@register_metric("mlqa")
+def _mlqa_questions(refs: Sequence[Sequence[str]], preds: Sequence[str], language: str) -> list | None:
+    return question_scores(refs, preds, mlqa_normalizer(language.split("-")[0]), "mlqa")
+
+
+@register_metric("mlqa", outcomes=mean_outcomes(_QA_COLUMNS, _mlqa_questions))
 def mlqa(references: Sequence[Sequence[str]], predictions: Sequence[str], language: str) -> dict[str, float]:
     """MLQA EM/F1 (XTREME's ``evaluate_mlqa.py``) in the answer language.
 
@@ -171,15 +198,21 @@ def _v2_f1(prediction: str, gold: str) -> float:
     return token_f1(prediction_tokens, gold_tokens)
 
 
-@register_metric("squad_v2")
-def squad_v2(references: Sequence[Sequence[str]], predictions: Sequence[str]) -> dict[str, float]:
-    """SQuAD v2.0 EM/F1 (``evaluate-v2.0.py`` with no no-answer probabilities, i.e. threshold 1.0)."""
+def _v2_questions(references: Sequence[Sequence[str]], predictions: Sequence[str]) -> list[tuple[int, float]]:
     _check(references, predictions)
-    exact_scores, f1_scores = [], []
+    scores = []
     for golds, prediction in zip(references, predictions):
         answers = [gold for gold in golds if normalize_squad(gold)] or [""]
-        exact_scores.append(max(int(normalize_squad(gold) == normalize_squad(prediction)) for gold in answers))
-        f1_scores.append(max(_v2_f1(prediction, gold) for gold in answers))
+        exact = max(int(normalize_squad(gold) == normalize_squad(prediction)) for gold in answers)
+        scores.append((exact, max(_v2_f1(prediction, gold) for gold in answers)))
+    return scores
+
+
+@register_metric("squad_v2", outcomes=mean_outcomes(_QA_COLUMNS, _v2_questions))
+def squad_v2(references: Sequence[Sequence[str]], predictions: Sequence[str]) -> dict[str, float]:
+    """SQuAD v2.0 EM/F1 (``evaluate-v2.0.py`` with no no-answer probabilities, i.e. threshold 1.0)."""
+    scores = _v2_questions(references, predictions)
+    exact_scores, f1_scores = [e for e, _ in scores], [f for _, f in scores]
     if not exact_scores:
         return {"exact_match": float("nan"), "f1": float("nan")}
     total = len(exact_scores)

@@ -29,8 +29,68 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 
+import numpy as np
+
 from ..errors import SpecError
-from . import register_metric
+from . import Outcomes, ratio_score, register_metric
+
+
+def _sentence_spans(
+    references: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]], version: str = "installed"
+) -> list[tuple[int, int, int]]:
+    """Per sentence: (correct spans, predicted spans, gold spans), from seqeval's own ``get_entities`` (or the
+    0.0.12 rule's ``entities_0012``).
+
+    seqeval scores a corpus by joining its sentences with an ``O`` between them,
+    so no span crosses a sentence and the corpus counts are these counts' sums;
+    both versions then divide the summed counts the same way.
+    """
+    from seqeval.metrics.sequence_labeling import get_entities  # type: ignore[import-untyped]
+
+    _check(references, predictions)
+    entities = (lambda tags: entities_0012([tags])) if version == SEQEVAL_0012 else get_entities
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for gold, pred in zip(references, predictions):
+            true, found = set(entities(list(gold))), set(entities(list(pred)))
+            rows.append((len(true & found), len(found), len(true)))
+    return rows
+
+
+def _seqeval_from_counts(sums: np.ndarray, n: np.ndarray) -> dict[str, np.ndarray]:
+    """Micro precision, recall and F1 (0-100) by seqeval's own division code, one value per row of counts."""
+    from seqeval.metrics.v1 import _precision_recall_fscore_support  # type: ignore[import-untyped]
+
+    flat = sums.reshape(-1, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        precision, recall, f1, _ = _precision_recall_fscore_support(
+            [[]],
+            [[]],
+            average=None,
+            warn_for=(),
+            extract_tp_actual_correct=lambda *_: (flat[:, 1], flat[:, 0], flat[:, 2]),
+        )
+    shape = sums.shape[:-1]
+    return {"f1": f1.reshape(shape) * 100, "precision": precision.reshape(shape) * 100,
+            "recall": recall.reshape(shape) * 100}  # fmt: skip
+
+
+def _words(references: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]]) -> list[tuple[int, int]]:
+    _check(references, predictions)
+    return [(sum(p == g for p, g in zip(pred, gold)), len(gold)) for gold, pred in zip(references, predictions)]
+
+
+def _token_acc_from_counts(sums: np.ndarray, n: np.ndarray) -> dict[str, np.ndarray]:
+    correct, total = sums[..., 0], sums[..., 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {"token_acc": np.where(total > 0, correct / total * 100, np.nan)}
+
+
+SPAN_OUTCOMES = Outcomes(("correct", "predicted", "gold"), _sentence_spans, _seqeval_from_counts, ratio_score)
+WORD_OUTCOMES = Outcomes(("correct", "words"), _words, _token_acc_from_counts,
+                         lambda s: np.where(s[..., 1] > 0, s[..., 0] / np.maximum(s[..., 1], 1), 1.0))  # fmt: skip
 
 
 def _check(references: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]]) -> None:
@@ -79,7 +139,7 @@ def _prf_0012(references: Sequence[Sequence[str]], predictions: Sequence[Sequenc
     return 2 * p * r / (p + r) if p + r > 0 else 0, p, r
 
 
-@register_metric("seqeval", scorer=seqeval_scorer)
+@register_metric("seqeval", scorer=seqeval_scorer, outcomes=SPAN_OUTCOMES)
 def seqeval_f1(
     references: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]], version: str = "installed"
 ) -> dict[str, float]:
@@ -103,7 +163,7 @@ def seqeval_f1(
     return {"f1": float(f1 * 100), "precision": float(precision * 100), "recall": float(recall * 100)}
 
 
-@register_metric("token_acc")
+@register_metric("token_acc", outcomes=WORD_OUTCOMES)
 def token_accuracy(references: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]]) -> float:
     """Share of words tagged correctly, over all words of all sentences (POS accuracy), 0-100."""
     _check(references, predictions)
