@@ -245,7 +245,7 @@ class Runner:
         return tasks
 
     def clean_cell(self, task: Task, job: TrainingJob) -> Cell:
-        """A task's evaluation examples, the ``--limit`` sample of them.
+        """A task's clean evaluation cell: its examples, or the ``--limit`` sample of them.
 
         Retrieval among the split's own sentences (Tatoeba, BUCC) keeps the whole split as its pool and
         scores the sample's queries only, so a limited score estimates the full-pool one; ``--limit-pool``

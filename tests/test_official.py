@@ -238,9 +238,23 @@ def test_faiss_top_k_order_and_cut_of_equal_scores() -> None:
     assert search.nearest(scores, torch.eye(9)) == [2]  # Tatoeba (IndexFlatL2, one neighbour): the first
 
 
-def test_ranking_ties_follow_each_tasks_official_order(tmp_path) -> None:
-    """Tied embeddings over a real LAReQA pool: LAReQA's argsort()[::-1] puts the later candidates first,
+def test_ranking_ties_follow_each_tasks_official_order() -> None:
+    """A pool of tied embeddings, streamed in blocks: LAReQA's argsort()[::-1] puts the later candidates first,
     Mewsli-X's faiss search keeps the first ones, latest first."""
+    import torch
+
+    from harness.tasktypes.retrieval import rank
+
+    pool = torch.nn.functional.normalize(torch.ones(7, 4), dim=-1)
+    blocks = [(pool[:4], torch.arange(4)), (pool[4:], torch.arange(4, 7))]
+    assert rank(torch.ones(1, 4), blocks, 3, "numpy", "cpu") == [[6, 5, 4]]
+    assert rank(torch.ones(1, 4), blocks, 3, "faiss", "cpu") == [[2, 1, 0]]
+    assert TaskIndex().task("lareqa_de").retrieval.ties == "numpy"
+    assert TaskIndex().task("mewslix_de").retrieval.ties == "faiss"
+
+
+def test_ranked_predictions_keep_the_tie_order_over_a_real_pool() -> None:
+    """The same through ranked_predictions over the LAReQA fixture's pool (a context naming no model: not cached)."""
     from dataclasses import replace
     from pathlib import Path
     from types import SimpleNamespace

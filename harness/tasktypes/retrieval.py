@@ -21,6 +21,7 @@ Examples: ``text`` is the query side (the non-English sentence, the question, th
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -358,6 +359,19 @@ def candidate_pool(cfg: TaskConfig, split: str, data_dir: Path | None) -> list[d
     ]
 
 
+def rank(
+    queries: torch.Tensor, blocks: Iterable[tuple[torch.Tensor, torch.Tensor]], k: int, ties: str, device: Any
+) -> list[list[int]]:
+    """Each query's ``k`` best pool positions over blocks of (normalised rows, positions), exactly tied
+    candidates in the official order: ``numpy`` (LAReQA's ``argsort()[::-1]``, later first, through negated
+    positions) or ``faiss`` (Mewsli-X's ``IndexFlatIP``, from the ``2k`` best; see ``search.faiss_order``)."""
+    last, faiss = ties == "numpy", ties == "faiss"
+    index = search.TopK(search.normalize(queries), 2 * k if faiss else k, device)
+    index.add_all((block, -(ids + 1) if last else ids) for block, ids in blocks)
+    found = search.faiss_order(index.scores.cpu(), index.ids.cpu(), k)[1] if faiss else index.ids.cpu()
+    return [[-(j + 1) if last else j for j in row] for row in found.tolist()]
+
+
 def ranked_predictions(embedded: list[tuple[Any, Any]], examples: list[dict[str, Any]], context: EvalContext) -> list:
     """The ``top_k`` candidate ids of every query, from a running top-k over the embedded pool."""
     cfg = context.task.cfg
@@ -365,14 +379,9 @@ def ranked_predictions(embedded: list[tuple[Any, Any]], examples: list[dict[str,
     asked = [i for i, e in enumerate(embedded) if e[0] is not None]
     if not asked or not pool:
         return [[] for _ in examples]
-    # numpy (LAReQA): later candidates first, through negated ids; faiss (Mewsli-X): its order, from the 2k best
-    last, faiss = cfg.retrieval.ties == "numpy", cfg.retrieval.ties == "faiss"
-    k = cfg.retrieval.top_k
-    index = search.TopK(search.normalize(torch.stack([embedded[i][0] for i in asked])), 2 * k if faiss else k,
-                        context.device)  # fmt: skip
-    index.add_all((block, -(ids + 1) if last else ids) for block, ids in pool_embeddings(context, pool))
-    found = search.faiss_order(index.scores.cpu(), index.ids.cpu(), k)[1] if faiss else index.ids
+    queries = torch.stack([embedded[i][0] for i in asked])
+    ranked = rank(queries, pool_embeddings(context, pool), cfg.retrieval.top_k, cfg.retrieval.ties, context.device)
     predictions: list[Any] = [[] for _ in examples]
     for row, i in enumerate(asked):
-        predictions[i] = [pool[-(j + 1) if last else j]["id"] for j in found[row].tolist()]
+        predictions[i] = [pool[j]["id"] for j in ranked[row]]
     return predictions
