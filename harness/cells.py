@@ -146,6 +146,8 @@ class Evaluator:
             "model": config.model, "model_label": self.base.label, "smoke": self.base.smoke,
             "base_fingerprint": self.base.fingerprint, "method": config.method, "intermediate": intermediate,
             "stack": trained.info.get("stack"), "seed": config.seed, "split": eval_split_of(task, config),
+            "train_language": cell.job.train_language,
+            "zero_shot": task.language not in (cell.job.train_language or "").split(","),
             "metrics": metrics, "score": score, "score_name": score_name, "table_metrics": table_metrics,
             "n": len(cell.examples), "doc_ids": [e["id"] for e in cell.examples] if config.limit is not None else None,
             "artefact": trained.info, "spec": task.cfg.to_dict(),

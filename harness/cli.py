@@ -113,6 +113,17 @@ MODEL_AND_DATA = options(
                  help="Comma-separated module names LoRA adapts."),
     click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
                  help="Multi-task sampling: task probability ∝ size^(1/T); 1 is size-proportional."),
+    click.option("--mlm-corpus", type=click.Path(path_type=Path, file_okay=False),
+                 help="+mlm stages: a folder of unlabelled text, one <lang>.txt per language (Wikipedia, CC-100); "
+                 "the smoke model may instead use the target tasks' non-English docs that are not evaluated."),
+    click.option("--mlm-languages", callback=lambda _c, _p, v: _csv(v) or None,
+                 help="+mlm stages: only these languages' text [default: all there are]."),
+    click.option("--mlm-ratio", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+                 help="+mlm stages: masked-LM batches per task batch."),
+    click.option("--mlm-rate", type=click.FloatRange(min=0, max=1, min_open=True), default=0.15, show_default=True,
+                 help="+mlm stages: share of tokens masked (of those 80% <mask>, 10% random, 10% kept)."),
+    click.option("--mlm-max-lines", type=click.IntRange(min=1), default=100_000, show_default=True,
+                 help="+mlm stages: lines read per language file."),
     click.option("--seed", type=int, default=0, show_default=True),
     click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
     click.option("--dtype", default="auto", show_default=True,
@@ -145,7 +156,15 @@ def print_tables(tables: list[Any]) -> None:
     default="none",
     show_default=True,
     help="Comma-separated intermediate stages to compare: none (always included), a task (mnli), a "
-    "multi-task set (mnli+squad), all-intermediate, or a stored adapter (@KEY).",
+    "multi-task set (mnli+squad), all-intermediate, a task's translated training data (mnli@de; mnli@de,ru "
+    "trains one multilingual stage), a stage with masked-LM batches mixed in (mnli+mlm), or a stored adapter (@KEY).",
+)
+@click.option(
+    "--train-language",
+    "train_languages",
+    help="Fine-tune the target tasks in these languages instead of English (comma-separated; each is a row: "
+    "de,ru,en compares source languages). Reads the task's translated training file where its spec names one "
+    "(translate_train), else its training file in that language.",
 )
 @click.option(
     "--stack",
@@ -177,13 +196,15 @@ def print_tables(tables: list[Any]) -> None:
     "comma-separated sweep (typo:0.05,typo:0.1); see `harness noise ls`.",
 )
 @click.option("--train-noise", help="Noise the training data with this condition (trains and stores a separate model).")
-def run(tasks: str, languages: str | None, intermediates: str, include_paths: tuple[Path, ...], noise: tuple[str, ...],
-        **options: Any) -> None:  # fmt: skip
+def run(tasks: str, languages: str | None, intermediates: str, train_languages: str | None,
+        include_paths: tuple[Path, ...], noise: tuple[str, ...], **options: Any) -> None:  # fmt: skip
     """Fine-tune on English (after each intermediate task), evaluate every language zero-shot, clean and noisy."""
     from .pipeline import Runner
+    from .planning import split_stages
 
     config = make_config(_csv(tasks), languages=_csv(languages) or None, include_paths=list(include_paths),
-                         noise=list(noise), intermediates=_csv(intermediates), **options)  # fmt: skip
+                         noise=list(noise), intermediates=split_stages(intermediates),
+                         train_languages=_csv(train_languages) or None, **options)  # fmt: skip
     result = Runner(config, err_console).run()
     print_tables(result["table_objs"])
     timings = result["timings"]
@@ -200,14 +221,16 @@ def run(tasks: str, languages: str | None, intermediates: str, include_paths: tu
     "task",
     required=True,
     help="An intermediate task (mnli), a multi-task set (mnli,squad,hellaswag: one shared adapter, one head "
-    "per task) or all-intermediate.",
+    "per task), all-intermediate, translated training data (mnli@de,ru) or a stage with masked-LM batches "
+    "(mnli,mlm).",
 )
 @MODEL_AND_DATA
 def train(task: str, include_paths: tuple[Path, ...], **options: Any) -> None:
     """Train (or reuse) an intermediate-task adapter or checkpoint, and show its dev scores."""
     from .pipeline import Runner
+    from .planning import split_stages
 
-    stage = "+".join(_csv(task))
+    stage = "+".join(split_stages(task))
     config = make_config([], include_paths=list(include_paths), intermediates=[stage], **options)
     result = Runner(config, err_console).train(stage)
     print_tables([result["table"]])

@@ -3,7 +3,7 @@
 Task heads are not part of the base (see ``tasktypes``): one resident encoder
 serves every task, adapter and head of a run.
 
-``tiny`` builds a small XLM-R-architecture model with random weights and a
+``tiny`` builds a small XLM-R-architecture model (with its masked-LM head) with random weights and a
 SentencePiece-style Unigram tokenizer trained on the run's own task text
 (training and evaluation inputs of every language, never labels), saves both
 and loads them back through the same ``from_pretrained`` path a hub model takes.
@@ -33,7 +33,7 @@ from .spec import stable_hash
 
 DEFAULT_MODEL = "xlm-roberta-large"
 SMOKE_PRESETS = {"tiny"}
-TINY_VERSION = 2
+TINY_VERSION = 3  # 3: saved with a masked-LM head (lm_head), which +mlm stages train with
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,7 @@ def load_base(name: str, corpus: Iterable[str] | None = None, tiny: TinySize = T
 def build_tiny(corpus: list[str], size: TinySize = TinySize(), seed: int = 0) -> Path:
     """Build (or reuse, by corpus hash) the tiny preset; returns its folder."""
     from tokenizers import trainers
-    from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizer
+    from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM, XLMRobertaTokenizer
 
     lines = sorted({line.strip() for line in corpus if line and line.strip()})
     if not lines:
@@ -194,7 +194,7 @@ def build_tiny(corpus: list[str], size: TinySize = TinySize(), seed: int = 0) ->
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
     )
-    model = XLMRobertaModel(config, add_pooling_layer=False)
+    model = XLMRobertaForMaskedLM(config)  # the encoder plus XLM-R's lm_head, as xlm-roberta-large ships
 
     def fill(tmp: Path) -> None:
         tokenizer.save_pretrained(tmp)

@@ -31,9 +31,19 @@ from harness.noise import noisy_variants, parse, parse_conditions, wrap
 from .cells import Cell, Evaluator
 from .config import NO_INTERMEDIATE, RunConfig
 from .errors import HarnessError
+from .mlm import MlmMix, held_out_text, read_corpus
 from .models import SMOKE_PRESETS, Base, load_base, resolve_device, resolve_dtype
 from .paths import write_atomic
-from .planning import TrainingJob, eval_split_of, model_inputs, plan_training, resolve_tasks, skip_missing_languages
+from .planning import (
+    TrainingJob,
+    eval_split_of,
+    model_inputs,
+    parse_stage,
+    plan_training,
+    resolve_tasks,
+    skip_missing_languages,
+    train_language_variants,
+)
 from .registry import TaskIndex
 from .report import Table, aggregate, all_tables
 from .results import CellStore, environment, write_json
@@ -68,9 +78,9 @@ class Runner:
         tasks, skipped = skip_missing_languages(resolve_tasks(config.tasks, config, self.index), config)
         for family, languages in skipped.items():
             self.say(f"[yellow]{family}[/]: no local files for {' '.join(languages)} under {config.data_dir}; skipped")
-        jobs = self.plan(tasks, noisy=True)
-        stages = {name: self.plan(self.intermediate_tasks(name)) for name in self.intermediate_names()}
+        jobs = self.plan(train_language_variants(tasks, config.train_languages), noisy=True)
         cells = [Cell(task, job, "clean", self.eval_examples(task, job)) for job in jobs for task in job.tasks]
+        stages = {name: self.stage_jobs(name, cells) for name in self.intermediate_names()}
         cells += [Cell(v.task, c.job, v.condition, v.examples, v.record)
                   for c in list(cells) for v in noisy_variants(c.task, c.examples, self.conditions, config.seed)]  # fmt: skip
         self.timings["prepare_data_s"] = time.perf_counter() - start
@@ -90,7 +100,7 @@ class Runner:
 
     def train(self, name: str) -> dict[str, Any]:
         """``harness train``: one intermediate stage, trained or reused, with its dev scores."""
-        jobs = self.plan(self.intermediate_tasks(name))
+        jobs = self.stage_jobs(name, [])
         if not jobs:
             raise HarnessError("harness train needs an intermediate task, e.g. --task mnli.")
         base = self.load_base(jobs)
@@ -119,25 +129,62 @@ class Runner:
                 job.noisy_examples = wrap(job.lead, self.train_noise, self.config.seed).perturb(job.examples, job.split)
         return jobs
 
+    def stage_jobs(self, name: str, cells: list[Cell]) -> list[TrainingJob]:
+        """An intermediate stage's training jobs; ``+mlm`` puts the masked-LM mix on the first."""
+        jobs = self.plan(self.intermediate_tasks(name))
+        if jobs and name != NO_INTERMEDIATE and not name.startswith("@") and parse_stage(name)[1]:
+            jobs[0].mlm = self.mlm_mix(name, cells)
+        return jobs
+
+    def mlm_mix(self, name: str, cells: list[Cell]) -> MlmMix:
+        """The unlabelled text of a ``+mlm`` stage: ``--mlm-corpus``, or for the smoke model the target tasks'
+        non-English evaluation docs that are never evaluated (their input text only, never their labels)."""
+        config = self.config
+        if config.mlm_corpus is not None:
+            corpus = read_corpus(config.mlm_corpus, config.mlm_languages, config.mlm_max_lines)
+            source = f"{config.mlm_corpus} ({', '.join(f'{k}.txt' for k in corpus)})"
+        elif self.smoke and cells:
+            evaluated = {e["id"] for c in cells for e in c.examples}
+            splits = {(c.task.cfg.task, eval_split_of(c.task, config)): c.task for c in cells if c.condition == "clean"}
+            texts = [(task.language, e["id"], model_inputs([e])) for (_, split), task in splits.items()
+                     if task.language in (config.mlm_languages or [task.language])
+                     for e in task.examples(split, config.data_dir)]  # fmt: skip
+            corpus = held_out_text(texts, evaluated)
+            source = (f"the input text (no labels) of the target tasks' {', '.join(sorted(corpus))} evaluation docs "
+                      f"that are not evaluated")  # fmt: skip
+            if not corpus:
+                raise HarnessError(f"{name}: every non-English doc of the target tasks is evaluated, so none is left "
+                                   f"as unlabelled masked-LM text; pass --limit N or --mlm-corpus DIR.")  # fmt: skip
+        else:
+            raise HarnessError(
+                f"{name} mixes masked-LM batches on unlabelled multilingual text into the stage: pass --mlm-corpus "
+                f"DIR, a folder with one <lang>.txt per language (e.g. Wikipedia or CC-100 excerpts)."
+            )
+        mix = MlmMix(corpus, source, config.mlm_ratio, config.mlm_rate)
+        lines = sum(len(v) for v in corpus.values())
+        self.say(f"[yellow]{name}[/]: masked-LM text: {lines} lines in {len(corpus)} languages from {source}")
+        return mix
+
     def intermediate_names(self) -> list[str]:
         """``--intermediate`` values, with the ``none`` baseline always first."""
         names = [n for n in self.config.intermediates if n != NO_INTERMEDIATE]
         return [NO_INTERMEDIATE, *dict.fromkeys(names)]
 
     def intermediate_tasks(self, name: str) -> list[Task]:
-        """The tasks of one intermediate stage: none, a task, a multi-task set ``a+b``, or a stored ``@key``."""
+        """The tasks of one intermediate stage: none, a task, a multi-task set ``a+b``, a task in other
+        languages ``mnli@de,ru``, or a stored ``@key``."""
         if name == NO_INTERMEDIATE or name.startswith("@"):
             return []
         if name == "all-intermediate":
             name = "+".join(t for t in self.index.expand("intermediate") if not self.index.task(t).mixture)
         english = replace(self.config, languages=None)  # intermediate tasks are English, whatever --languages says
         tasks = []
-        for part in name.split("+"):
+        for part, languages in parse_stage(name)[0]:
             found = resolve_tasks([part], english, self.index)
             if len(found) != 1:
                 raise HarnessError(f"Intermediate {part!r} is {len(found)} tasks; an intermediate stage is one "
                                    f"English task per name (e.g. mnli, squad, or mnli+squad for multi-task).")  # fmt: skip
-            tasks += found
+            tasks += [t.with_train_languages(languages) if languages else t for t in found]
         return tasks
 
     def eval_examples(self, task: Task, job: TrainingJob) -> list[dict[str, Any]]:

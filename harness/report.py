@@ -20,6 +20,26 @@ from rich.table import Table as RichTable
 
 from .metrics import mean, task_score
 
+#: the training language of XTREME's zero-shot setting, whose own column XTREME-R's average includes
+XTREME_SOURCE = "en"
+
+
+class InLanguage(float):
+    """A score in a language the model was fine-tuned in (not zero-shot there): marked ``†`` in tables."""
+
+
+def averaged(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records an average over languages may use: the one place that decides what is zero-shot.
+
+    XTREME-R averages every language, English included, for models fine-tuned on English; a task family
+    with a model fine-tuned in another language (``--train-language de``, a source-language comparison)
+    leaves each row's own training language out instead (the record says ``zero_shot: false``), so every
+    row of the family averages zero-shot scores only.
+    """
+    records = list(records)
+    compared = {r["family"] for r in records if r.get("train_language") not in (None, XTREME_SOURCE)}
+    return [r for r in records if r.get("zero_shot", True) or r["family"] not in compared]
+
 
 @dataclass
 class Table:
@@ -33,7 +53,8 @@ class Table:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return ""
         if isinstance(value, float):
-            return f"{value + 0.0:.1f}".replace("-0.0", "0.0")  # no negative zero in a table of differences
+            mark = "†" if isinstance(value, InLanguage) else ""
+            return f"{value + 0.0:.1f}".replace("-0.0", "0.0") + mark  # no negative zero in a table of differences
         return str(value)
 
     def to_rich(self, width: int | None = None) -> list[RichTable]:
@@ -131,14 +152,14 @@ def _with_deltas(
         base = cells.get((*key[:at], reference, *key[at + 1 :]))
         if base is not None and key[at] != reference:
             out[(*key[:at], f"{label} {key[at]}", *key[at + 1 :])] = {
-                lang: sign * (score - base[lang]) for lang, score in cells[key].items() if lang in base
+                lang: type(score)(sign * (score - base[lang])) for lang, score in cells[key].items() if lang in base
             }
     return out
 
 
 def varying_keys(records: list[dict[str, Any]]) -> list[str]:
     """The record keys (settings) that differ between records: what a table's rows or a plot's lines tell apart."""
-    keys = ("model_label", "method", "intermediate", "train_noise", "condition", "seed")
+    keys = ("model_label", "method", "intermediate", "train_language", "train_noise", "condition", "seed")
     return [k for k in keys if len({str(r.get(k)) for r in records}) > 1]
 
 
@@ -148,6 +169,8 @@ def _notes(records: list[dict[str, Any]], varying: list[str]) -> str:
         notes.append("drop = clean − noisy (points).")
     if "intermediate" in varying:
         notes.append("Δ = with that intermediate task − without (none).")
+    if len(averaged(records)) < len(records):
+        notes.append("† fine-tuned in that language (not zero-shot): left out of the average.")
     smoke = sorted({r["model_label"] for r in records if r.get("smoke")})
     if smoke:
         notes.append(f"{', '.join(smoke)}: random-init, checks the pipeline only; not an XLM-R result.")
@@ -163,12 +186,14 @@ def leaderboard(records: Iterable[dict[str, Any]], title: str = "Zero-shot cross
     records = list(records)
     varying = varying_keys(records)
     languages = sorted({r["language"] for r in records}, key=lambda lang: (lang != "en", lang))
+    counted = {id(r) for r in averaged(records)}
     cells: dict[tuple[str, ...], dict[str, float]] = {}
     for r in records:
         # a row per metric the record asks to show (QA: EM and F1), else its score
         for metric in r.get("table_metrics") or [r["score_name"]]:
             row_key = (r["family"], metric, *_setting(r, varying))
-            cells.setdefault(row_key, {})[r["language"]] = r["metrics"].get(metric, r["score"])
+            score = r["metrics"].get(metric, r["score"])
+            cells.setdefault(row_key, {})[r["language"]] = score if id(r) in counted else InLanguage(score)
     if "condition" in varying:
         cells = _with_deltas(cells, 2 + varying.index("condition"), "clean", "drop", -1)
     if "intermediate" in varying:
@@ -176,7 +201,7 @@ def leaderboard(records: Iterable[dict[str, Any]], title: str = "Zero-shot cross
     table = Table(title, ["task", "metric", *varying, "avg", *languages], label_columns=2 + len(varying))
     for row_key, by_lang in cells.items():
         family, metric, *setting = row_key
-        avg = mean([by_lang[lang] for lang in languages if lang in by_lang])
+        avg = mean([v for lang in languages if (v := by_lang.get(lang)) is not None and not isinstance(v, InLanguage)])
         table.rows.append([family, metric, *setting, avg, *[by_lang.get(lang) for lang in languages]])
     table.caption = _notes(records, varying)
     return table
@@ -185,7 +210,7 @@ def leaderboard(records: Iterable[dict[str, Any]], title: str = "Zero-shot cross
 def condition_averages(records: list[dict[str, Any]], settings: list[str]) -> dict[tuple[str, ...], dict[str, float]]:
     """(task family, *setting values) → condition → headline score averaged over languages."""
     scores: dict[tuple[str, ...], dict[str, list[float]]] = {}
-    for r in records:
+    for r in averaged(records):
         scores.setdefault((r["family"], *_setting(r, settings)), {}).setdefault(r["condition"], []).append(r["score"])
     return {row: {c: mean(v) for c, v in by_condition.items()} for row, by_condition in scores.items()}
 
@@ -241,7 +266,7 @@ def benchmark_tables(records: Iterable[dict[str, Any]], benchmarks: dict[str, li
         if 2 * len(families & set(members)) < len(members):
             continue
         rows: dict[tuple[str, ...], dict[str, list[dict[str, Any]]]] = {}
-        for r in records:
+        for r in averaged(records):
             if r["family"] in members:
                 rows.setdefault(tuple(_setting(r, settings)), {}).setdefault(r["family"], []).append(r)
         table = Table(f"{name} (task score = mean over languages; QA: (EM + F1) / 2)",
@@ -277,7 +302,7 @@ def aggregate(records: Iterable[dict[str, Any]], metrics: list[str]) -> dict[str
     """A group's score per condition: the macro mean of each metric over its tasks (languages)."""
     out: dict[str, dict[str, float]] = {}
     by_condition: dict[str, list[dict[str, Any]]] = {}
-    for r in records:
+    for r in averaged(records):
         by_condition.setdefault(r["condition"], []).append(r)
     for condition, rows in by_condition.items():
         out[condition] = {m: mean([r["metrics"][m] for r in rows if m in r["metrics"]]) for m in metrics}

@@ -77,12 +77,22 @@ class Stream:
 
     model: TaskModel
     features: datasets.Dataset
+    #: batches of this stream per task batch (masked-LM batches mixed into a stage), instead of a share by
+    #: size; its examples do not count towards epochs, and its losses are reported apart
+    ratio: float | None = None
+    name: str = ""
 
 
 def _batches(n: int, batch_size: int, key: str) -> Iterator[list[int]]:
     """Endless training batches: a fresh seeded permutation every epoch."""
     for epoch in itertools.count():
         yield from shuffled_batches(n, batch_size, key, epoch)
+
+
+def _loss_curve(values: list[float]) -> dict[str, float | int]:
+    """A mixed-in stream's loss at the start and the end: means over its first and last tenth of steps."""
+    k = max(1, len(values) // 10)
+    return {"steps": len(values), "first_loss": sum(values[:k]) / k, "final_loss": sum(values[-k:]) / k}
 
 
 def train(
@@ -99,13 +109,16 @@ def train(
     With several streams (multi-task training: one shared encoder, one head per
     task) each step draws its task with probability proportional to
     ``size ** (1 / temperature)``: 1 is size-proportional, larger flattens
-    towards uniform. Epochs count over all tasks' examples together.
+    towards uniform. Epochs count over all tasks' examples together. A stream
+    with a ``ratio`` (masked-LM) adds that many batches per task batch on top.
     """
     torch.manual_seed(args.seed)
     models = nn.ModuleList([s.model for s in streams]).to(device).train()  # shared parameters counted once
     sizes = [len(s.features) for s in streams]
-    steps_per_epoch = math.ceil(sum(sizes) / args.batch_size)
-    total = max(1, math.ceil(steps_per_epoch * args.epochs))
+    tasks = [i for i, s in enumerate(streams) if s.ratio is None]
+    extra = sum(s.ratio or 0.0 for s in streams)
+    steps_per_epoch = math.ceil(sum(sizes[i] for i in tasks) / args.batch_size)
+    total = max(1, math.ceil(steps_per_epoch * args.epochs * (1 + extra)))
     warmup = int(total * args.warmup_ratio)
     optimizer = _optimizer(models, args)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -113,9 +126,12 @@ def train(
     )
     params = [p for p in models.parameters() if p.requires_grad]
     weights = [n ** (1.0 / temperature) for n in sizes]
+    task_weight = sum(weights[i] for i in tasks)
+    weights = [w if s.ratio is None else s.ratio * task_weight for w, s in zip(weights, streams)]
     pick = random.Random(f"tasks:{args.seed}")
     batches = [_batches(n, args.batch_size, f"{args.seed}:{i}") for i, n in enumerate(sizes)]
-    losses: list[float] = []
+    losses: list[float] = []  # the task streams'
+    mixed: dict[int, list[float]] = {i: [] for i, s in enumerate(streams) if s.ratio is not None}
     start = time.perf_counter()
     for step in range(1, total + 1):
         i = pick.choices(range(len(streams)), weights)[0] if len(streams) > 1 else 0
@@ -129,12 +145,16 @@ def train(
         optimizer.step()
         schedule.step()
         optimizer.zero_grad(set_to_none=True)
-        losses.append(float(loss.detach()))
+        value = float(loss.detach())
+        (mixed[i] if i in mixed else losses).append(value)
         if on_step:
-            on_step(step, total, losses[-1])
+            on_step(step, total, value)
     models.eval()
+    losses = losses or [math.nan]  # a very short mixed run may draw no task batch
     tail = losses[-max(1, steps_per_epoch) :]
+    apart = {streams[i].name: _loss_curve(values) for i, values in mixed.items() if values}
     return {
+        **({"mixed_losses": apart} if apart else {}),
         "steps": total,
         "examples": sum(sizes),
         "first_loss": losses[0],

@@ -32,16 +32,27 @@ def _string_features(columns: list[str]) -> datasets.Features:
 
 
 @register_reader("tsv")
-def read_tsv(files: list[str], columns: list[str] | None = None, header: bool = False) -> datasets.Dataset:
-    """Tab-separated text with no quoting (XTREME's XNLI/PAWS-X files contain bare quotes)."""
+def read_tsv(
+    files: list[str],
+    columns: list[str] | None = None,
+    header: bool = False,
+    replace: dict[str, dict[str, str]] | None = None,
+) -> datasets.Dataset:
+    """Tab-separated text with no quoting (XTREME's XNLI/PAWS-X files contain bare quotes).
+
+    ``columns`` names the columns (with ``header``, instead of the header row's names); ``replace`` maps
+    values of a column, e.g. XNLI-MT's ``contradictory`` to ``contradiction`` as XTREME's preprocessing does.
+    """
     kwargs: dict[str, Any] = {"delimiter": "\t", "quoting": 3, "keep_default_na": False}
     if columns:
         kwargs["features"] = _string_features(columns)
-        if not header:
-            kwargs["column_names"] = columns
-        else:
+        kwargs["column_names"] = columns
+        if header:
             kwargs["header"] = 0
-    return datasets.load_dataset("csv", data_files=files, split="train", **kwargs)
+    docs = datasets.load_dataset("csv", data_files=files, split="train", **kwargs)
+    if replace:
+        docs = docs.map(lambda d: {c: mapping.get(d[c], d[c]) for c, mapping in replace.items()})
+    return docs
 
 
 @register_reader("csv")
