@@ -156,7 +156,7 @@ def train(
     return {
         **({"mixed_losses": apart} if apart else {}),
         "steps": total,
-        "examples": sum(sizes),
+        "examples": sum(sizes[i] for i in tasks),
         "first_loss": losses[0],
         "final_loss": sum(tail) / len(tail),
         "seconds": round(time.perf_counter() - start, 3),
