@@ -161,7 +161,7 @@ def load_base(name: str, corpus: Iterable[str] | None = None, tiny: TinySize = T
 def build_tiny(corpus: list[str], size: TinySize = TinySize(), seed: int = 0) -> Path:
     """Build (or reuse, by corpus hash) the tiny preset; returns its folder."""
     from tokenizers import trainers
-    from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM, XLMRobertaTokenizer
+    from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM, XLMRobertaModel, XLMRobertaTokenizer
 
     lines = sorted({line.strip() for line in corpus if line and line.strip()})
     if not lines:
@@ -194,7 +194,10 @@ def build_tiny(corpus: list[str], size: TinySize = TinySize(), seed: int = 0) ->
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
     )
-    model = XLMRobertaForMaskedLM(config)  # the encoder plus XLM-R's lm_head, as xlm-roberta-large ships
+    encoder = XLMRobertaModel(config, add_pooling_layer=False)  # drawn first: the encoder preset 2 had
+    model = XLMRobertaForMaskedLM(config)  # plus XLM-R's lm_head, as xlm-roberta-large ships one
+    model.roberta = encoder
+    model.tie_weights()
 
     def fill(tmp: Path) -> None:
         tokenizer.save_pretrained(tmp)
