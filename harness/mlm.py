@@ -154,8 +154,12 @@ class MaskedLM:
         return {"input_ids": inputs, "attention_mask": (ids != pad_id).long(), "labels": labels}
 
     def forward(self, encoder: nn.Module, head: nn.Module | None, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Vocabulary logits at the masked positions only: XLM-R's 250k-word vocabulary at every position of a
+        batch would take gigabytes."""
         assert head is not None
-        return head(encoder_states(encoder, batch["input_ids"], batch["attention_mask"]))
+        hidden = encoder_states(encoder, batch["input_ids"], batch["attention_mask"])
+        return head(hidden[batch["labels"] != -100])
 
     def loss(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return nn.functional.cross_entropy(logits.float().flatten(0, 1), batch["labels"].flatten(), ignore_index=-100)
+        labels = batch["labels"]
+        return nn.functional.cross_entropy(logits.float(), labels[labels != -100])

@@ -183,28 +183,32 @@ def training_split(task: Task, config: RunConfig, smoke: bool) -> tuple[str | No
     split = config.train_split or cfg.training_split
     languages = task.training_languages
     langs = ",".join(languages)
-    missing = [lang for lang in languages if not has_split(task.training_source(split, lang), split, config.data_dir,
-                                                            lang)] if split is not None else []  # fmt: skip
+    missing = []
+    if split is not None:
+        missing = [
+            lang for lang in languages if not has_split(task.training_source(split, lang), split, config.data_dir, lang)
+        ]
     if not missing:
         holdout = split is not None and split in (cfg.validation_split, cfg.test_split)
         return split, f"training on a seeded half of {langs} {split!r}; the other half is evaluated" if holdout else ""
-    if smoke and config.train_split is None and all(has_split(cfg, cfg.validation_split, config.data_dir, lang)
-                                                    for lang in languages):  # fmt: skip
+    dev_halves = all(has_split(cfg, cfg.validation_split, config.data_dir, lang) for lang in languages)
+    if smoke and config.train_split is None and dev_halves:
         return cfg.validation_split, (
             f"no {' '.join(missing)} training file for {split!r} under {config.data_dir}; the smoke model trains on a "
             f"seeded half of the {langs} {cfg.validation_split!r} split and is evaluated on the other half"
         )
+    assert split is not None  # languages are missing only from a split
     lang = missing[0]
-    source = task.training_source(split, lang)  # type: ignore[arg-type]
-    files = ", ".join(map(str, local_patterns(source, split, config.data_dir, lang))) if split in source.data_files \
-        else "-"  # fmt: skip
-    hub = hub_path(source, split, lang)  # type: ignore[arg-type]
+    source = task.training_source(split, lang)
+    patterns = local_patterns(source, split, config.data_dir, lang) if split in source.data_files else []  # type: ignore[arg-type]
+    files = ", ".join(map(str, patterns)) or "-"
+    hub = hub_path(source, split, lang)
     raise DataError(
         f"Task {cfg.task!r}: its {lang} training split {split!r} is not under {config.data_dir} "
         f"(looked for {files}). Supply the file (XTREME's scripts/download_data.sh writes the English ones), "
         + (f"leave out --data-dir to load {hub} from the hub, " if hub else "")
         + f"or pass --train-split {cfg.validation_split} to fine-tune on a held-out half of the {lang} dev set."
-        + data_note(source, split, lang)  # type: ignore[arg-type]
+        + data_note(source, split, lang)
     )
 
 

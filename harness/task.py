@@ -128,18 +128,19 @@ class Task:
         return Task(self.cfg, self.family, self.noise, self.members, [] if own else list(languages))
 
     def training_source(self, split: str, lang: str) -> TaskConfig:
-        """The spec that reads ``split`` for training in ``lang``: the task's own, or its ``translate_train``
-        source when ``split`` is the training split and ``lang`` is not the spec's training language."""
+        """The spec that reads ``split`` for training in ``lang``: its ``translate_train`` source when ``split`` is
+        the training split and ``lang`` not the spec's training language, else the task's own; an error where
+        that would read the training language's data under another language's name (ANLI's one file)."""
         cfg, translated = self.cfg, self.cfg.translate_train
-        if split != cfg.training_split or lang == cfg.train_language:
+        if lang == cfg.train_language:
             return cfg
-        if translated is None:
+        if translated is None or split != cfg.training_split:
             if source_identity(cfg, split, lang) == source_identity(cfg, split, cfg.train_language):
                 raise SpecError(
-                    f"Task {cfg.task!r} has no {lang} training data: its spec names no translate_train source, and "
-                    f"its {split!r} split reads the same {cfg.train_language} data in every language. Add a "
-                    f"translate_train block to {cfg.source.path if cfg.source else 'its YAML'} naming the "
-                    f"translated files (as tasks/xnli, tasks/pawsx and tasks/intermediate/squad do)."
+                    f"Task {cfg.task!r} has no {lang} training data: its {split!r} split reads the same "
+                    f"{cfg.train_language} data in every language, and its spec names no translate_train source. "
+                    f"Add a translate_train block naming the translated files to "
+                    f"{cfg.source.path if cfg.source else 'its YAML'} (as tasks/xnli and tasks/pawsx do)."
                 )
             return cfg
         return replace(
@@ -154,7 +155,6 @@ class Task:
             data_kwargs=cfg.data_kwargs if translated.data_kwargs is None else translated.data_kwargs,
             data_note=translated.data_note,
             process_docs=translated.process_docs or cfg.process_docs,
-            template_vars=cfg.template_vars,
         )
 
     def training_identity(self, split: str | None = None) -> str:
