@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from harness.adapters.store import ArtefactStore
-from harness.errors import DataError, HarnessError
+from harness.errors import DataError, HarnessError, SpecError
 from harness.pipeline import RunConfig, Runner
-from harness.planning import parse_stage, split_stages
+from harness.planning import make_task, parse_stage, split_stages
+from harness.registry import TaskIndex
 from harness.report import InLanguage, averaged
+from harness.task import DocSelection
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -79,3 +81,21 @@ def test_mlm_mix_trains_masked_lm_and_the_task(method, tiny_model_dir, toy_tasks
     with pytest.raises(DataError, match=r"looked for .*mlm/xx\.txt"):
         Runner(config(tiny_model_dir, toy_tasks, toy_data, tmp_path / "b", mlm_corpus=FIXTURES / "mlm",
                       mlm_languages=["xx"])).train("toyint+mlm")  # fmt: skip
+
+
+def test_translated_sources(tmp_path) -> None:
+    index = TaskIndex([])
+    mnli = make_task(index, "mnli", RunConfig(tasks=[])).with_train_languages(["de", "ru"])
+    folder = tmp_path / "XNLI-MT-1.0" / "multinli"
+    folder.mkdir(parents=True)
+    for lang, word in (("de", "Hund"), ("ru", "собака")):  # XNLI-MT's layout: a header row, "contradictory"
+        rows = ["premise\thypo\tlabel", f"ein {word}\tkein {word}\tcontradictory", f"{word}\t{word}\tentailment"]
+        (folder / f"multinli.train.{lang}.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    examples = mnli.training_examples("train", tmp_path, DocSelection())
+    assert [(e["id"], e["text_pair"], e["target"]) for e in examples] == [
+        ("de:0", "kein Hund", 2), ("de:1", "Hund", 0), ("ru:0", "kein собака", 2), ("ru:1", "собака", 0)]  # fmt: skip
+    assert mnli.training_identity() != make_task(index, "mnli", RunConfig(tasks=[])).training_identity()
+
+    anli = make_task(index, "anli", RunConfig(tasks=[])).with_train_languages(["de"])
+    with pytest.raises(SpecError, match="reads the same en data in every language"):
+        anli.training_identity()
