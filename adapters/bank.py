@@ -6,8 +6,10 @@ multi-task set), or an intermediate plus a target stage. With LoRA each stage is
 one adapter on the single resident base and evaluation only switches which
 adapters are active; with full fine-tuning each stage is a checkpoint of its
 own, initialised from the stage below (Phang et al.'s recipe). Heads are stored
-per task, apart from the adapter, so an intermediate adapter serves under any
-target head.
+apart from the adapter, so an intermediate adapter serves under any target
+head, one per training job under the job's training identity: every family
+trained on the same data (XQuAD and MLQA on SQuAD) finds the same head, whichever
+of them led the job that trained it.
 """
 
 from __future__ import annotations
@@ -29,13 +31,16 @@ from harness.config import NO_INTERMEDIATE, RunConfig
 from harness.errors import HarnessError
 from harness.features import featurize
 from harness.mlm import MaskedLM, MlmMix, load_lm_head, mlm_features
-from harness.models import Base, load_encoder
+from harness.models import Base, BaseId, load_encoder
 from harness.planning import TrainingJob, train_args
 from harness.spec import stable_hash
 from harness.training import Stream, TaskModel, TrainArgs, train
 
 from .lora import STACKS, LoraHost, lora_config
 from .store import ArtefactStore, StoreError
+
+#: scores a newly trained stage on its dev data: family -> metric -> value
+DevScorer = Callable[["Trained"], dict[str, dict[str, float]]]
 
 
 @dataclass
@@ -44,7 +49,7 @@ class Trained:
 
     key: str
     role: str  # base | intermediate | target | zero-shot
-    heads: dict[str, nn.Module | None] = field(default_factory=dict)  # family -> head
+    heads: dict[str, nn.Module | None] = field(default_factory=dict)  # family -> head (families may share one)
     adapters: list[str] = field(default_factory=list)  # LoRA adapters active when this model runs
     host: LoraHost | None = None  # where those adapters live (the resident base, or a merged copy of it)
     encoder: nn.Module | None = None  # full fine-tuning: the stage's own encoder
@@ -59,6 +64,57 @@ class Trained:
         return TaskModel(self.encoder_module(base), self.heads.get(family), task_type)
 
 
+def stack_of(config: RunConfig, on_top_key: str | None) -> str | None:
+    """How a stage sits on the one below: a LoRA stack strategy, "sequential" (full), or None (on the base)."""
+    if on_top_key is None:
+        return None
+    return config.stack if config.method == "lora" else "sequential"
+
+
+def stage_spec(base: BaseId, config: RunConfig, jobs: list[TrainingJob], on_top_key: str | None) -> dict[str, Any]:
+    """Everything that determines a stage's weights; its hash is the stage's key in the store.
+
+    A function of the base's identity, not of its weights, so that a grid is planned (and ``--dry-run`` says what
+    is done) without loading the model.
+    """
+    return {
+        "base": base.fingerprint,
+        "method": config.method,
+        "on_top": on_top_key,
+        "stack": stack_of(config, on_top_key),
+        "lora": [config.lora_rank, config.lora_alpha, sorted(config.target_modules)]
+        if config.method == "lora"
+        else None,
+        "temperature": config.temperature if len(jobs) > 1 else None,
+        # only when set, so that the keys of stages without masked-LM batches stay as they were
+        **({"mlm": jobs[0].mlm.identity()} if jobs[0].mlm else {}),
+        "jobs": [
+            {
+                "task": job.lead.training_identity(job.split),
+                "split": job.split,
+                "selection": [job.selection.holdout, job.selection.limit, job.selection.seed],
+                "examples": stable_hash(job.training_examples),
+                # only when set, so that the keys of models trained on clean data stay as they were
+                **({"train_noise": [config.train_noise, config.seed]} if job.noisy_examples is not None else {}),
+                "args": train_args(job.lead, base, config).to_dict(),
+            }
+            for job in jobs
+        ],
+    }
+
+
+def stage_key(base: BaseId, config: RunConfig, jobs: list[TrainingJob], on_top_key: str | None) -> str:
+    """The store key of the stage trained on ``jobs`` on top of ``on_top_key``; tasks with nothing to train
+    (retrieval) read the stage below as it is, under a key of their own."""
+    if not jobs[0].trainable:
+        return zero_shot_key(base, jobs[0], on_top_key)
+    return stable_hash(stage_spec(base, config, jobs, on_top_key), 20)
+
+
+def zero_shot_key(base: BaseId, job: TrainingJob, on_top_key: str | None) -> str:
+    return stable_hash({"zero-shot": job.lead.training_identity(), "on": on_top_key, "base": base.fingerprint})
+
+
 class ModelBank:
     """Obtains the trained stages of a run; the base encoder is loaded once and never reloaded."""
 
@@ -71,12 +127,14 @@ class ModelBank:
         dtype: torch.dtype,
         say: Callable[[str], None],
         progress: Callable[[], Any],
+        host: LoraHost | None = None,
     ) -> None:
+        """``host``: the LoRA host already wrapping ``base`` in this process, shared by every run on it."""
         if config.stack not in STACKS:
             raise HarnessError(f"--stack {config.stack!r} is not one of {', '.join(STACKS)}.")
         self.base, self.store, self.config = base, store, config
         self.device, self.dtype, self.say, self.progress = device, dtype, say, progress
-        self.host = LoraHost(base.encoder) if config.method == "lora" else None
+        self.host = None if config.method != "lora" else host if host is not None else LoraHost(base.encoder)
 
     # -- the stages below a target --------------------------------------------------------------
 
@@ -100,21 +158,28 @@ class ModelBank:
             )
         return self._load(key, [], self.bare(), "intermediate", meta)
 
-    def obtain(self, jobs: list[TrainingJob], on_top: Trained, role: str) -> Trained:
-        """The model trained on ``jobs`` (one task, or several for multi-task) on top of ``on_top``."""
+    def obtain(self, jobs: list[TrainingJob], on_top: Trained, role: str, dev: DevScorer | None = None) -> Trained:
+        """The model trained on ``jobs`` (one task, or several for multi-task) on top of ``on_top``.
+
+        Trained at most once across every process sharing the store: while another one trains it, this waits.
+        ``dev`` scores a newly trained model on its dev data before it is stored, so that its
+        ``dev_metrics`` are saved with it.
+        """
         if not jobs[0].trainable:
             return self.zero_shot(jobs[0], on_top)
-        spec = self._spec(jobs, on_top)
+        spec = stage_spec(self.base, self.config, jobs, on_top.info.get("key"))
         key = stable_hash(spec, 20)
-        if self.store.has(key):
-            return self._load(key, jobs, on_top, role, self.store.load_meta(key, self.base.fingerprint))
-        return self._train(key, spec, jobs, on_top, role)
+        if not self.store.has(key):
+            with self.store.claim(key, self.say):
+                if not self.store.has(key):
+                    return self._train(key, spec, jobs, on_top, role, dev)
+        return self._load(key, jobs, on_top, role, self.store.load_meta(key, self.base.fingerprint))
 
     def zero_shot(self, job: TrainingJob, on_top: Trained) -> Trained:
         """Tasks with nothing to train (Tatoeba, BUCC) read the stage below as it is, as Phang et al. did."""
         torch.manual_seed(self.config.seed)
         head = job.lead.type.make_head(self.base.hidden_size, job.lead.cfg)
-        key = stable_hash({"zero-shot": job.lead.training_identity(), "on": on_top.key, "base": self.base.fingerprint})
+        key = zero_shot_key(self.base, job, on_top.info.get("key"))
         info = {
             "key": key,
             "intermediate_key": on_top.info.get("key"),
@@ -123,44 +188,23 @@ class ModelBank:
             "args": train_args(job.lead, self.base, self.config).to_dict(),
             "note": job.note,
         }
-        return Trained(key, "zero-shot", {job.family: head}, on_top.adapters, on_top.host, on_top.encoder, info)
+        heads = {task.family: head for task in job.tasks}
+        return Trained(key, "zero-shot", heads, on_top.adapters, on_top.host, on_top.encoder, info)
 
     # -- internals --------------------------------------------------------------------------------
 
     def _stack(self, on_top: Trained) -> str | None:
-        """How this stage sits on ``on_top``: a LoRA stack strategy, "sequential" (full), or None (on the base)."""
-        if on_top.role == "base":
-            return None
-        return self.config.stack if self.config.method == "lora" else "sequential"
-
-    def _spec(self, jobs: list[TrainingJob], on_top: Trained) -> dict[str, Any]:
-        config = self.config
-        return {
-            "base": self.base.fingerprint,
-            "method": config.method,
-            "on_top": on_top.info.get("key"),
-            "stack": self._stack(on_top),
-            "lora": [config.lora_rank, config.lora_alpha, sorted(config.target_modules)] if self.host else None,
-            "temperature": config.temperature if len(jobs) > 1 else None,
-            # only when set, so that the keys of stages without masked-LM batches stay as they were
-            **({"mlm": jobs[0].mlm.identity()} if jobs[0].mlm else {}),
-            "jobs": [
-                {
-                    "task": job.lead.training_identity(job.split),
-                    "split": job.split,
-                    "selection": [job.selection.holdout, job.selection.limit, job.selection.seed],
-                    "examples": stable_hash(job.training_examples),
-                    # only when set, so that the keys of models trained on clean data stay as they were
-                    **({"train_noise": [config.train_noise, config.seed]} if job.noisy_examples is not None else {}),
-                    "args": train_args(job.lead, self.base, config).to_dict(),
-                }
-                for job in jobs
-            ],
-        }
+        return stack_of(self.config, on_top.info.get("key"))
 
     def _heads(self, jobs: list[TrainingJob]) -> dict[str, nn.Module | None]:
+        """A fresh head per job (by its head name), seeded so that training starts the same every time."""
         torch.manual_seed(self.config.seed)
-        return {job.family: job.lead.type.make_head(self.base.hidden_size, job.lead.cfg) for job in jobs}
+        return {job.head_name: job.lead.type.make_head(self.base.hidden_size, job.lead.cfg) for job in jobs}
+
+    @staticmethod
+    def _by_family(jobs: list[TrainingJob], heads: dict[str, nn.Module | None]) -> dict[str, nn.Module | None]:
+        """Each family of each job -> that job's head (XQuAD and MLQA -> the one head trained on SQuAD)."""
+        return {task.family: heads[job.head_name] for job in jobs for task in job.tasks}
 
     def _place(self, key: str, on_top: Trained, adapter: Path | None = None) -> tuple[LoraHost, list[str]]:
         """Put adapter ``key`` on its host, new (``adapter`` None) or loaded, per the stack strategy."""
@@ -182,7 +226,8 @@ class ModelBank:
             host.add(key, config, init_from=below[0] if stack == "continue" else None)
         return host, ([*below, key] if stack == "frozen" else [key])
 
-    def _train(self, key: str, spec: dict[str, Any], jobs: list[TrainingJob], on_top: Trained, role: str) -> Trained:
+    def _train(self, key: str, spec: dict[str, Any], jobs: list[TrainingJob], on_top: Trained, role: str,
+               dev: DevScorer | None) -> Trained:  # fmt: skip
         config, base, started = self.config, self.base, time.perf_counter()
         heads = self._heads(jobs)
         encoder, host, adapters = None, None, []
@@ -197,7 +242,7 @@ class ModelBank:
         for job in jobs:
             task, args = job.lead, train_args(job.lead, base, config)
             features = featurize(task.type, job.training_examples, base.tokenizer, args.max_length, task.cfg)
-            streams.append(Stream(TaskModel(module, heads[job.family], task.type), features))
+            streams.append(Stream(TaskModel(module, heads[job.head_name], task.type), features))
         args = train_args(jobs[0].lead, base, config)  # multi-task: the first task's optimiser settings
         if jobs[0].mlm:
             streams.append(self._mlm_stream(jobs[0].mlm, module, host.base if host else encoder, args))
@@ -221,6 +266,7 @@ class ModelBank:
             "method": config.method,
             "seed": config.seed,
             "tasks": [job.family for job in jobs],
+            "heads": {job.head_name: sorted({t.family for t in job.tasks}) for job in jobs},  # file -> families
             "task_types": sorted({job.lead.cfg.task_type for job in jobs}),
             "versions": {job.family: job.lead.cfg.version for job in jobs},
             "base_model": base.name,
@@ -232,14 +278,17 @@ class ModelBank:
             "harness_version": __version__,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
-        self.store.save(key, meta, lambda folder: self._write(folder, key, heads, host, encoder))
         self.say(
             f"[green]{name}[/]: trained {config.method} {role} model {key} in {stats['seconds']:.1f}s "
             f"({stats['steps']} steps on {stats['examples']} examples, loss {stats['first_loss']:.3f} → "
             f"{stats['final_loss']:.3f})"
         )
         info = self._info(key, jobs, on_top, meta, reused=False, seconds=time.perf_counter() - started)
-        return Trained(key, role, heads, adapters, host, encoder, info)
+        trained = Trained(key, role, self._by_family(jobs, heads), adapters, host, encoder, info)
+        if dev is not None:
+            meta["dev_metrics"] = dev(trained)
+        self.store.save(key, meta, lambda folder: self._write(folder, key, heads, host, encoder))
+        return trained
 
     def _mlm_stream(self, mix: MlmMix, module: nn.Module, encoder: nn.Module, args: TrainArgs) -> Stream:
         """Masked-LM batches on the stage's encoder, through the base model's own lm_head (tied to ``encoder``'s
@@ -263,17 +312,18 @@ class ModelBank:
             assert encoder is not None
             encoder.save_pretrained(folder / "encoder")
         (folder / "heads").mkdir()
-        for family, head in heads.items():
+        for name, head in heads.items():
             if head is not None and head.state_dict():
                 state = {k: v.contiguous() for k, v in head.state_dict().items()}
-                save_file(state, str(folder / "heads" / f"{family}.safetensors"))
+                save_file(state, str(folder / "heads" / f"{name}.safetensors"))
 
     def _load(self, key: str, jobs: list[TrainingJob], on_top: Trained, role: str, meta: dict[str, Any]) -> Trained:
         started, folder = time.perf_counter(), self.store.path(key)
         heads = self._heads(jobs)
-        for family, head in heads.items():
+        for job in jobs:
+            head = heads[job.head_name]
             if head is not None and head.state_dict():
-                head.load_state_dict(load_file(str(folder / "heads" / f"{family}.safetensors")))
+                head.load_state_dict(load_file(str(self._head_file(key, job))))
         encoder, host, adapters = None, None, [key]
         if self.host is not None:
             if not (folder / "adapter").is_dir():
@@ -289,7 +339,20 @@ class ModelBank:
             f"{key} ({info['seconds']:.1f}s; trained {meta.get('created', '?')} in "
             f"{meta.get('train_stats', {}).get('seconds', '?')}s)"
         )
-        return Trained(key, role, heads, adapters, host, encoder, info)
+        return Trained(key, role, self._by_family(jobs, heads), adapters, host, encoder, info)
+
+    def _head_file(self, key: str, job: TrainingJob) -> Path:
+        """Where artefact ``key`` keeps ``job``'s head; artefacts saved before heads were named by training
+        identity keep it under the family that led the job."""
+        heads = self.store.path(key) / "heads"
+        for name in (job.head_name, job.family):
+            if (heads / f"{name}.safetensors").is_file():
+                return heads / f"{name}.safetensors"
+        raise StoreError(
+            f"Artefact {key} in {self.store.root} holds no head for {job.family} (looked for "
+            f"heads/{job.head_name}.safetensors); it was saved by an older harness for another task of the same "
+            f"training data. Remove it with `harness adapters rm {key}` and run again to retrain."
+        )
 
     def _info(self, key: str, jobs: list[TrainingJob], on_top: Trained, meta: dict[str, Any], **extra: Any) -> dict:
         args = train_args(jobs[0].lead, self.base, self.config).to_dict() if jobs else meta.get("spec", {})

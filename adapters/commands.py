@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
-from .store import ArtefactStore
+from .store import ArtefactStore, check_key
 
 console = Console()
 
@@ -71,6 +71,8 @@ def show(key: str, adapter_dir: Path | None) -> None:
 def rm(keys: tuple[str, ...], adapter_dir: Path | None) -> None:
     """Remove artefacts (the next run that needs one trains it again)."""
     store = ArtefactStore(adapter_dir)
+    for key in keys:  # every key checked before any is removed
+        check_key(key)
     for key in keys:
         store.remove(key)
     console.print(f"Removed {len(keys)} artefact(s).")

@@ -49,7 +49,16 @@ class LoraHost:
         return list(self.peft.peft_config) if self.peft is not None else []
 
     def add(self, name: str, config: LoraConfig, init_from: str | None = None) -> None:
-        """A new adapter; ``init_from`` copies another adapter's weights into it (the ``continue`` stack)."""
+        """A new adapter; ``init_from`` copies another adapter's weights into it (the ``continue`` stack).
+
+        The host is shared by every run of a process, so ``name`` may already be here (trained by an earlier run
+        for another artefact store): that one is replaced, with the mixed-batch combinations that include it."""
+        if name in self.adapters:
+            assert self.peft is not None
+            for names, combined in [(k, v) for k, v in self._combined.items() if name in k]:
+                self.peft.delete_adapter(combined)
+                del self._combined[names]
+            self.peft.delete_adapter(name)
         if self.peft is None:
             self.peft = get_peft_model(self.base, config, adapter_name=name)
         else:

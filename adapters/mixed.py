@@ -1,12 +1,20 @@
-"""Several (intermediate, target) combinations in one forward pass: PEFT's mixed-adapter batches.
+"""Several (intermediate, target) combinations in one forward pass: mixed-adapter batches.
 
 The same batch is repeated once per combination (combination-major). One
 encoder pass runs every row through the base weights and only its own LoRA
-delta (``adapter_names=``); each combination's head then scores its own slice
-of the hidden states. Heads stay outside PEFT, which is what makes this work
-for every task type. A mixed call that fails can leave PEFT's forward hooks
-attached (huggingface/peft#3475); ``hooks_restored`` removes them, so the
-caller can fall back to switching adapters one combination at a time.
+delta; each combination's head then scores its own slice of the hidden
+states. Heads stay outside PEFT, which is what makes this work for every task
+type.
+
+The deltas are added by ``StackedLora``: the K combinations' A and B matrices
+of a layer are stacked once per call, and each layer adds all K deltas with two
+batched matmuls over the K slices of rows. PEFT's own ``adapter_names`` path
+does the same with Python lists of row indices (an index and an index_put per
+adapter per layer, each a sync on a GPU); it remains the way for adapters
+``StackedLora`` cannot stack (DoRA, non-Linear LoRA layers). A mixed call that
+fails can leave PEFT's forward hooks attached (huggingface/peft#3475);
+``hooks_restored`` removes them, so the caller can fall back to switching
+adapters one combination at a time.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from typing import Any
 
 import datasets
 import torch
+from peft.tuners import lora
 from torch import nn
 
 from harness.evaluation import predict_copies
@@ -26,17 +35,92 @@ from harness.training import TaskModel
 from .lora import LoraHost
 
 
+class StackedLora:
+    """The LoRA deltas of K adapters, stacked per layer: ``A`` (K, r, in), ``B`` (K, out, r), scale (K, 1, 1).
+
+    Adapters of different ranks are padded with zero rows and columns, and an
+    adapter that does not touch a layer gets zeros there: neither changes a sum.
+    """
+
+    def __init__(self, layers: dict[nn.Module, tuple[torch.Tensor, ...]]) -> None:
+        self.layers = layers
+
+    def to(self, device: torch.device) -> StackedLora:
+        """The stacks on ``device`` (where the model was moved after they were built)."""
+        for module, stacks in self.layers.items():
+            if stacks[0].device != device:
+                self.layers[module] = tuple(t.to(device) for t in stacks)
+        return self
+
+    @classmethod
+    def build(cls, peft: nn.Module, names: list[str]) -> StackedLora | None:
+        """The stacks of ``names``, or None when a LoRA layer is not one this can stack."""
+        known = set(getattr(peft, "peft_config", {}))
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise ValueError(f"no adapter named {', '.join(missing)}")
+        layers: dict[nn.Module, tuple[torch.Tensor, ...]] = {}
+        for module in peft.modules():
+            if not isinstance(module, lora.LoraLayer) or not any(n in module.lora_A for n in names):
+                continue
+            if (
+                not isinstance(module, lora.Linear)
+                or module.fan_in_fan_out
+                or any(module.use_dora.get(n) for n in names)
+            ):
+                return None
+            base = module.get_base_layer()
+            rank = max(module.r[n] for n in names if n in module.lora_A)
+            a = base.weight.new_zeros((len(names), rank, base.in_features))
+            b = base.weight.new_zeros((len(names), base.out_features, rank))
+            scale = base.weight.new_zeros((len(names), 1, 1))
+            for k, name in enumerate(names):
+                if name in module.lora_A:
+                    r = module.r[name]
+                    a[k, :r] = module.lora_A[name].weight
+                    b[k, :, :r] = module.lora_B[name].weight
+                    scale[k] = module.scaling[name]
+            layers[module] = (a, b, scale)
+        return cls(layers)
+
+    @contextlib.contextmanager
+    def added(self) -> Iterator[None]:
+        """Inside the block each stacked layer adds slice ``k``'s delta to the rows of slice ``k``."""
+
+        def add_delta(module: nn.Module, args: tuple[Any, ...], output: torch.Tensor) -> torch.Tensor:
+            a, b, scale = self.layers[module]
+            x = args[0].to(a.dtype)
+            rows = x.reshape(len(a), -1, x.shape[-1])  # (K, rows of one combination × tokens, in)
+            delta = torch.bmm(torch.bmm(rows, a.transpose(1, 2)), b.transpose(1, 2)) * scale
+            return output + delta.reshape(*output.shape).to(output.dtype)
+
+        handles = [module.register_forward_hook(add_delta) for module in self.layers]
+        try:
+            yield
+        finally:
+            for handle in handles:
+                handle.remove()
+
+
 class MixedEncoder(nn.Module):
     """Calls a PeftModel with one adapter per row: the rows are ``len(names)`` equal, combination-major slices."""
 
     def __init__(self, peft: nn.Module, names: list[str]) -> None:
         super().__init__()
-        self.peft = peft
+        self.peft: Any = peft
         self.names = names
+        with torch.no_grad():
+            self.stacked = StackedLora.build(peft, names)
 
     def forward(self, input_ids: torch.Tensor, **kwargs: Any) -> Any:
-        per = input_ids.shape[0] // len(self.names)
-        return self.peft(input_ids=input_ids, adapter_names=[n for n in self.names for _ in range(per)], **kwargs)
+        if self.stacked is None:
+            per = input_ids.shape[0] // len(self.names)
+            return self.peft(input_ids=input_ids, adapter_names=[n for n in self.names for _ in range(per)], **kwargs)
+        with (
+            self.peft.disable_adapter(),
+            self.stacked.to(input_ids.device).added(),
+        ):  # the base alone, plus the stacked deltas
+            return self.peft(input_ids=input_ids, **kwargs)
 
 
 class GroupedHead(nn.Module):
@@ -78,6 +162,7 @@ def predict_mixed(
     dtype: torch.dtype,
     pad_id: int,
     on_batch: Callable[[int], None] | None = None,
+    max_tokens: int | None = None,
 ) -> list[list[Any]]:
     """Per-feature outputs of K models (an adapter set and a head each), one forward pass per batch.
 
@@ -89,4 +174,4 @@ def predict_mixed(
     host.activate([])  # adapter_names picks each row's adapter
     model = TaskModel(MixedEncoder(host.peft, names), GroupedHead([head for _, head in members]), task_type)
     with hooks_restored(host.peft):
-        return predict_copies(model, features, batch_size, device, dtype, pad_id, len(members), on_batch)
+        return predict_copies(model, features, batch_size, device, dtype, pad_id, len(members), on_batch, max_tokens)

@@ -100,7 +100,7 @@ def main() -> None:
     print(f"ours: typo:{args.rate}, examples (premise + hypothesis) per second, best of {args.repeat}")
     for lang, examples in data.items():
         noisy = noisy_xnli(examples, args.rate, lang)
-        rates = error_rates(examples, noisy, FIELDS, "classification")
+        rates = error_rates(examples, noisy, FIELDS, "classification", language=lang)
         print(f"  {lang}  {len(examples) / best[lang]:9.0f} ex/s   CER {rates['cer']:5.1f}%   WER {rates['wer']:5.1f}%")
     total = sum(len(e) for e in data.values())
     speed = total / sum(best.values())

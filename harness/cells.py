@@ -23,14 +23,16 @@ from harness.adapters.bank import Trained
 from harness.adapters.mixed import predict_mixed
 
 from .config import RunConfig
-from .evaluation import EvalContext, auto_batch_size, predict_features
+from .evaluation import EvalContext, auto_batching, predict_features
 from .features import featurize
-from .metrics import compute, headline
+from .metrics import compute, headline, scorers
 from .models import Base
+from .paths import file_name
 from .planning import TrainingJob, eval_split_of
 from .results import CellStore, write_samples
 from .spec import stable_hash
 from .task import Task
+from .training import TaskModel
 
 
 @dataclass
@@ -40,6 +42,24 @@ class Cell:
     condition: str
     examples: list[dict[str, Any]]
     noise: dict[str, Any] | None = None  # the condition and the error rates it applied
+    #: positions of the examples scored (the --limit sample), when the others are there as the retrieval pool
+    scored: list[int] | None = None
+
+    @property
+    def pool(self) -> dict[str, Any] | None:
+        """How a search-the-split retrieval cell's pool relates to its queries (recorded)."""
+        if not self.task.type.pools_split(self.task.cfg):
+            return None
+        queries = len(self.examples) if self.scored is None else len(self.scored)
+        return {"size": len(self.examples), "queries": queries}
+
+
+def record_key(cell: Cell, model_key: str, split: str, max_length: int) -> str:
+    """The results-store key of ``cell`` scored by the model stored under ``model_key``."""
+    parts = [model_key, cell.task.fingerprint(), cell.condition, split, cell.examples, max_length]
+    if cell.scored is not None:
+        parts.append(cell.scored)
+    return stable_hash(parts, 20)
 
 
 class Evaluator:
@@ -49,35 +69,44 @@ class Evaluator:
                  say: Callable[[str], None], progress: Callable[[], Any]) -> None:  # fmt: skip
         self.config, self.base, self.store = config, base, store
         self.device, self.dtype, self.say, self.progress = device, dtype, say, progress
+        self.written = 0  # records this evaluator wrote (the rest were found done)
 
     def key(self, cell: Cell, trained: Trained, max_length: int) -> str:
-        parts = [trained.key, cell.task.fingerprint(), cell.condition, self.config.split, cell.examples, max_length]
-        return stable_hash(parts, 20)
+        return record_key(cell, trained.key, self.config.split, max_length)
 
     def evaluate(self, cell: Cell, models: list[tuple[str, Trained]]) -> list[dict[str, Any]]:
         """One record per (intermediate name, trained model), in that order."""
         max_length = models[0][1].info["args"]["max_length"]
         keys = [self.key(cell, trained, max_length) for _, trained in models]
-        done = {k: r for k in keys if self.config.resume and (r := self.store.get(k)) is not None}
+        done = self.finished(keys)
+        if len(done) < len(keys):
+            with self.store.claim(stable_hash(keys, 20), self.say):  # another process scoring this cell: wait for it
+                self.score(cell, models, keys, max_length, {**done, **self.finished(keys)})
+        return [self.store.get(k) if k not in done else done[k] for k in keys]  # type: ignore[misc]
+
+    def finished(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        return {k: r for k in keys if self.config.resume and (r := self.store.get(k)) is not None}
+
+    def score(self, cell: Cell, models: list[tuple[str, Trained]], keys: list[str], max_length: int,
+              done: dict[str, dict[str, Any]]) -> None:  # fmt: skip
+        """Score the cell under every model that has no record yet, and write their records."""
         todo = [(name, trained, key) for (name, trained), key in zip(models, keys) if key not in done]
         if todo:
             started = time.perf_counter()
-            features = featurize(cell.task.type, cell.examples, self.base.tokenizer, max_length, cell.task.cfg)
+            inputs = cell.task.type.scored_inputs(cell.examples, cell.task.cfg)
+            features = featurize(cell.task.type, inputs, self.base.tokenizer, max_length, cell.task.cfg)
             tokenized = time.perf_counter()
             outputs = self.outputs(cell, [t for _, t, _ in todo], features)
             timings = {"tokenize_s": tokenized - started, "predict_s": (time.perf_counter() - tokenized) / len(todo),
                        "models_per_pass": len(todo)}  # fmt: skip
             for (name, trained, key), out in zip(todo, outputs):
-                done[key] = self.record(cell, name, trained, key, out, features, max_length, timings)
-        return [done[k] for k in keys]
+                self.record(cell, name, trained, key, out, features, max_length, timings)
 
     def outputs(self, cell: Cell, models: list[Trained], features: datasets.Dataset) -> list[list[Any]]:
         """Per-feature outputs of each model: one mixed pass where possible, else one model at a time."""
         task, pad = cell.task, self.base.tokenizer.pad_token_id
         first = models[0].model(task.family, task.type, self.base)
-        batch_size = self.config.batch_size
-        if not isinstance(batch_size, int):
-            batch_size = auto_batch_size(first, features, self.device, self.dtype, pad)
+        batch_size, max_tokens = self.batching(first, features)
         with self.progress() as progress:
             bar = progress.add_task(f"eval {task.name} ×{len(models)}", total=len(features) * len(models))
             if self.mixable(task, models):
@@ -93,6 +122,7 @@ class Evaluator:
                         self.dtype,
                         pad,
                         on_batch=lambda n: progress.advance(bar, n * len(models)),
+                        max_tokens=max_tokens,
                     )
                 except (RuntimeError, TypeError, ValueError) as exc:  # PEFT could not mix: switch instead
                     self.say(f"[yellow]{task.name}[/]: mixed-adapter batch failed ({exc}); switching adapters")
@@ -106,9 +136,16 @@ class Evaluator:
                     self.dtype,
                     pad,
                     on_batch=lambda n: progress.advance(bar, n),
+                    max_tokens=max_tokens,
                 )
                 for m in models
             ]
+
+    def batching(self, model: TaskModel, features: datasets.Dataset) -> tuple[int, int | None]:
+        """(rows, token budget) per batch: ``--batch-size`` rows, or ``auto``'s choice for this device."""
+        if isinstance(self.config.batch_size, int):
+            return self.config.batch_size, None
+        return auto_batching(model, features, self.device, self.dtype, self.base.tokenizer.pad_token_id)
 
     def mixable(self, task: Task, models: list[Trained]) -> bool:
         host = models[0].host
@@ -124,20 +161,27 @@ class Evaluator:
                features: datasets.Dataset, max_length: int, timings: dict[str, float]) -> dict[str, Any]:  # fmt: skip
         task, config = cell.task, self.config
         batch_size = config.batch_size if isinstance(config.batch_size, int) else "auto"
+        model = trained.model(task.family, task.type, self.base)
+        rows, max_tokens = self.batching(model, features)
         context = EvalContext(
             task,
             eval_split_of(task, config),
             config.data_dir,
-            trained.model(task.family, task.type, self.base),
+            model,
             self.base.tokenizer,
             max_length,
-            batch_size if isinstance(batch_size, int) else 32,
+            rows,
             self.device,
             self.dtype,
             self.progress,
+            stable_hash([self.base.fingerprint, trained.key]),
+            max_tokens,
         )
         predictions = task.type.predict_in_context(context, outputs, features, cell.examples)
-        references = [task.type.reference(e) for e in cell.examples]
+        examples = cell.examples if cell.scored is None else [cell.examples[i] for i in cell.scored]
+        if cell.scored is not None:
+            predictions = [predictions[i] for i in cell.scored]
+        references = [task.type.reference(e) for e in examples]
         metrics = compute(task.metric_list, references, predictions, language=task.language)
         score_name, score, table_metrics = headline(metrics)
         record = {
@@ -149,25 +193,31 @@ class Evaluator:
             "train_language": cell.job.train_language,
             "zero_shot": task.language not in (cell.job.train_language or "").split(","),
             "metrics": metrics, "score": score, "score_name": score_name, "table_metrics": table_metrics,
-            "n": len(cell.examples), "doc_ids": [e["id"] for e in cell.examples] if config.limit is not None else None,
+            "scorers": scorers(task.metric_list),
+            "n": len(examples), "doc_ids": [e["id"] for e in examples] if config.limit is not None else None,
+            "pool": cell.pool and {**cell.pool, "limited": config.limit is not None and config.limit_pool},
             "artefact": trained.info, "spec": task.cfg.to_dict(),
             "timings": {**timings, "batch_size": batch_size},
             "created": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
         }  # fmt: skip
         shown = [{"id": e["id"], "prediction": task.type.show(p, task.cfg), "reference": task.type.show(g, task.cfg)}
-                 for e, p, g in zip(cell.examples, predictions, references)]  # fmt: skip
+                 for e, p, g in zip(examples, predictions, references)]  # fmt: skip
         write_samples(self.store.predictions_path(key), shown)  # before the record: a record means all is written
         if config.log_samples:
-            self.write_samples(cell, intermediate, predictions)
+            self.write_samples(cell, examples, intermediate, predictions)
         self.store.put(key, record)
+        self.written += 1
         return record
 
-    def write_samples(self, cell: Cell, intermediate: str, predictions: list[Any]) -> None:
+    def write_samples(
+        self, cell: Cell, examples: list[dict[str, Any]], intermediate: str, predictions: list[Any]
+    ) -> None:
         task = cell.task
         rows = [
             {"id": e["id"], **{k: e.get(k) for k in task.type.fields}, "prediction": task.type.show(p, task.cfg),
              "correct": task.type.correct(e, p)}
-            for e, p in zip(cell.examples, predictions)
+            for e, p in zip(examples, predictions)
         ]  # fmt: skip
         suffix = "" if intermediate == "none" else f"@{intermediate}"
-        write_samples(self.config.output / "samples" / f"{task.cfg.task}@{cell.condition}{suffix}.jsonl", rows)
+        name = file_name(f"{task.cfg.task}@{cell.condition}{suffix}")  # stays inside samples/, whatever the strings
+        write_samples(self.config.output / "samples" / f"{name}.jsonl", rows)

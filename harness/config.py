@@ -24,6 +24,7 @@ class RunConfig:
     split: str = "validation"
     train_split: str | None = None
     limit: int | None = None
+    limit_pool: bool = False  # --limit also shrinks Tatoeba/BUCC's retrieval pool to the sample (not comparable)
     max_train_examples: int | None = None
     epochs: float | None = None
     learning_rate: float | None = None
@@ -31,6 +32,7 @@ class RunConfig:
     train_batch_size: int | None = None  # a hyperparameter: part of the trained model's key
     max_length: int | None = None
     retrieval_layer: int | None = None
+    seqeval: str = "installed"  # tagging F1 with the installed seqeval, or "0.0.12": that release's POS-tag rule
     lora_rank: int = 8
     lora_alpha: int = 16
     target_modules: list[str] = field(default_factory=lambda: ["query", "value"])

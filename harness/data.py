@@ -19,7 +19,7 @@ import datasets
 from .errors import DataError
 from .readers import READERS
 from .spec import TaskConfig
-from .templating import render
+from .templating import call_hook, render
 
 
 def split_language(cfg: TaskConfig, split: str) -> str:
@@ -113,6 +113,12 @@ def load_local(cfg: TaskConfig, split: str, data_dir: Path, lang: str | None = N
     fmt = cfg.data_format or Path(files[0]).suffix.lstrip(".")
     if fmt not in READERS:
         raise DataError(f"Task {cfg.task!r}: unknown data_format {fmt!r}; known readers: {', '.join(sorted(READERS))}.")
+    empty = [f for f in files if Path(f).stat().st_size == 0]
+    if empty:
+        raise DataError(
+            f"Task {cfg.task!r}, language {lang!r}, split {split!r}: {', '.join(empty)} is empty. Supply the "
+            f"whole file (was a download or copy cut short?).{data_note(cfg, split, lang)}"
+        )
     # reader options may name the language (``language: "{{ lang }}"``); other strings stay literal
     templated = {k: v for k, v in cfg.data_kwargs.items() if isinstance(v, str) and "{{" in v}
     kwargs = {
@@ -162,9 +168,10 @@ def load_docs(cfg: TaskConfig, split: str, data_dir: Path | None, lang: str | No
     local = data_dir is not None and cfg.data_files
     docs = load_local(cfg, split, data_dir, lang) if local else load_hub(cfg, split, lang)  # type: ignore[arg-type]
     if cfg.process_docs is not None:
-        hook = cfg.process_docs.resolve()
-        wants_language = "language" in inspect.signature(hook).parameters
-        docs = hook(docs, language=lang) if wants_language else hook(docs)
+        wants_language = "language" in inspect.signature(cfg.process_docs.resolve()).parameters
+        where = f"{cfg.source.where('process_docs') if cfg.source else cfg.task}: process_docs ({lang} {split})"
+        language = {"language": lang} if wants_language else {}
+        docs = call_hook(cfg.process_docs, where, docs, **language)
     return docs
 
 

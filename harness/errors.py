@@ -30,3 +30,7 @@ class DataError(HarnessError):
 
 class ModelError(HarnessError):
     """A model that cannot be loaded (bad path, unknown hub id offline)."""
+
+
+class ExportRefused(HarnessError):
+    """Predictions that the official scorer could not read or would score wrongly; the message says why."""

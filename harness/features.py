@@ -51,11 +51,27 @@ def featurize(
     return datasets.load_from_disk(str(path))
 
 
-def length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
-    """Indices grouped longest-first, so each batch pads to a similar length."""
+def length_batches(lengths: list[int], batch_size: int, max_tokens: int | None = None) -> list[list[int]]:
+    """Indices grouped longest-first, so each batch pads to a similar length.
+
+    With ``max_tokens`` a batch also stops before its padded size (rows × its first,
+    longest row) would pass that many tokens: short inputs then go in larger batches
+    and long ones in smaller, instead of one row count for all.
+    """
     lengths = lengths[:]  # a datasets Column reads row by row when indexed; a slice reads it at once
     order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    if max_tokens is None:
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    batches: list[list[int]] = []
+    for i in order:
+        if (
+            not batches
+            or len(batches[-1]) >= batch_size
+            or (len(batches[-1]) + 1) * lengths[batches[-1][0]] > max_tokens
+        ):
+            batches.append([])
+        batches[-1].append(i)
+    return batches
 
 
 def shuffled_batches(n: int, batch_size: int, key: str, epoch: int) -> Iterator[list[int]]:

@@ -74,16 +74,26 @@ def read_corpus(folder: Path, languages: list[str] | None, max_lines: int) -> di
     return corpus
 
 
-def held_out_text(texts: Iterable[tuple[str, str, list[str]]], evaluated: set[str]) -> dict[str, list[str]]:
+#: the example fields that hold model-input text (never ``target``: labels stay out of the masked-LM corpus)
+INPUT_FIELDS = ("text", "text_pair", "choices", "context", "question", "tokens")
+
+
+def held_out_text(docs: Iterable[tuple[str, dict[str, Any]]], evaluated: set[str]) -> dict[str, list[str]]:
     """The smoke corpus: unlabelled input text of the target tasks' non-English docs that are never evaluated.
 
-    ``texts`` holds (language, doc id, input texts) of a whole evaluation split; docs whose id is evaluated in
-    any language are left out, so a parallel dev set gives no translation of an evaluated doc either.
+    ``docs`` holds (language, example) of whole evaluation splits; docs whose id is evaluated in any language
+    are left out, so a parallel dev set gives no translation of an evaluated doc either.
     """
     corpus: dict[str, list[str]] = {}
-    for lang, doc_id, inputs in texts:
-        if lang != "en" and doc_id not in evaluated:
-            corpus.setdefault(lang, []).extend(inputs)
+    for lang, example in docs:
+        if lang == "en" or example["id"] in evaluated:
+            continue
+        for name in INPUT_FIELDS:
+            value = example.get(name)
+            if isinstance(value, list):
+                value = " ".join(str(v) for v in value)
+            if isinstance(value, str) and value.strip():
+                corpus.setdefault(lang, []).append(value)
     return {lang: list(dict.fromkeys(lines)) for lang, lines in sorted(corpus.items())}
 
 

@@ -4,11 +4,14 @@ Task heads are not part of the base (see ``tasktypes``): one resident encoder
 serves every task, adapter and head of a run.
 
 ``tiny`` builds a small XLM-R-architecture model (with its masked-LM head) with random weights and a
-SentencePiece-style Unigram tokenizer trained on the run's own task text
-(training and evaluation inputs of every language, never labels), saves both
-and loads them back through the same ``from_pretrained`` path a hub model takes.
-It runs anywhere in minutes; its numbers say the pipeline works, not how good
-XLM-R is, and every table labels them as a smoke model.
+SentencePiece-style Unigram tokenizer trained on a fixed multilingual sample
+shipped with the package (``tiny_corpus/``: Tatoeba sentences in 41 languages),
+saves both and loads them back through the same ``from_pretrained`` path a hub
+model takes. The corpus is fixed, not the run's task text, so every process of
+a grid builds the same base (cached per machine by the corpus hash) whatever
+subset of the tasks it runs. It runs anywhere in minutes; its numbers say the
+pipeline works, not how good XLM-R is, and every table labels them as a smoke
+model.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ import logging
 import os
 import random
 import warnings
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,7 @@ from .spec import stable_hash
 DEFAULT_MODEL = "xlm-roberta-large"
 SMOKE_PRESETS = {"tiny"}
 TINY_VERSION = 3  # 3: saved with a masked-LM head (lm_head), which +mlm stages train with
+TINY_CORPUS = Path(__file__).resolve().parent / "tiny_corpus" / "tatoeba_sample.txt"
 
 
 @dataclass(frozen=True)
@@ -45,26 +49,32 @@ class TinySize:
     max_corpus_lines: int = 30000
 
 
-@dataclass
-class Base:
-    """A loaded base encoder and its tokenizer, with what identifies them."""
+@dataclass(frozen=True)
+class BaseId:
+    """What identifies a base encoder, known without loading its weights (planning needs only this)."""
 
     name: str
     path: str
     fingerprint: str
-    encoder: nn.Module
-    tokenizer: Any
-    smoke: bool = False
+    smoke: bool
     #: hyperparameters the preset needs instead of XLM-R Large's (a random tiny model wants a high lr)
-    training_overrides: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def hidden_size(self) -> int:
-        return int(self.encoder.config.hidden_size)
+    training_overrides: dict[str, Any]
 
     @property
     def label(self) -> str:
         return f"{self.name} (smoke model)" if self.smoke else self.name
+
+
+@dataclass(frozen=True)
+class Base(BaseId):
+    """A loaded base encoder and its tokenizer, with what identifies them."""
+
+    encoder: nn.Module
+    tokenizer: Any
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.encoder.config.hidden_size)
 
 
 def quiet_transformers() -> None:
@@ -131,31 +141,63 @@ def load_encoder(path: str) -> nn.Module:
         return AutoModel.from_pretrained(path, attn_implementation="sdpa")
 
 
-def load_base(name: str, corpus: Iterable[str] | None = None, tiny: TinySize = TinySize()) -> Base:
-    """Load ``name`` (hub id, local folder, or ``tiny`` built from ``corpus``)."""
-    from transformers import AutoTokenizer
+def _names_a_folder(name: str) -> bool:
+    """Whether ``--model`` is meant as a path: hub ids are ``name`` or ``org/name``, paths start with / . ~ or go
+    deeper, or exist."""
+    return name.startswith(("/", ".", "~")) or name.count("/") > 1 or Path(name).exists()
 
+
+def identify_base(name: str, tiny: TinySize = TinySize()) -> BaseId:
+    """The base's identity: a content hash of a local folder (the tiny preset is built, once per machine, first),
+    else the hub id at its resolved revision (reads only the config)."""
     smoke = name in SMOKE_PRESETS
-    if smoke:
-        path = str(build_tiny(list(corpus or []), tiny))
-    else:
-        path = name
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        encoder = load_encoder(path)
-    except (OSError, ValueError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    path = str(build_tiny(TINY_CORPUS.read_text(encoding="utf-8").splitlines(), tiny)) if smoke else name
+    if not smoke and _names_a_folder(name) and not Path(name).expanduser().is_dir():
         raise ModelError(
-            f"Could not load model {name!r}: {reason}. --model takes a hub id (needs network, or the model "
-            f"already in the HF cache, HF_HOME), a local folder with config.json, weights and tokenizer files "
-            f"(as save_pretrained writes them), or the offline smoke preset 'tiny'."
-        ) from None
+            f"--model {name}: no such folder. A local model is a folder with config.json, weights and tokenizer "
+            f"files (as save_pretrained writes them); a hub id looks like FacebookAI/xlm-roberta-large."
+        )
+    path = str(Path(path).expanduser()) if _names_a_folder(path) else path
     if Path(path).is_dir():
         fingerprint = folder_fingerprint(Path(path))
     else:
-        fingerprint = f"{name}@{getattr(encoder.config, '_commit_hash', None) or 'unknown-revision'}"
+        from transformers import AutoConfig
+
+        try:
+            config = AutoConfig.from_pretrained(path)
+        except (OSError, ValueError) as exc:
+            raise _load_error(name, exc) from None
+        fingerprint = f"{name}@{getattr(config, '_commit_hash', None) or 'unknown-revision'}"
     overrides = {"learning_rate": 1e-3, "lora_learning_rate": 3e-3, "epochs": 4.0, "max_length": 128} if smoke else {}
-    return Base(name, path, fingerprint, encoder, tokenizer, smoke, overrides)
+    return BaseId(name, path, fingerprint, smoke, overrides)
+
+
+def load_base(name: str, tiny: TinySize = TinySize()) -> Base:
+    """Load ``name``: a hub id, a local folder, or ``tiny`` (built from the shipped corpus)."""
+    from safetensors import SafetensorError
+    from transformers import AutoTokenizer
+
+    base = identify_base(name, tiny)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(base.path)
+        encoder = load_encoder(base.path)
+    except SafetensorError as exc:
+        raise ModelError(
+            f"Could not load model {name!r}: its weights file is damaged or cut short ({exc}). Copy or download "
+            f"the model again."
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise _load_error(name, exc) from None
+    return Base(**vars(base), encoder=encoder, tokenizer=tokenizer)
+
+
+def _load_error(name: str, exc: Exception) -> ModelError:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return ModelError(
+        f"Could not load model {name!r}: {reason}. --model takes a hub id (needs network, or the model "
+        f"already in the HF cache, HF_HOME), a local folder with config.json, weights and tokenizer files "
+        f"(as save_pretrained writes them), or the offline smoke preset 'tiny'."
+    )
 
 
 def build_tiny(corpus: list[str], size: TinySize = TinySize(), seed: int = 0) -> Path:
@@ -165,7 +207,7 @@ def build_tiny(corpus: list[str], size: TinySize = TinySize(), seed: int = 0) ->
 
     lines = sorted({line.strip() for line in corpus if line and line.strip()})
     if not lines:
-        raise ModelError("The tiny preset needs the run's task text to train its tokenizer, and got none.")
+        raise ModelError("The tiny preset needs text to train its tokenizer, and got none.")
     if len(lines) > size.max_corpus_lines:
         lines = sorted(random.Random(seed).sample(lines, size.max_corpus_lines))
     key = stable_hash([TINY_VERSION, size.__dict__, seed, stable_hash(lines, 32)])

@@ -4,9 +4,10 @@ writes files so that a crash never leaves half of one."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
+import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -20,22 +21,27 @@ def cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "harness"
 
 
-def folder_fingerprint(folder: Path, exclude: tuple[str, ...] = ()) -> str:
-    """A content hash of every file in ``folder``, memoised on (name, size, mtime).
+#: (folder, exclude) -> (what the files looked like when hashed, their hash); see folder_fingerprint
+_HASHED: dict[tuple[str, tuple[str, ...]], tuple[list[list[object]], str]] = {}
 
-    Hashing a 2 GB checkpoint takes seconds, so the result is remembered in the
-    cache (never in the user's folder) and recomputed only when a file changes.
+
+def folder_fingerprint(folder: Path, exclude: tuple[str, ...] = ()) -> str:
+    """A content hash of the bytes of every file in ``folder`` (the top-level names in ``exclude`` left out).
+
+    The bytes are read every time in a new process: a flipped bit keeps a
+    file's size and modification time, so a memo on those would certify rotten
+    weights. Streaming a checkpoint through sha256 costs about a second per GB,
+    little next to loading it. Within one process a folder is hashed once, and
+    again whenever a file's inode, size, mtime or ctime changes (ctime cannot be
+    set back by a user, and moves on every write), so repeated checks are free.
     """
     folder = folder.resolve()
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.relative_to(folder).parts[0] not in exclude)
-    stamp = [[str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
-    memo = cache_root() / "fingerprints" / f"{hashlib.sha256(str(folder).encode()).hexdigest()[:16]}.json"
-    try:
-        cached = json.loads(memo.read_text())
-        if cached["stamp"] == stamp:
-            return cached["sha256"]
-    except (OSError, ValueError, KeyError):
-        pass
+    stats = [(p, p.stat()) for p in files]
+    stamp = [[str(p.relative_to(folder)), s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns] for p, s in stats]
+    memo_key = (str(folder), exclude)
+    if memo_key in _HASHED and _HASHED[memo_key][0] == stamp:
+        return _HASHED[memo_key][1]
     digest = hashlib.sha256()
     for p in files:
         digest.update(str(p.relative_to(folder)).encode())
@@ -43,18 +49,71 @@ def folder_fingerprint(folder: Path, exclude: tuple[str, ...] = ()) -> str:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
     sha = digest.hexdigest()[:16]
-    try:
-        memo.parent.mkdir(parents=True, exist_ok=True)
-        memo.write_text(json.dumps({"stamp": stamp, "sha256": sha}))
-    except OSError:  # a read-only cache is fine, just slower next time
-        pass
+    _HASHED[memo_key] = (stamp, sha)
     return sha
+
+
+#: ``.writing-<name>~<host>~<pid>~<random>``: every temporary file or folder the harness writes says who owns it
+_TEMP = re.compile(r"\.writing-.*~(?P<host>[^~/]*)~(?P<pid>\d+)~[^~/]*")
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname())
+
+
+def temp_prefix(name: str) -> str:
+    """The prefix of a temporary file or folder written for ``name`` by this process (see ``owner_alive``)."""
+    return f".writing-{name}~{_host()}~{os.getpid()}~"
+
+
+def owner_alive(temp: Path) -> bool:
+    """Whether the temporary file or folder ``temp`` may still be written to by the process that made it.
+
+    The one place that decides when a temporary is stale. Its name carries the
+    host and pid of its writer (``temp_prefix``). Only a temporary of this host
+    whose pid no longer exists is dead; one from another host sharing the folder
+    (a cluster's network disk) cannot be checked and counts as alive, and so
+    does a name without an owner. A reused pid also counts as alive: a stale
+    temporary may then be kept a while longer, a live one is never removed.
+    """
+    match = _TEMP.fullmatch(temp.name)
+    if match is None or match["host"] != _host():
+        return True
+    try:
+        os.kill(int(match["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Remove the temporaries in ``folder`` whose writer is dead (a killed run's half-written artefacts, features,
+    records); returns what was removed."""
+    removed = []
+    for temp in sorted(folder.glob(".writing-*")) if folder.is_dir() else []:
+        if not owner_alive(temp):
+            if temp.is_dir() and not temp.is_symlink():
+                shutil.rmtree(temp, ignore_errors=True)
+            else:
+                temp.unlink(missing_ok=True)
+            removed.append(temp)
+    return removed
+
+
+def file_name(text: str) -> str:
+    """``text`` (a task name, a noise condition: strings from YAML and the command line) as one plain file name:
+    path separators and other unusual characters become ``_``, and a leading dot is escaped, so a file named
+    after it stays inside its folder and is never hidden."""
+    name = re.sub(r"[^\w.@:+=,%-]", "_", text)
+    return f"_{name}" if name.startswith(".") or not name else name
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write ``data`` to ``path`` so readers see the old file or the whole new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path.name))
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
@@ -73,7 +132,7 @@ def write_folder_atomic(path: Path, fill: Callable[[Path], None]) -> Path:
     renamed the same key into place first, its folder is kept, being the same.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".writing-{path.name}-"))
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=temp_prefix(path.name)))
     try:
         fill(tmp)
         try:

@@ -1,22 +1,27 @@
-"""``harness run``: the whole pipeline on one screen.
+"""``harness run``: the whole pipeline on one screen. Plan, then execute.
 
-    specs ─► tasks ─► jobs (English training data) and cells (language × condition)
+    specs ─► tasks ─► jobs (English training data) and cells (language × condition)      Runner.prepare
                           │
-          base encoder, loaded once ─► intermediate stages ─► target stages (trained once, stored)
+    units: train each intermediate stage ─► train each target on each stage ─► evaluate   Runner.units
+           each cell under its models (content keys, dependencies; serialisable)
                           │
-          features (cached) ─► predictions ─► metrics ─► records ─► tables
+    an executor runs them where it likes: this process, Ray actors, SLURM jobs             harness.executors
+    execute(unit): the base encoder loaded once per process, trained stages kept           Runner.execute
+                          │
+          records (one per cell and model, in the results store) ─► tables                Runner.finish
 
 Every target is trained on top of every requested intermediate stage (``none``
 is always one of them: the baseline), and every cell is scored under each of
-those models. Trained stages are content-addressed in the artefact store, so a
-second run reuses them; every scored (cell, model) is a record in the results
-store, so a crashed run resumes where it stopped.
+those models in one unit (mixed-adapter batches). Trained stages are
+content-addressed in the artefact store and every scored (cell, model) is a
+record in the results store, so a rerun skips what is done; both stores are
+safe to share between processes (``harness.locks``).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -24,37 +29,74 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness.adapters.bank import ModelBank, Trained
-from harness.adapters.store import ArtefactStore
+from harness.adapters.bank import ModelBank, Trained, stage_key
+from harness.adapters.lora import LoraHost
+from harness.adapters.store import ArtefactStore, check_key
 from harness.noise import noisy_variants, parse, parse_conditions, wrap
 
-from .cells import Cell, Evaluator
+from .cells import Cell, Evaluator, record_key
 from .config import NO_INTERMEDIATE, RunConfig
 from .errors import HarnessError
 from .mlm import MlmMix, held_out_text, read_corpus
-from .models import SMOKE_PRESETS, Base, load_base, resolve_device, resolve_dtype
-from .paths import write_atomic
+from .models import SMOKE_PRESETS, Base, identify_base, load_base, resolve_device, resolve_dtype
+from .paths import cache_root, remove_stale_temps, write_atomic
 from .planning import (
     TrainingJob,
+    check_metrics,
     eval_split_of,
-    model_inputs,
     parse_stage,
     plan_training,
     resolve_tasks,
     skip_missing_languages,
+    train_args,
     train_language_variants,
 )
 from .registry import TaskIndex
-from .report import Table, aggregate, all_tables
+from .report import Table, all_tables, benchmark_scores, group_scores, target_records
 from .results import CellStore, environment, write_json
 from .spec import stable_hash
 from .task import DocSelection, Task
 
-__all__ = ["RunConfig", "Runner"]
+__all__ = ["RunConfig", "Runner", "Unit", "execute"]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One unit of work: small, picklable, named by content key, runnable in any process that can read the data.
+
+    A worker re-plans the run from ``config`` (deterministic, no model needed) and checks that the unit's key is
+    the one it computes, so a driver and a worker that disagree (other data, other base) fail loudly.
+    """
+
+    kind: str  # "train" (an intermediate stage, or a target on a stage) | "eval" (a cell under its models)
+    key: str  # the trained stage's artefact key; for "eval", the hash of the cell's record keys
+    label: str  # what a person reads in progress displays and --dry-run
+    config: RunConfig
+    stage: str = NO_INTERMEDIATE  # "train": the intermediate stage (trained itself, or the one under the target)
+    job: int | None = None  # "train": the target job trained on ``stage`` (None: the intermediate stage itself)
+    cell: int | None = None  # "eval": which cell
+    deps: tuple[str, ...] = ()  # keys of the units that must be done first
+    outputs: tuple[str, ...] = ()  # what exists once it is done: the artefact key, or the record keys
+    work: float = 0.0  # examples × epochs (train) or examples × models (eval): the estimate of work left
+
+
+#: this process's runners, one per run configuration: each keeps its planned data and trained stages
+_RUNNERS: dict[str, Runner] = {}
+#: this process's base encoders (and LoRA host), loaded once per (model, method) and kept for every unit
+_RESIDENT: dict[tuple[str, str], tuple[Base, LoraHost | None]] = {}
+
+
+def execute(unit: Unit) -> bool:
+    """Run ``unit`` in this process (whatever executor sent it); False when another process had already done it."""
+    runner = _RUNNERS.get(stable_hash(asdict(unit.config)))
+    if runner is None:
+        runner = Runner(unit.config)
+        runner.prepare()
+    return runner.execute(unit)
 
 
 class Runner:
-    """Holds the run's resident state: the base encoder, its trained stages, the stores."""
+    """One run configuration: its plan (data, units) and, once a unit runs here, the resident models."""
 
     def __init__(self, config: RunConfig, console: Console | None = None) -> None:
         self.config = config
@@ -64,59 +106,108 @@ class Runner:
         self.dtype = resolve_dtype(config.dtype, self.device)
         self.smoke = config.model in SMOKE_PRESETS
         self.timings: dict[str, float] = {}
+        self.skipped: dict[str, list[str]] = {}  # family -> languages without local files, not run
+        self.store = ArtefactStore(config.adapter_dir)
         self.events: list[str] = []
         # bad noise specs fail here, before any data is read or model trained
         self.conditions = parse_conditions(config.noise)
         self.train_noise = parse(config.train_noise) if config.train_noise else None
+        if config.output.exists() and not config.output.is_dir():
+            raise HarnessError(f"--output {config.output} is a file; results go into a folder. Pass a folder name.")
+        for name in config.intermediates:  # a stored stage's key, before anything is loaded
+            if name.startswith("@"):
+                check_key(name[1:], where=f"--intermediate {name}: ")
+        self.trained: dict[tuple[str, int | None], Trained] = {}  # (stage, target job) -> model, this process
+        self.stages: dict[str, list[TrainingJob]] = {}
+        self.bank: ModelBank | None = None
+        self.evaluator: Evaluator | None = None
 
     def say(self, message: str) -> None:
         self.events.append(message)
         self.console.print(message)
 
     def run(self) -> dict[str, Any]:
+        """Plan and execute this configuration in this process (``harness run`` with one seed and method)."""
+        from .executors import LocalExecutor
+
+        start = time.perf_counter()
+        units = self.prepare().units()
+        LocalExecutor(self.console).run(units)
+        self.timings["total_s"] = time.perf_counter() - start
+        return self.finish()
+
+    # -- planning ------------------------------------------------------------------------------
+
+    def prepare(self) -> Runner:
+        """Tasks, training jobs, intermediate stages and cells with their (noised) examples; no model is loaded."""
         start, config = time.perf_counter(), self.config
+        self.remove_stale_temps()
         tasks, skipped = skip_missing_languages(resolve_tasks(config.tasks, config, self.index), config)
+        self.skipped = skipped
+        check_metrics(tasks)
         for family, languages in skipped.items():
             self.say(f"[yellow]{family}[/]: no local files for {' '.join(languages)} under {config.data_dir}; skipped")
-        jobs = self.plan(train_language_variants(tasks, config.train_languages), noisy=True)
-        cells = [Cell(task, job, "clean", self.eval_examples(task, job)) for job in jobs for task in job.tasks]
-        stages = {name: self.stage_jobs(name, cells) for name in self.intermediate_names()}
-        cells += [Cell(v.task, c.job, v.condition, v.examples, v.record)
+        self.tasks = tasks
+        self.jobs = self.plan(train_language_variants(tasks, config.train_languages), noisy=True)
+        cells = [self.clean_cell(task, job) for job in self.jobs for task in job.tasks]
+        self.stages = {name: self.stage_jobs(name, cells) for name in self.intermediate_names()}
+        cells += [Cell(v.task, c.job, v.condition, v.examples, v.record, c.scored)
                   for c in list(cells) for v in noisy_variants(c.task, c.examples, self.conditions, config.seed)]  # fmt: skip
+        self.cells = sorted(cells, key=lambda c: self.jobs.index(c.job))  # a job's cells together: its models stay
+        self.base_id = identify_base(config.model)
+        _RUNNERS[stable_hash(asdict(config))] = self
         self.timings["prepare_data_s"] = time.perf_counter() - start
+        return self
 
-        base = self.load_base([*jobs, *(j for js in stages.values() for j in js)])
-        bank = ModelBank(base, ArtefactStore(config.adapter_dir), config, self.device, self.dtype, self.say,
-                         self.progress)  # fmt: skip
-        evaluator = Evaluator(config, base, CellStore(config.output), self.device, self.dtype, self.say, self.progress)
-        below = {name: self.intermediate(name, js, bank, evaluator) for name, js in stages.items()}
-        records = []
-        for job in jobs:
-            models = [(name, bank.obtain([job], on_top, "target")) for name, on_top in below.items()]
-            for cell in (c for c in cells if c.job is job):
-                records += evaluator.evaluate(cell, models)
-        self.timings["total_s"] = time.perf_counter() - start
-        return self.finish(tasks, records, base)
+    def units(self) -> list[Unit]:
+        """The plan: train each intermediate stage, each target on each stage, then evaluate each cell under
+        the models of its job (one per stage), in an order that is also a valid execution order."""
+        config, base, tag = self.config, self.base_id, f"{self.config.method}, seed {self.config.seed}"
+        below = {name: self.stage_key(name) for name in self.stages}
+        units = []
+        for name, jobs in self.stages.items():
+            if jobs:  # a task to train (not none, not a stored @KEY)
+                work = sum(len(j.training_examples) * train_args(j.lead, base, config).epochs for j in jobs)
+                key = str(below[name])
+                units.append(Unit("train", key, f"train {name} ({tag})", config, name, outputs=(key,), work=work))
+        for j, job in enumerate(self.jobs):
+            targets = {name: stage_key(base, config, [job], key) for name, key in below.items()}
+            epochs = train_args(job.lead, base, config).epochs
+            units += [Unit("train", key, f"train {job.family} on {name} ({tag})", config, name, j,
+                           deps=(str(below[name]),) if self.stages[name] else (), outputs=(key,),
+                           work=len(job.training_examples) * epochs)
+                      for name, key in targets.items() if job.trainable]  # fmt: skip
+            max_length = train_args(job.lead, base, config).max_length
+            for c, cell in enumerate(self.cells):
+                if cell.job is job:
+                    keys = tuple(record_key(cell, key, config.split, max_length) for key in targets.values())
+                    deps = tuple(targets.values()) if job.trainable else tuple(k for k in below.values() if k)
+                    units.append(Unit("eval", stable_hash(keys, 20), f"eval {cell.task.name}{'@clean' * (cell.noise is None)} "
+                                      f"×{len(keys)} ({tag})", config, cell=c, deps=deps, outputs=keys,
+                                      work=len(cell.examples) * len(keys)))  # fmt: skip
+        return units
+
+    def stage_key(self, name: str) -> str | None:
+        """An intermediate stage's key: None for the bare base, the key itself for a stored ``@KEY``."""
+        if name == NO_INTERMEDIATE:
+            return None
+        return name[1:] if name.startswith("@") else stage_key(self.base_id, self.config, self.stages[name], None)
 
     def train(self, name: str) -> dict[str, Any]:
         """``harness train``: one intermediate stage, trained or reused, with its dev scores."""
         jobs = self.stage_jobs(name, [])
         if not jobs:
             raise HarnessError("harness train needs an intermediate task, e.g. --task mnli.")
-        base = self.load_base(jobs)
-        bank = ModelBank(base, ArtefactStore(self.config.adapter_dir), self.config, self.device, self.dtype,
-                         self.say, self.progress)  # fmt: skip
-        evaluator = Evaluator(self.config, base, CellStore(self.config.output), self.device, self.dtype, self.say,
-                              self.progress)  # fmt: skip
-        stage = self.intermediate(name, jobs, bank, evaluator)
+        self.stages = {name: jobs}
+        self.remove_stale_temps()
+        stage = self.intermediate(name)
+        bank = self.resident()[1]
         meta = bank.store.meta(stage.key)
         table = Table(f"{name}: {meta['method']} {meta['role']} model {stage.key} · dev scores", ["task", "metric",
                       "score"], label_columns=2)  # fmt: skip
         for task, metrics in meta.get("dev_metrics", {}).items():
             table.rows += [[task, metric, value] for metric, value in metrics.items()]
         return {"key": stage.key, "store": bank.store.root, "table": table, "meta": meta}
-
-    # -- planning ------------------------------------------------------------------------------
 
     def plan(self, tasks: list[Task], noisy: bool = False) -> list[TrainingJob]:
         """Training jobs with their English examples (noised with --train-noise for targets)."""
@@ -146,10 +237,10 @@ class Runner:
         elif self.smoke and cells:
             evaluated = {e["id"] for c in cells for e in c.examples}
             splits = {(c.task.cfg.task, eval_split_of(c.task, config)): c.task for c in cells if c.condition == "clean"}
-            texts = [(task.language, e["id"], model_inputs([e])) for (_, split), task in splits.items()
-                     if task.language in (config.mlm_languages or [task.language])
-                     for e in task.examples(split, config.data_dir)]  # fmt: skip
-            corpus = held_out_text(texts, evaluated)
+            docs = [(task.language, e) for (_, split), task in splits.items()
+                    if task.language in (config.mlm_languages or [task.language])
+                    for e in task.examples(split, config.data_dir)]  # fmt: skip
+            corpus = held_out_text(docs, evaluated)
             source = (f"the input text (no labels) of the target tasks' {', '.join(sorted(corpus))} evaluation docs "
                       f"that are not evaluated")  # fmt: skip
             if not corpus:
@@ -187,39 +278,104 @@ class Runner:
             tasks += [t.with_train_languages(languages) if languages else t for t in found]
         return tasks
 
-    def eval_examples(self, task: Task, job: TrainingJob) -> list[dict[str, Any]]:
-        selection = DocSelection(holdout="eval" if job.eval_holdout else None, limit=self.config.limit,
-                                 seed=self.config.seed)  # fmt: skip
-        return task.examples(eval_split_of(task, self.config), self.config.data_dir, selection)
+    def clean_cell(self, task: Task, job: TrainingJob) -> Cell:
+        """A task's evaluation examples, the ``--limit`` sample of them.
 
-    # -- models --------------------------------------------------------------------------------
+        Retrieval among the split's own sentences (Tatoeba, BUCC) keeps the whole split as its pool and
+        scores the sample's queries only, so a limited score estimates the full-pool one; ``--limit-pool``
+        asks for the old, cheaper pool of the sampled sentences, which records and tables then say.
+        """
+        holdout = "eval" if job.eval_holdout else None
+        limit, seed = self.config.limit, self.config.seed
+        if limit is None or self.config.limit_pool or not task.type.pools_split(task.cfg):
+            examples = task.examples(eval_split_of(task, self.config), self.config.data_dir,
+                                     DocSelection(holdout=holdout, limit=limit, seed=seed))  # fmt: skip
+            return Cell(task, job, "clean", examples)
+        examples = task.examples(eval_split_of(task, self.config), self.config.data_dir,
+                                 DocSelection(holdout=holdout, seed=seed))  # fmt: skip
+        return Cell(task, job, "clean", examples, scored=DocSelection(limit=limit, seed=seed).sample(
+            list(range(len(examples)))))  # fmt: skip
 
-    def load_base(self, jobs: list[TrainingJob]) -> Base:
-        """The base encoder; the tiny preset's tokenizer learns from the run's training inputs and whole
-        evaluation splits (no --limit), so it depends on the run's tasks but not on how many docs are scored."""
-        started = time.perf_counter()
-        corpus = None
-        if self.smoke:
-            corpus = [t for job in jobs for t in model_inputs(job.examples)]
-            for task in (t for job in jobs for t in job.tasks):
-                corpus += model_inputs(task.examples(eval_split_of(task, self.config), self.config.data_dir))
-        base = load_base(self.config.model, corpus)
-        self.timings["load_model_s"] = time.perf_counter() - started
-        return base
+    def remove_stale_temps(self) -> None:
+        """What killed runs left half-written (temporaries whose writer is dead), removed before this run writes."""
+        output, cache = self.config.output, cache_root()
+        folders = [self.store.root, output / "records", output / "predictions", output / "samples",
+                   cache / "features", cache / "tiny"]  # fmt: skip
+        removed = [path for folder in folders for path in remove_stale_temps(folder)]
+        if removed:
+            self.say(f"Removed {len(removed)} temporary file(s) left by killed runs: "
+                     f"{', '.join(str(p) for p in removed[:3])}{' ...' if len(removed) > 3 else ''}")  # fmt: skip
 
-    def intermediate(self, name: str, jobs: list[TrainingJob], bank: ModelBank, evaluator: Evaluator) -> Trained:
-        """One intermediate stage, trained (and scored on its own dev data) or reused."""
+    # -- executing units (in whatever process holds the resident base) --------------------------
+
+    def execute(self, unit: Unit) -> bool:
+        """Train one stage or score one cell; False when another process had already done it.
+
+        Checks that this process planned the same keys as the driver."""
+        evaluator = self.resident()[2]
+        written = evaluator.written
+        if unit.kind == "train":
+            stage = self.intermediate(unit.stage) if unit.job is None else self.target(unit.stage, unit.job)
+            keys, computed = [stage.key], not stage.info["reused"]
+        else:
+            cell = self.cells[unit.cell]  # type: ignore[index]
+            models = [(name, self.target(name, self.jobs.index(cell.job))) for name in self.stages]
+            keys = [record["key"] for record in evaluator.evaluate(cell, models)]
+            computed = evaluator.written > written
+        if tuple(keys) != unit.outputs:
+            raise HarnessError(
+                f"Unit {unit.label!r}: this process computed {', '.join(keys)}, the plan says "
+                f"{', '.join(unit.outputs)}. The driver and this worker see different data, task specs or base "
+                f"model; give every worker the same --data-dir, --include-path and harness version."
+            )
+        return computed
+
+    def resident(self) -> tuple[Base, ModelBank, Evaluator]:
+        """The base encoder (loaded once per process and model), this run's model bank and evaluator."""
+        if self.bank is None or self.evaluator is None:
+            started, config = time.perf_counter(), self.config
+            if (config.model, config.method) not in _RESIDENT:
+                base = load_base(config.model)
+                _RESIDENT[config.model, config.method] = (
+                    base,
+                    LoraHost(base.encoder) if config.method == "lora" else None,
+                )
+            base, host = _RESIDENT[config.model, config.method]
+            self.bank = ModelBank(base, self.store, config, self.device, self.dtype, self.say, self.progress, host)
+            self.evaluator = Evaluator(config, base, CellStore(config.output), self.device, self.dtype, self.say,
+                                       self.progress)  # fmt: skip
+            self.timings["load_model_s"] = time.perf_counter() - started
+        return self.bank.base, self.bank, self.evaluator
+
+    def target(self, name: str, job: int) -> Trained:
+        """The target model of training job ``job`` on intermediate stage ``name``, trained or loaded once here.
+
+        Only the current job's targets stay in memory (a full fine-tuned target is a whole encoder)."""
+        if (name, job) not in self.trained:
+            for old in [k for k in self.trained if k[1] is not None and k[1] != job]:
+                del self.trained[old]
+            bank = self.resident()[1]
+            self.trained[name, job] = bank.obtain([self.jobs[job]], self.intermediate(name), "target")
+        return self.trained[name, job]
+
+    def intermediate(self, name: str) -> Trained:
+        """One intermediate stage, trained (and scored on its own dev data) or loaded, once per process."""
+        if (name, None) in self.trained:
+            return self.trained[name, None]
+        _, bank, evaluator = self.resident()
+        jobs = self.stages[name] if name in self.stages else self.stage_jobs(name, [])
         if name == NO_INTERMEDIATE:
-            return bank.bare()
-        if name.startswith("@"):
-            return bank.stored(name[1:])
-        stage = bank.obtain(jobs, bank.bare(), "intermediate")
-        if not stage.info["reused"]:
-            dev = {}
-            for job in jobs:
-                cell = Cell(job.lead, job, "clean", self.eval_examples(job.lead, job))
-                dev[job.family] = evaluator.evaluate(cell, [(NO_INTERMEDIATE, stage)])[0]["metrics"]
-            bank.store.update_meta(stage.key, dev_metrics=dev)
+            stage = bank.bare()
+        elif name.startswith("@"):
+            stage = bank.stored(name[1:])
+        else:
+
+            def dev(stage: Trained) -> dict[str, dict[str, float]]:  # scored before it is stored, saved with it
+                cells = [self.clean_cell(job.lead, job) for job in jobs]
+                return {c.job.family: evaluator.evaluate(c, [(NO_INTERMEDIATE, stage)])[0]["metrics"] for c in cells}
+
+            stage = bank.obtain(jobs, bank.bare(), "intermediate", dev)
+        self.trained[name, None] = stage
         return stage
 
     def progress(self) -> Progress:
@@ -230,21 +386,45 @@ class Runner:
     # -- results -------------------------------------------------------------------------------
 
     def group_scores(self, tasks: list[Task], records: list[dict[str, Any]]) -> dict[str, Any]:
-        """Each group's aggregate (mean over its languages, as XTREME-R averages), per condition."""
+        """Each task family's scores (``report.group_scores``) and each benchmark's the run touches
+        (``report.benchmark_scores``), per setting; a family or benchmark without a number says why."""
+        records = target_records(records)
         groups: dict[str, Any] = {}
-        for family in dict.fromkeys(t.family for t in tasks):
+        for family in dict.fromkeys([*(t.family for t in tasks), *self.skipped]):
             if self.index.entry(family).kind != "group":
                 continue
-            group = self.index.group(family)
             rows = [r for r in records if r["family"] == family]
-            metrics = [m["metric"] for m in group.aggregate_metric_list] or [rows[0]["score_name"]]
-            groups[family] = {"tasks": group.task, "scores": aggregate(rows, metrics)}
+            run = [t.language for t in tasks if t.family == family]
+            groups[family] = {"tasks": self.index.group(family).task, "scores": group_scores(rows, run)}
+            if family in self.skipped:
+                groups[family]["skipped_languages"] = self.skipped[family]
+            if not rows:
+                groups[family]["reason"] = (
+                    f"no local files for any of its languages under {self.config.data_dir}: not run"
+                    if family in self.skipped and not run
+                    else "no records: none of its cells was scored in this run"
+                )
+        families = set(groups)
+        for name, members in self.index.benchmarks().items():
+            if families & set(members):
+                groups[name] = {"tasks": list(members), "languages": members,
+                                "scores": benchmark_scores(records, members)}  # fmt: skip
         return groups
 
-    def finish(self, tasks: list[Task], records: list[dict[str, Any]], base: Base) -> dict[str, Any]:
-        config = self.config
+    def records(self) -> list[dict[str, Any]]:
+        """This configuration's records, in plan order (a cell's models in ``--intermediate`` order)."""
+        store = CellStore(self.config.output)
+        keys = [key for unit in self.units() if unit.kind == "eval" for key in unit.outputs]
+        missing = [key for key in keys if store.get(key) is None]
+        if missing:
+            raise HarnessError(f"{len(missing)} of {len(keys)} records are missing under {store.dir} after the run.")
+        return [store.get(key) for key in keys]  # type: ignore[misc]
+
+    def finish(self) -> dict[str, Any]:
+        config, base, records, tasks = self.config, self.base_id, self.records(), self.tasks
         title = f"{base.label} · {config.method} · seed {config.seed} · {config.split}"
-        tables = all_tables(records, self.index.benchmarks(), title)
+        skipped = CellStore(config.output).scan().skipped  # files in the store that are not records: said, not hidden
+        tables = all_tables(records, self.index.benchmarks(), title, skipped)
         run_id = (
             datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + stable_hash([r["key"] for r in records], 6)
         )
@@ -259,6 +439,7 @@ class Runner:
             "tables": [{"title": t.title, "columns": t.columns, "rows": t.rows} for t in tables],
             "timings": self.timings,
             "events": self.events,
+            "skipped_records": [{"file": str(s.path), "reason": s.reason} for s in skipped],
         }
         run_dir = config.output / run_id
         write_json(run_dir / "results.json", result)

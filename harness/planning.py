@@ -13,9 +13,10 @@ from typing import Any
 
 from .config import RunConfig
 from .data import data_note, has_split, hub_path, local_patterns
-from .errors import DataError, HarnessError
+from .errors import DataError, HarnessError, SpecError
+from .metrics import METRICS
 from .mlm import MlmMix
-from .models import Base
+from .models import BaseId
 from .registry import TaskIndex
 from .task import DocSelection, Task
 from .training import TrainArgs
@@ -46,6 +47,12 @@ class TrainingJob:
     @property
     def family(self) -> str:
         return self.lead.family
+
+    @property
+    def head_name(self) -> str:
+        """The name of this job's head in a stored artefact: its training identity, the same for every family
+        trained on the same data, so a model trained for XQuAD serves MLQA too."""
+        return self.lead.training_identity(self.split) if self.split else self.family
 
     @property
     def trainable(self) -> bool:
@@ -118,6 +125,10 @@ def make_task(index: TaskIndex, name: str, config: RunConfig) -> Task:
     cfg = index.task(name)
     if config.retrieval_layer is not None and cfg.task_type == "retrieval":
         cfg = replace(cfg, retrieval=replace(cfg.retrieval, layer=config.retrieval_layer))
+    if config.seqeval != "installed" and any(m["metric"] == "seqeval" for m in cfg.metric_list or []):
+        metric_list = [{**m, "kwargs": {**(m.get("kwargs") or {}), "version": config.seqeval}}
+                       if m["metric"] == "seqeval" else m for m in cfg.metric_list]  # fmt: skip
+        cfg = replace(cfg, metric_list=metric_list)
     parents = index.parent_groups(name)
     members = [make_task(index, m, config) for m in cfg.mixture]
     return Task(cfg, family=parents[0] if parents else name, members=members)
@@ -142,6 +153,16 @@ def resolve_tasks(names: list[str], config: RunConfig, index: TaskIndex) -> list
     return tasks
 
 
+def check_metrics(tasks: list[Task]) -> None:
+    """Every task's metrics exist, checked before anything is trained rather than when the first score is due."""
+    for task in tasks:
+        for entry in task.metric_list:
+            if entry["metric"] not in METRICS:
+                where = task.cfg.source.where("metric_list") if task.cfg.source else task.name
+                raise SpecError(f"{where}: unknown metric {entry['metric']!r} in task {task.cfg.task!r}; known "
+                                f"metrics: {', '.join(sorted(METRICS))}.")  # fmt: skip
+
+
 def eval_split_of(task: Task, config: RunConfig) -> str:
     split = task.cfg.validation_split if config.split == "validation" else task.cfg.test_split
     if split is None:
@@ -153,17 +174,20 @@ def skip_missing_languages(tasks: list[Task], config: RunConfig) -> tuple[list[T
     """Drop languages whose evaluation file is not under ``--data-dir``; returns what is kept and, per family, what not.
 
     A local download often holds a subset of a family's languages (../shared/data has 15 of UD-POS's 38), so
-    those are skipped with a note. Languages named with ``--languages``, or a family with no local language at
-    all, are kept, so that loading them fails with the error that names the missing file.
+    those are skipped with a note. A family with no local language at all is skipped too when it came with a
+    benchmark (``--tasks xtreme`` over a download without MLQA), so that the rest is scored and results.json
+    says why it has none. Languages named with ``--languages``, and a family named itself (``--tasks mlqa``)
+    with no local language, are kept, so that loading them fails with the error that names the missing file.
     """
     if config.data_dir is None or config.languages:
         return tasks, {}
     present = {t.name: has_split(t.cfg, eval_split_of(t, config), config.data_dir) for t in tasks}
+    named = set(config.tasks)
     families = {t.family for t in tasks if present[t.name]}
     kept: list[Task] = []
     skipped: dict[str, list[str]] = {}
     for task in tasks:
-        if present[task.name] or task.family not in families:
+        if present[task.name] or (task.family not in families and (task.family in named or task.name in named)):
             kept.append(task)
         else:
             skipped.setdefault(task.family, []).append(task.language)
@@ -230,7 +254,7 @@ def plan_training(tasks: list[Task], config: RunConfig, smoke: bool) -> list[Tra
     return list(jobs.values())
 
 
-def train_args(task: Task, base: Base, config: RunConfig) -> TrainArgs:
+def train_args(task: Task, base: BaseId, config: RunConfig) -> TrainArgs:
     """Spec defaults, then the base preset's needs (tiny), then the command line."""
     d = {**asdict(task.cfg.training), **base.training_overrides}
     lr = d["lora_learning_rate"] if config.method == "lora" else d["learning_rate"]
@@ -243,16 +267,3 @@ def train_args(task: Task, base: Base, config: RunConfig) -> TrainArgs:
         max_length=config.max_length if config.max_length is not None else d["max_length"],
         seed=config.seed,
     )
-
-
-def model_inputs(examples: list[dict[str, Any]]) -> list[str]:
-    """Model-input text of examples (the tiny preset's tokenizer corpus); never labels."""
-    out: list[str] = []
-    for e in examples:
-        for name in ("text", "text_pair", "choices", "context", "question", "tokens"):
-            value = e.get(name)
-            if isinstance(value, str):
-                out.append(value)
-            elif isinstance(value, list):
-                out.append(" ".join(str(v) for v in value))
-    return out

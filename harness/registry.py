@@ -106,18 +106,24 @@ class TaskIndex:
         entry = self.entry(name)
         if entry.kind == "task":
             return [name]
-        members = entry.members if entry.kind == "tag" else self.group(name).task
+        group = self.group(name) if entry.kind == "group" else None
+        members = group.task if group else entry.members
         out: list[str] = []
         for member in members:
+            keep = group.languages.get(member) if group else None  # a benchmark's own languages of a member
             for task in self.expand(member, (*_seen, name)):
-                if task not in out:
+                if task not in out and (keep is None or self.task(task).language in keep):
                     out.append(task)
         return out
 
-    def benchmarks(self) -> dict[str, list[str]]:
-        """Groups of groups (XTREME-R, XTREME) and their member families, for benchmark score tables."""
-        groups = {name: self.group(name).task for name in self.names("group")}
-        return {name: members for name, members in groups.items() if all(m in groups for m in members)}
+    def benchmarks(self) -> dict[str, dict[str, list[str] | None]]:
+        """Groups of groups (XTREME-R, XTREME): member family -> the languages the benchmark scores (None: all)."""
+        groups = {name: self.group(name) for name in self.names("group")}
+        return {
+            name: {m: group.languages.get(m) for m in group.task}
+            for name, group in groups.items()
+            if all(m in groups for m in group.task)
+        }
 
     def parent_groups(self, name: str) -> list[str]:
         """Groups that list ``name`` directly (used to lay tasks out as table rows)."""

@@ -12,7 +12,7 @@ import csv
 import html
 import io
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,7 +174,21 @@ def _notes(records: list[dict[str, Any]], varying: list[str]) -> str:
     smoke = sorted({r["model_label"] for r in records if r.get("smoke")})
     if smoke:
         notes.append(f"{', '.join(smoke)}: random-init, checks the pipeline only; not an XLM-R result.")
-    return " ".join(notes)
+    return " ".join([*notes, *pool_notes(records)])
+
+
+def pool_notes(records: Iterable[dict[str, Any]]) -> list[str]:
+    """What a table must say about retrieval scores searched in a smaller pool than their split
+    (``--limit-pool``): they are not comparable to full-pool scores."""
+    limited: dict[str, set[int]] = {}
+    for r in records:
+        if (r.get("pool") or {}).get("limited"):
+            limited.setdefault(r["family"], set()).add(r["pool"]["size"])
+    return [
+        f"{family}: searched a pool of only the {'/'.join(map(str, sorted(sizes)))} sampled sentences "
+        f"(--limit-pool), not the whole split; not comparable to full-pool scores."
+        for family, sizes in sorted(limited.items())
+    ]
 
 
 def leaderboard(records: Iterable[dict[str, Any]], title: str = "Zero-shot cross-lingual results") -> Table:
@@ -247,40 +261,67 @@ def robustness_summary(records: Iterable[dict[str, Any]]) -> Table | None:
     return table
 
 
-def benchmark_tables(records: Iterable[dict[str, Any]], benchmarks: dict[str, list[str]]) -> list[Table]:
+def benchmark_tables(
+    records: Iterable[dict[str, Any]], benchmarks: Mapping[str, Mapping[str, list[str] | None] | list[str]]
+) -> list[Table]:
     """One table per benchmark (a group of task families, e.g. XTREME-R) the records cover at least half of.
 
     (A run of two tasks is not a benchmark result; a half-finished benchmark grid
     is, and its table says which tasks are still missing.)
 
-    Each row is one setting (intermediate, condition, ...): the score of every task
-    (its mean over languages; QA: (mean EM + mean F1) / 2) and the benchmark's
-    score, their mean, which like XTREME's evaluate.py is left blank until every
-    task has a score.
+    ``benchmarks`` maps each benchmark to its member families and the languages it scores of each (None:
+    all), as ``TaskIndex.benchmarks`` gives them: XTREME's table averages XTREME's 33 UD-POS languages even
+    when the run also holds XTREME-R's other five. Each row is one setting (intermediate, condition, ...):
+    the score of every task (its mean over those languages; QA: (mean EM + mean F1) / 2) and the benchmark's
+    score, their mean, which like XTREME's evaluate.py is left blank until every task has a score. A task
+    scored on fewer than its benchmark languages is named in the caption (evaluate.py would refuse it).
     """
     records = list(records)
     settings = [k for k in varying_keys(records)]
     families = {r["family"] for r in records}
     tables = []
-    for name, members in benchmarks.items():
+    for name, given in benchmarks.items():
+        members = given if isinstance(given, Mapping) else dict.fromkeys(given)
         if 2 * len(families & set(members)) < len(members):
             continue
-        rows: dict[tuple[str, ...], dict[str, list[dict[str, Any]]]] = {}
-        for r in averaged(records):
-            if r["family"] in members:
-                rows.setdefault(tuple(_setting(r, settings)), {}).setdefault(r["family"], []).append(r)
         table = Table(f"{name} (task score = mean over languages; QA: (EM + F1) / 2)",
                       [*settings, name, *members], label_columns=len(settings))  # fmt: skip
-        for setting, by_family in rows.items():
-            scores = {family: task_score(by_family[family]) for family in members if family in by_family}
+        partial: dict[str, str] = {}
+        for setting, scores, short in _benchmark_rows(records, members, settings):
             overall = mean(list(scores.values())) if len(scores) == len(members) else None
             table.rows.append([*setting, overall, *(scores.get(m) for m in members)])
+            partial.update(short)
         missing = [m for m in members if m not in families]
-        table.caption = (
-            f"{name} score needs all {len(members)} tasks; missing: {', '.join(missing)}." if missing else ""
-        )
+        notes = [f"{name} score needs all {len(members)} tasks; missing: {', '.join(missing)}."] if missing else []
+        if partial:
+            notes.append(f"Scored on fewer than {name}'s languages (not comparable to published {name} scores): "
+                         f"{', '.join(f'{f} {n}' for f, n in partial.items())}.")  # fmt: skip
+        notes += pool_notes(r for r in records if r["family"] in members)
+        table.caption = " ".join(notes)
         tables.append(table)
     return tables
+
+
+def _benchmark_rows(
+    records: list[dict[str, Any]], members: Mapping[str, list[str] | None], settings: list[str]
+) -> list[tuple[list[str], dict[str, float], dict[str, str]]]:
+    """Per setting: each member's task score over the benchmark's languages, and the members scored on
+    fewer of them than the benchmark has (``"15 of 33 languages"``)."""
+    rows: dict[tuple[str, ...], dict[str, list[dict[str, Any]]]] = {}
+    for r in averaged(records):
+        wanted = members.get(r["family"], [])
+        if r["family"] in members and (wanted is None or r["language"] in wanted):
+            rows.setdefault(tuple(_setting(r, settings)), {}).setdefault(r["family"], []).append(r)
+    out = []
+    for setting, by_family in rows.items():
+        scores = {family: task_score(by_family[family]) for family in members if family in by_family}
+        partial = {}
+        for family, found in by_family.items():
+            wanted, scored = members[family], {r["language"] for r in found}
+            if wanted is not None and len(scored) < len(wanted):
+                partial[family] = f"{len(scored)} of {len(wanted)} languages"
+        out.append((list(setting), scores, partial))
+    return out
 
 
 def target_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -288,22 +329,74 @@ def target_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in records if r.get("role") != "intermediate"]
 
 
-def all_tables(records: list[dict[str, Any]], benchmarks: dict[str, list[str]], title: str) -> list[Table]:
-    """Every table a set of records gives: the leaderboard, benchmark scores, robustness, applied noise."""
+def skipped_table(skipped: Iterable[Any]) -> Table | None:
+    """The files of the results store that no table counts (``results.Skipped``): a torn record would otherwise
+    move an average without a word."""
+    rows = [[item.path.name, item.reason] for item in skipped]
+    if not rows:
+        return None
+    caption = "These files are left out of every table above; re-run their cells (harness run ...) to replace them."
+    return Table(f"{len(rows)} file(s) in records/ skipped", ["file", "why"], rows, caption)
+
+
+def all_tables(
+    records: list[dict[str, Any]], benchmarks: Mapping[str, Any], title: str, skipped: Iterable[Any] = ()
+) -> list[Table]:
+    """Every table a set of records gives: the leaderboard, benchmark scores, robustness, applied noise, and the
+    files of the store that were skipped."""
     from harness.noise import stats_table  # noise reports on its own records; it imports Table from here
 
     records = target_records(records)
     tables = [leaderboard(records, title), *benchmark_tables(records, benchmarks), robustness_summary(records),
-              stats_table(records)]  # fmt: skip
+              stats_table(records), skipped_table(skipped)]  # fmt: skip
     return [t for t in tables if t]
 
 
-def aggregate(records: Iterable[dict[str, Any]], metrics: list[str]) -> dict[str, dict[str, float]]:
-    """A group's score per condition: the macro mean of each metric over its tasks (languages)."""
-    out: dict[str, dict[str, float]] = {}
-    by_condition: dict[str, list[dict[str, Any]]] = {}
+#: the record keys that make two records' numbers comparable: a group score averages within one setting only
+SETTING_KEYS = ("model_label", "method", "intermediate", "train_language", "train_noise", "condition", "seed")
+
+
+def group_scores(records: Iterable[dict[str, Any]], languages: list[str] | None = None) -> list[dict[str, Any]]:
+    """A task family's scores for results.json: one entry per setting (model, method, intermediate, training
+    language, noise, seed), never averaging records of different settings, nor non-zero-shot ones (``averaged``).
+
+    Each entry has the family's task score as XTREME's evaluate.py gives it (``task_score``: the mean over
+    languages; QA: (mean EM + mean F1) / 2), the mean over languages of every metric the records hold (the
+    names they store: ``exact_match`` and ``f1``, not the metric function ``squad``), the languages scored,
+    and a ``reason`` wherever the score is not a number. ``languages``, where given, are those the score
+    should cover; an entry covering fewer says which are missing.
+    """
+    by_setting: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for r in averaged(records):
-        by_condition.setdefault(r["condition"], []).append(r)
-    for condition, rows in by_condition.items():
-        out[condition] = {m: mean([r["metrics"][m] for r in rows if m in r["metrics"]]) for m in metrics}
+        by_setting.setdefault(tuple(str(r.get(k)) for k in SETTING_KEYS), []).append(r)
+    out = []
+    for setting, rows in by_setting.items():
+        names = list(dict.fromkeys(m for r in rows for m in r["metrics"]))
+        metrics = {m: mean([r["metrics"][m] for r in rows if m in r["metrics"]]) for m in names}
+        entry: dict[str, Any] = {**dict(zip(SETTING_KEYS, setting)), "score_name": rows[0]["score_name"],
+                                 "score": task_score(rows), "metrics": metrics,
+                                 "languages": [r["language"] for r in rows]}  # fmt: skip
+        missing = [lang for lang in languages or [] if lang not in entry["languages"]]
+        if missing:
+            entry["missing_languages"] = missing
+        if math.isnan(entry["score"]):
+            nan = [r["language"] for r in rows if math.isnan(r["score"])]
+            entry["reason"] = f"no score for {', '.join(nan)} (nothing to score: no examples or no gold labels)"
+        out.append(entry)
+    return out
+
+
+def benchmark_scores(records: Iterable[dict[str, Any]], members: Mapping[str, list[str] | None]) -> list[dict]:
+    """A benchmark's scores for results.json, per setting: each member's task score over the benchmark's own
+    languages and the overall mean, or the reason there is none (as evaluate.py, only with every task)."""
+    out = []
+    for setting, scores, partial in _benchmark_rows(list(records), members, list(SETTING_KEYS)):
+        missing = [m for m in members if m not in scores]
+        entry: dict[str, Any] = {**dict(zip(SETTING_KEYS, setting)), "tasks": scores,
+                                 "score": mean(list(scores.values())) if not missing else None}  # fmt: skip
+        reasons = [f"needs all {len(members)} tasks; missing: {', '.join(missing)}"] if missing else []
+        reasons += [f"{family}: {note}" for family, note in partial.items()]
+        if reasons:
+            entry["reason"] = "; ".join(reasons)
+        out.append(entry)
     return out

@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 import platform
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from .locks import claim
 from .paths import write_atomic
 
 RECORDS = "records"
@@ -24,6 +27,44 @@ RECORDS = "records"
 
 def write_json(path: Path, data: Any) -> None:
     write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+#: what every record has: a JSON file in ``records/`` without them is not a record (another tool's, a copied file)
+RECORD_FIELDS = ("key", "task", "family", "language", "condition", "metrics", "score")
+
+
+@dataclass
+class Skipped:
+    """A file in ``records/`` that a report could not use, and why."""
+
+    path: Path
+    reason: str
+
+
+@dataclass
+class Scan:
+    """Every record in a store, and the files that are not records, so a report can say what it left out."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    """The record in ``path``; ``ValueError`` saying why when the file is torn or not a record."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    except ValueError as exc:
+        raise ValueError(f"not valid JSON (torn or edited: {exc})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"a JSON {type(record).__name__}, not a record")
+    missing = [name for name in RECORD_FIELDS if name not in record]
+    if missing:
+        raise ValueError(f"not a harness record (no {', '.join(missing)})")
+    if record["key"] != path.stem:
+        raise ValueError(f"holds record {record['key']!r}, not {path.stem!r} as its name says (copied or renamed)")
+    return record
 
 
 class CellStore:
@@ -37,27 +78,34 @@ class CellStore:
         return self.dir.parent / "predictions" / f"{key}.jsonl"
 
     def get(self, key: str) -> dict[str, Any] | None:
-        path = self.dir / f"{key}.json"
+        """The record of ``key``; None when there is none or its file is unusable (the cell is evaluated again)."""
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+            return read_record(self.dir / f"{key}.json")
+        except (OSError, ValueError):
             return None
-        except ValueError:  # cannot happen with atomic writes, but never trust a disk
-            return None
+
+    def claim(self, key: str, say: Callable[[str], None] | None = None) -> AbstractContextManager[None]:
+        """Hold the right to score the records under ``key``; waits while another process does (``harness.locks``)."""
+
+        def waiting(owner: dict) -> None:
+            if say is not None:
+                say(f"[yellow]{key}[/]: being scored by pid {owner.get('pid')} on {owner.get('host')}; waiting")
+
+        return claim(self.dir / ".locks" / f"{key}.lock", waiting)
 
     def put(self, key: str, record: dict[str, Any]) -> None:
         write_json(self.dir / f"{key}.json", record)
 
-    def all(self) -> list[dict[str, Any]]:
-        if not self.dir.is_dir():
-            return []
-        out = []
-        for path in sorted(self.dir.glob("*.json")):
+    def scan(self) -> Scan:
+        """Every usable record (oldest first) and every ``*.json`` file skipped, with the reason."""
+        scan = Scan()
+        for path in sorted(self.dir.glob("*.json")) if self.dir.is_dir() else []:
             try:
-                out.append(json.loads(path.read_text(encoding="utf-8")))
-            except ValueError:
-                continue
-        return sorted(out, key=lambda r: (r.get("created", ""), r.get("key", "")))
+                scan.records.append(read_record(path))
+            except (OSError, ValueError) as exc:
+                scan.skipped.append(Skipped(path, str(exc)))
+        scan.records.sort(key=lambda r: (str(r.get("created", "")), r["key"]))
+        return scan
 
 
 def environment() -> dict[str, Any]:

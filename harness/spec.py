@@ -63,6 +63,9 @@ class RetrievalSettings:
     #: nearest: the side whose sentences are the queries (XTREME searches with the English side)
     query: Literal["text", "text_pair"] = "text_pair"
     top_k: int = 20
+    #: rank: the order of exactly tied candidates: faiss' IndexFlatIP's (Mewsli-X; see search.faiss_order) or
+    #: numpy's ``argsort()[::-1]`` (LAReQA's utils_lareqa: the later candidate first)
+    ties: Literal["faiss", "numpy"] = "faiss"
     #: rank: the pool's source (data/hub keys overlaid on the task's) and its doc_to_id / doc_to_text
     candidates: dict[str, Any] = field(default_factory=dict)
 
@@ -179,6 +182,9 @@ class GroupConfig:
     group_alias: str | None = None
     tag: list[str] = field(default_factory=list)
     aggregate_metric_list: list[dict[str, Any]] = field(default_factory=list)
+    #: a benchmark's own languages per member family (XTREME and XTREME-R score different language lists of
+    #: the same tasks); a member not listed keeps all its languages
+    languages: dict[str, list[str]] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     source: RawSpec | None = field(default=None, repr=False, compare=False)
 
@@ -265,6 +271,11 @@ def parse_task(raw: RawSpec) -> TaskConfig:
         data["translate_train"] = _nested(raw, data["translate_train"], "translate_train", TranslatedTraining)
         if data["translate_train"].data_files is None and data["translate_train"].dataset_path is None:
             raise SpecError(f"{raw.where('translate_train')}: translate_train needs data_files or dataset_path.")
+    if "label_list" in data and data["label_list"] is not None and not isinstance(data["label_list"], list):
+        raise SpecError(
+            f"{raw.where('label_list')}: label_list must be a list of labels, e.g. label_list: [neg, pos]; "
+            f"got {data['label_list']!r}."
+        )
     data["tag"] = _as_list(data.get("tag"))
     data["languages"] = [str(x) for x in _as_list(data.get("languages"))]
     data["noise_fields"] = _as_list(data.get("noise_fields"))
@@ -284,5 +295,10 @@ def parse_group(raw: RawSpec) -> GroupConfig:
     data = dict(raw.data)
     data["task"] = [str(t) for t in _as_list(data["task"])]
     data["tag"] = _as_list(data.get("tag"))
+    languages = data.get("languages") or {}
+    if not isinstance(languages, dict) or any(m not in data["task"] for m in languages):
+        raise SpecError(f"{raw.where('languages')}: languages maps member names of this group (one of "
+                        f"{', '.join(data['task'])}) to the language codes the group scores.")  # fmt: skip
+    data["languages"] = {str(m): [str(x) for x in _as_list(v)] for m, v in languages.items()}
     data = {k: v for k, v in data.items() if v is not None}
     return GroupConfig(**data, source=raw)

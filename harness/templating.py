@@ -6,6 +6,11 @@ a list and ``{{ [choice1, choice2] }}`` is a list); (3) any other template,
 rendered to a string; (4) a ``!function`` hook called with the doc; or (5) a
 literal list/number. Undefined names are errors (``StrictUndefined``), reported
 with the template and the fields the doc does have.
+
+Templates render in Jinja's sandbox: a task YAML may come from someone else's
+folder, and a template is data, so it reaches the doc's fields but never Python
+internals (``{{ ''.__class__.__mro__ }}``). Code in a task folder is the
+``!function`` hooks, imported only from that folder.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ from functools import lru_cache
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import SpecError
 from .yamlio import FunctionRef
 
-ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
 _SINGLE_EXPR = re.compile(r"^\{\{(?P<expr>(?:(?!\}\}).)*)\}\}$", re.DOTALL)
 
 
@@ -44,7 +50,7 @@ def _compile(template: str) -> Callable[[dict[str, Any]], Any]:
 def render(template: Any, context: dict[str, Any], *, where: str) -> Any:
     """Render one field against ``context`` (a doc, or ``{lang, split}`` for sources)."""
     if isinstance(template, FunctionRef):
-        return template.resolve()(context)
+        return call_hook(template, where, context)
     if isinstance(template, dict):
         return {k: render(v, context, where=where) for k, v in template.items()}
     if isinstance(template, list):
@@ -60,6 +66,23 @@ def render(template: Any, context: dict[str, Any], *, where: str) -> Any:
         raise SpecError(
             f"{where}: template {template!r} uses an undefined name ({exc.message}). Available fields: {fields}."
         ) from None
+    except jinja2.exceptions.SecurityError as exc:
+        raise SpecError(f"{where}: template {template!r} reaches outside the doc's fields, which task templates "
+                        f"may not ({exc}). Use a !function hook for anything beyond the fields.") from None  # fmt: skip
     except jinja2.TemplateError as exc:
         raise SpecError(f"{where}: template {template!r} is not valid Jinja: {exc}.") from None
     return value
+
+
+def call_hook(hook: FunctionRef, where: str, *args: Any, **kwargs: Any) -> Any:
+    """Call a ``!function`` hook; its failure is the task's, so it is reported with the task, key and doc."""
+    function = hook.resolve()
+    try:
+        return function(*args, **kwargs)
+    except SpecError:
+        raise
+    except Exception as exc:
+        raise SpecError(
+            f"{where}: hook {hook.target} ({hook.module_path()}) raised {type(exc).__name__}: {exc}. "
+            f"Fix the hook, or the data it was given."
+        ) from exc

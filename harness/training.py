@@ -22,6 +22,9 @@ from .features import shuffled_batches
 from .models import autocast
 from .tasktypes import TaskType
 
+#: steps between the loss values the progress bar shows (each read is a device sync)
+SHOW_LOSS_EVERY = 25
+
 
 class TaskModel(nn.Module):
     """The encoder (possibly carrying LoRA adapters) and one task head."""
@@ -130,8 +133,9 @@ def train(
     weights = [w if s.ratio is None else s.ratio * task_weight for w, s in zip(weights, streams)]
     pick = random.Random(f"tasks:{args.seed}")
     batches = [_batches(n, args.batch_size, f"{args.seed}:{i}") for i, n in enumerate(sizes)]
-    losses: list[float] = []  # the task streams'
-    mixed: dict[int, list[float]] = {i: [] for i, s in enumerate(streams) if s.ratio is not None}
+    step_losses: list[torch.Tensor] = []  # kept on the device, read once at the end
+    drawn: list[int] = []  # the stream of each step
+    shown = float("nan")
     start = time.perf_counter()
     for step in range(1, total + 1):
         i = pick.choices(range(len(streams)), weights)[0] if len(streams) > 1 else 0
@@ -145,14 +149,18 @@ def train(
         optimizer.step()
         schedule.step()
         optimizer.zero_grad(set_to_none=True)
-        value = float(loss.detach())
-        (mixed[i] if i in mixed else losses).append(value)
+        step_losses.append(loss.detach())
+        drawn.append(i)
+        if step % SHOW_LOSS_EVERY == 0 or step == 1:
+            shown = float(step_losses[-1])  # reading a loss waits for the device: only every SHOW_LOSS_EVERY steps
         if on_step:
-            on_step(step, total, value)
+            on_step(step, total, shown)
     models.eval()
-    losses = losses or [math.nan]  # a very short mixed run may draw no task batch
+    values = torch.stack(step_losses).float().tolist()
+    mixed = {i: [v for v, d in zip(values, drawn) if d == i] for i, s in enumerate(streams) if s.ratio is not None}
+    losses = [v for v, d in zip(values, drawn) if d not in mixed] or [math.nan]  # the task streams'
     tail = losses[-max(1, steps_per_epoch) :]
-    apart = {streams[i].name: _loss_curve(values) for i, values in mixed.items() if values}
+    apart = {streams[i].name: _loss_curve(curve) for i, curve in mixed.items() if curve}
     return {
         **({"mixed_losses": apart} if apart else {}),
         "steps": total,

@@ -20,7 +20,13 @@ from .templating import ENV
 from .yamlio import FunctionRef, read_spec
 
 
-def _check_task(cfg: TaskConfig) -> None:
+def imported_files(cfg: TaskConfig) -> list[Path]:
+    """The Python files a task imports when it runs (its ``!function`` hooks): task folders are code, so
+    ``tasks validate`` and ``tasks show`` say which."""
+    return sorted({value.module_path() for value in vars(cfg).values() if isinstance(value, FunctionRef)})
+
+
+def _check_task(cfg: TaskConfig) -> list[Path]:
     get_task_type(cfg.task_type)
     for entry in cfg.metric_list:
         get_metric(entry["metric"])
@@ -38,30 +44,34 @@ def _check_task(cfg: TaskConfig) -> None:
             f"{cfg.source.where('language') if cfg.source else cfg.task}: language {cfg.language!r} "
             f"is not in this family's languages ({', '.join(cfg.languages)})."
         )
+    return imported_files(cfg)
 
 
-def validate_file(path: Path) -> None:
+def validate_file(path: Path) -> list[Path]:
+    """Check one file; returns the Python files its task imports."""
     raw = read_spec(path)
     if "group" in raw.data:
         parse_group(raw)
-    elif path.suffix == ".yaml":
-        _check_task(parse_task(raw))
-    else:  # an include-only common file: must be a valid task once its generated keys are supplied
-        languages = raw.data.get("languages") or ["en"]
-        data = {"task": "(common)", "language": str(languages[0]), **raw.data}
-        _check_task(parse_task(type(raw)(raw.path, data, raw.origin)))
+        return []
+    if path.suffix == ".yaml":
+        return _check_task(parse_task(raw))
+    # an include-only common file: must be a valid task once its generated keys are supplied
+    languages = raw.data.get("languages") or ["en"]
+    data = {"task": "(common)", "language": str(languages[0]), **raw.data}
+    return _check_task(parse_task(type(raw)(raw.path, data, raw.origin)))
 
 
-def validate_paths(paths: list[Path]) -> list[Path]:
+def validate_paths(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """The files checked and the Python files they import; every problem of every file in one ``SpecError``."""
     files: list[Path] = []
     for path in paths:
         files += sorted([*path.glob("**/*.yaml"), *path.glob("**/*_common")]) if path.is_dir() else [path]
-    problems = []
+    problems, imported = [], set()
     for path in files:
         try:
-            validate_file(path)
+            imported.update(validate_file(path))
         except HarnessError as exc:
             problems.append(f"- {exc}")
     if problems:
         raise SpecError(f"{len(problems)} of {len(files)} file(s) have problems:\n" + "\n".join(problems))
-    return files
+    return files, sorted(imported)

@@ -34,13 +34,32 @@ class FunctionRef:
     def __str__(self) -> str:
         return f"!function {self.target}"
 
+    def module_path(self) -> Path:
+        """The ``.py`` file this hook imports: always inside the task folder (``base_dir``).
+
+        ``module.function`` names a file below the folder of the YAML that
+        declares it; leading dots, empty parts, path separators and symbolic links
+        that lead out of the folder are refused, because a task folder is code the
+        user chose to trust, and nothing outside it is.
+        """
+        module_name, _, attr = self.target.rpartition(".")
+        parts = module_name.split(".")
+        if not module_name or not attr.isidentifier() or not all(p.isidentifier() for p in parts):
+            raise SpecError(
+                f"!function {self.target!r} in {self.base_dir}: write it as module.function (Python names joined by "
+                f"dots, no leading dots), e.g. utils.process_docs: hooks live in a .py file in the task's folder."
+            )
+        path = self.base_dir.joinpath(*parts[:-1], f"{parts[-1]}.py")
+        if path.exists() and not path.resolve().is_relative_to(self.base_dir.resolve()):
+            raise SpecError(
+                f"!function {self.target} in {self.base_dir}: {path} leads to {path.resolve()}, outside the task "
+                f"folder; hooks must live inside it."
+            )
+        return path
+
     def resolve(self) -> Callable[..., Any]:
         module_name, _, attr = self.target.rpartition(".")
-        if not module_name:
-            raise SpecError(
-                f"!function {self.target!r} in {self.base_dir}: write it as module.function, e.g. utils.process_docs."
-            )
-        module = _load_task_module(self.base_dir / f"{module_name.replace('.', '/')}.py", module_name)
+        module = _load_task_module(self.module_path(), module_name)
         try:
             return getattr(module, attr)
         except AttributeError:

@@ -10,8 +10,10 @@ perturbation here (``swap`` swaps pairs, each costing two edits).
 
 from __future__ import annotations
 
+from .clusters import joins
 from .glyphs import homoglyph_table, strip_diacritics
 from .keyboards import LAYOUTS, Keyboard, letters_for
+from .orthography import kind_of
 from .perturbation import (
     CharPerturbation,
     NoiseError,
@@ -23,6 +25,7 @@ from .perturbation import (
     register,
     splice,
 )
+from .readings import INPUT_METHODS
 from .rng import select
 from .text import is_letter_cluster, script_of
 
@@ -48,7 +51,7 @@ class Typo(OptionPerturbation):
         wanted = self.layout or language
         if self.layout is not None and self.layout not in LAYOUTS:
             raise NoiseError(f"typo: no keyboard layout {self.layout!r}; layouts: {', '.join(sorted(LAYOUTS))}.")
-        if self.strict and wanted not in LAYOUTS:
+        if self.strict and wanted not in LAYOUTS and wanted not in INPUT_METHODS:
             raise NoiseError(
                 f"typo:strict: language {language!r} has no keyboard layout of its own (layouts: "
                 f"{', '.join(sorted(LAYOUTS))}). Drop :strict to use the fallback (the layout of the text's "
@@ -62,27 +65,27 @@ class Typo(OptionPerturbation):
 
 @register
 class Substitute(CharPerturbation):
-    """A letter cluster becomes a random letter of the same script."""
+    """A letter cluster becomes a random letter of the same script and kind (a consonant for a consonant)."""
 
     name = "substitute"
 
     def replace(self, unit: str, fraction: float) -> str | None:
         if not is_letter_cluster(unit):
             return None
-        new = pick_other(letters_for(self.language, script_of(unit)), fraction, unit)
+        new = pick_other(letters_for(self.language, script_of(unit), kind_of(unit[0])), fraction, unit)
         return None if new is None else _match_case(new, unit)
 
 
 @register
 class Insert(CharPerturbation):
-    """A random letter of the same script is typed after a letter cluster."""
+    """A random letter of the same script is typed after a letter cluster (one that may start a syllable)."""
 
     name = "insert"
 
     def replace(self, unit: str, fraction: float) -> str | None:
         if not is_letter_cluster(unit):
             return None
-        letters = letters_for(self.language, script_of(unit))
+        letters = letters_for(self.language, script_of(unit), "start")
         return unit + letters[int(fraction * len(letters))] if letters else None
 
 
@@ -122,7 +125,7 @@ class Swap(CharPerturbation):
                 a != b
                 and is_letter_cluster(a)
                 and is_letter_cluster(b)
-                and (not check or keeps_clusters(units, i, b + a, edits))
+                and (not check or (not joins(b, a) and keeps_clusters(units, i, b + a, edits, width=2)))
             ):
                 edits += [(i, b), (i + 1, a)]
                 taken = i + 1

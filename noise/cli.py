@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ def noise() -> None:
 @noise.command("ls")
 def noise_ls() -> None:
     """The perturbations, their parameters and the keyboard layouts."""
-    from .keyboards import LAYOUTS
+    from .keyboards import LAYOUTS, SCRIPT_LAYOUTS
+    from .readings import INPUT_METHODS
     from .spec import REGISTRY  # spec loads the catalogue
 
     table = RichTable(title="Perturbations (a condition: name[:rate][:key=value] joined by +)", title_justify="left")
@@ -43,11 +45,25 @@ def noise_ls() -> None:
     console.print(table)
     console.print(
         "Options of a condition: [bold]fields=[/]a/b (which example fields; default: the task's noise_fields), "
-        "[bold]answers=protect[/] (span QA: leave gold answers untouched; default: relocate them)."
+        "[bold]answers=protect[/] (span QA: leave gold answers untouched; default: relocate them), "
+        "[bold]protect=[/]negation/number/entity/none (words no perturbation touches; default: negation cues "
+        "for classification), [bold]protect_list=[/]PATH (more such words, one per line; {lang}: the language)."
     )
     console.print(
         "Keyboard layouts: " + ", ".join(f"{code} ({layout.name})" for code, layout in sorted(LAYOUTS.items())) + "."
     )
+    models = RichTable(title="What typo types, per language", title_justify="left")
+    models.add_column("model")
+    models.add_column("languages", overflow="fold")
+    models.add_row("its own keyboard layout", ", ".join(sorted(LAYOUTS)))
+    for language, how in INPUT_METHODS.items():
+        models.add_row("input method", f"{language}: {how}")
+    models.add_row(
+        "the layout of its script",
+        "any other language: " + ", ".join(f"{script} text on {code}" for script, code in SCRIPT_LAYOUTS.items()),
+    )
+    models.add_row("a random letter of the script", "scripts with no layout here (Han: a frequent character)")
+    console.print(models)
 
 
 def _show(value: Any) -> str:
@@ -58,7 +74,15 @@ def _show(value: Any) -> str:
 @click.argument("spec")
 @click.option("--task", "-t", "task_name", required=True, help="A task or group, e.g. xnli.")
 @click.option("--lang", "-l", "language", help="The language (required for a group of several).")
-@click.option("-n", "count", type=click.IntRange(min=1), default=5, show_default=True, help="How many docs.")
+@click.option("-n", "count", default="5", show_default=True, help="How many docs (a seeded sample), or `all`.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "jsonl"]),
+    default="table",
+    show_default=True,
+    help="jsonl: one JSON object per doc and field (doc, field, clean, noisy, edits) on stdout, to audit with your tools.",
+)
 @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), help="Local data (XTREME layout).")
 @click.option("--include-path", "include_paths", multiple=True, type=click.Path(path_type=Path))
 @click.option("--split", type=click.Choice(["validation", "test"]), default="validation", show_default=True)
@@ -67,7 +91,8 @@ def noise_preview(
     spec: str,
     task_name: str,
     language: str | None,
-    count: int,
+    count: str,
+    output_format: str,
     data_dir: Path | None,
     include_paths: tuple[Path, ...],
     split: str,
@@ -75,6 +100,10 @@ def noise_preview(
 ) -> None:
     """Clean and noisy docs side by side, edits highlighted (red: removed, green: added)."""
     from ..errors import HarnessError
+
+    limit = None if count == "all" else int(count) if count.isdigit() and int(count) > 0 else None
+    if limit is None and count != "all":
+        raise click.BadParameter(f"{count!r}: give a positive number of docs or `all`.", param_hint="-n")
     from ..registry import TaskIndex
     from ..task import DocSelection, Task
     from .measure import error_rates
@@ -91,8 +120,20 @@ def noise_preview(
     if split_name is None:
         raise HarnessError(f"Task {task.name!r} has no {split} split.")
     noisy_task = wrap(task, spec, seed)
-    clean = task.examples(split_name, data_dir, DocSelection(limit=count, seed=seed))
+    clean = task.examples(split_name, data_dir, DocSelection(limit=limit, seed=seed))
     noisy = noisy_task.perturb(clean)
+    rates = error_rates(clean, noisy, noisy_task.fields, task.type.name, noisy_task.watched, noisy_task.language)
+    summary = f"Applied: CER {rates['cer']:.1f}%, WER {rates['wer']:.1f}%, {rates['changed']:.0f}% of texts changed"
+    if "protected" in rates:
+        summary += f"; {rates['protected']} protected words, {rates['protected_hit']:.0f}% hit"
+    summary += "."
+    if output_format == "jsonl":
+        for before, after in zip(clean, noisy):
+            for field, a, b in _field_texts(before, after, noisy_task.fields):
+                row = {"doc": before["id"], "field": field, "clean": a, "noisy": b, "edits": cluster_edits(a, b)}
+                click.echo(json.dumps(row, ensure_ascii=False))
+        click.echo(summary, err=True)
+        return
     table = RichTable(title=f"{noisy_task.name} · seed {seed}", title_justify="left", show_lines=True)
     for column in ("doc", "field", "clean", "noisy"):
         table.add_column(column, overflow="fold")
@@ -101,10 +142,7 @@ def noise_preview(
             old, new = highlight(a, b)
             table.add_row(str(before["id"]), field, old, new)
     console.print(table)
-    rates = error_rates(clean, noisy, noisy_task.fields, task.type.name)
-    console.print(
-        f"Applied: CER {rates['cer']:.1f}%, WER {rates['wer']:.1f}%, {rates['changed']:.0f}% of texts changed."
-    )
+    console.print(summary)
 
 
 def _field_texts(before: dict[str, Any], after: dict[str, Any], fields: list[str]) -> list[tuple[str, str, str]]:
@@ -120,17 +158,30 @@ def _field_texts(before: dict[str, Any], after: dict[str, Any], fields: list[str
     return out
 
 
-def highlight(clean: str, noisy: str) -> tuple[Text, Text]:
-    """Both texts with the differing grapheme clusters marked (red: removed, green: added)."""
+def _cluster_opcodes(clean: str, noisy: str) -> list[tuple[str, str, str, int]]:
+    """The texts' grapheme clusters aligned: (operation, clean part, noisy part, clean cluster index) runs."""
     from .clusters import cluster_list
 
     a, b = cluster_list(clean), cluster_list(noisy)
+    return [
+        (op, "".join(a[i1:i2]), "".join(b[j1:j2]), i1)
+        for op, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    ]
+
+
+def cluster_edits(clean: str, noisy: str) -> list[dict[str, Any]]:
+    """The edits that turn ``clean`` into ``noisy``: op (replace/delete/insert), at (clean cluster index), clean, noisy."""
+    return [
+        {"op": op, "at": at, "clean": old, "noisy": new}
+        for op, old, new, at in _cluster_opcodes(clean, noisy)
+        if op != "equal"
+    ]
+
+
+def highlight(clean: str, noisy: str) -> tuple[Text, Text]:
+    """Both texts with the differing grapheme clusters marked (red: removed, green: added)."""
     old, new = Text(), Text()
-    for op, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if op == "equal":
-            old.append("".join(a[i1:i2]))
-            new.append("".join(b[j1:j2]))
-        else:
-            old.append("".join(a[i1:i2]), style="bold red")
-            new.append("".join(b[j1:j2]), style="bold green")
+    for op, a, b, _ in _cluster_opcodes(clean, noisy):
+        old.append(a, style=None if op == "equal" else "bold red")
+        new.append(b, style=None if op == "equal" else "bold green")
     return old, new

@@ -64,6 +64,7 @@ _SIMPLE = re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in _SINGLE_
 _CLUSTER = regex.compile(r"\X")
 _ATTACHES = regex.compile(r"[\p{GCB=Extend}\p{GCB=SpacingMark}\p{GCB=ZWJ}]")
 _PREPEND = regex.compile(r"\p{GCB=Prepend}")
+_LEADING_VOWEL = re.compile("[\u0e40-\u0e44\u0ec0-\u0ec4]")  # Thai and Lao: see orthography.may_follow
 
 # Tier 2 character classes (flags in one byte per BMP code point).
 MARK, CONSONANT, LINKER, EXTEND, CONTROL, OUTSIDE = 1, 2, 4, 8, 16, 32
@@ -136,18 +137,20 @@ def is_regular(text: str) -> bool:
 
 
 def segment(text: str) -> tuple[list[str] | str, bool]:
-    """The grapheme clusters of ``text``, and whether an edit could fuse two of them.
+    """The grapheme clusters of ``text``, and whether an edit could fuse or strand them.
 
     The clusters are the text itself when each code point is one (both index and
     slice alike). Edits can fuse clusters only next to a virama (a consonant
     after it joins its cluster) or in tier-3 text (conjoining jamo, regional
-    indicators, prepended marks), so only there are they checked.
+    indicators, prepended marks), and strand only a Thai or Lao leading vowel
+    (which needs the consonant after it), so only there are they checked.
     """
+    strands = _LEADING_VOWEL.search(text) is not None
     if is_simple(text):
-        return text, False
+        return text, strands
     rules = _rules()
     if rules.alphabet.fullmatch(text):
-        return rules.cluster.findall(text), rules.linker.search(text) is not None
+        return rules.cluster.findall(text), strands or rules.linker.search(text) is not None
     return _by_words(text), True
 
 

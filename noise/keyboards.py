@@ -18,13 +18,16 @@ syllable is split into its jamo, one jamo is replaced by a neighbour that may
 take its place, and the syllable is recomposed; Vietnamese tone marks are
 confused through their Telex keys (s/x, f/r; z clears the tone).
 
+Chinese and Japanese are typed through an input method: their typos are
+pinyin homophones and near-homophones, and romaji slips between kana
+(``readings.py``).
+
 Fallback, for text in a language without a layout of its own (and for
 characters of another script than the layout's, such as Latin words in Hindi):
 the layout of the character's script (Latin: en, Cyrillic: ru, Greek: el,
 Arabic: ar, Hebrew: he, Devanagari: hi, Thai: th, Hangul: ko); for a letter not
-on that layout (Urdu ے on the Arabic one), for scripts typed through an input
-method (Han, kana) and for scripts with no layout here, a random letter of the
-same script. ``typo:...:strict`` uses only the language's own layout and is
+on that layout, for kanji and for scripts with no layout here, a random letter
+of the same script (Han: a character in common use, weighted by frequency). ``typo:...:strict`` uses only the language's own layout and is
 an error for languages without one.
 """
 
@@ -34,7 +37,9 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache, cached_property
 
-from .clusters import attaches
+from .clusters import attaches, cluster_list
+from .orthography import kind_of, repair, same_kind, starts_syllable
+from .readings import INPUT_METHODS, common_han, input_method_typos
 from .text import script_of
 
 EMPTY = "·"
@@ -236,6 +241,32 @@ LAYOUTS: dict[str, Layout] = {
             ),
         ),
         Layout(
+            "fa",
+            "Persian (standard, ISIRI 9147)",
+            "Arabic",
+            (
+                (
+                    "÷ ۱ ۲ ۳ ۴ ۵ ۶ ۷ ۸ ۹ ۰ - =",
+                    "ض ص ث ق ف غ ع ه خ ح ج چ",
+                    "ش س ی ب ل ا ت ن م ک گ \\",
+                    "· ظ ط ز ر ذ د پ و . /",
+                ),
+            ),
+        ),
+        Layout(
+            "ur",
+            "Urdu (Windows)",
+            "Arabic",
+            (
+                (
+                    "` ۱ ۲ ۳ ۴ ۵ ۶ ۷ ۸ ۹ ۰ - =",
+                    "ط ص ھ د ٹ پ ت ب ج ح ] [",
+                    "م و ر ن ل ہ ا ک ی ؛ ' \\",
+                    "· ق ف ے س ش غ ع ، ۔ /",
+                ),
+            ),
+        ),
+        Layout(
             "he",
             "Hebrew",
             "Hebrew",
@@ -425,6 +456,7 @@ class Keyboard:
 
     def __init__(self, language: str, layout: str | None = None, strict: bool = False) -> None:
         self.own = LAYOUTS.get(layout or language)
+        self.language = language
         self.strict = strict
         self._cache: dict[str, tuple[str, ...]] = {}
 
@@ -440,6 +472,23 @@ class Keyboard:
         return cached
 
     def _variants(self, cluster: str) -> tuple[str, ...]:
+        if self.own is None and self.language in INPUT_METHODS:  # whole characters, weighted: kept as they are
+            found = input_method_typos(self.language, cluster)
+            if found or self.strict:
+                return found
+        found = self._typed(cluster)
+        if found is script_letters(script_of(cluster), kind_of(cluster[0])):
+            return found
+        return tuple(dict.fromkeys(v for v in (self._spelled(v, cluster) for v in found) if v))
+
+    def _spelled(self, variant: str, cluster: str) -> str | None:
+        """A typo as the script allows it (``orthography``): one cluster, a letter of the same kind."""
+        new = repair(variant, self.language)
+        if new is None or new == cluster or not same_kind(new[0], cluster[0]) or len(cluster_list(new)) != 1:
+            return None
+        return new
+
+    def _typed(self, cluster: str) -> tuple[str, ...]:
         if self.own is not None:
             found = layout_variants(self.own, cluster)
             if found or self.strict:
@@ -449,21 +498,24 @@ class Keyboard:
         script = script_of(cluster)
         fallback = SCRIPT_LAYOUTS.get(script)
         found = layout_variants(LAYOUTS[fallback], cluster) if fallback is not None else ()
-        return found or script_letters(script)
+        return found or script_letters(script, kind_of(cluster[0]))
 
 
 @cache
-def script_letters(script: str) -> tuple[str, ...]:
+def script_letters(script: str, kind: str | None = None) -> tuple[str, ...]:
     """Letters of a script to insert or substitute: its layout's letters, else its Unicode letters.
 
-    Han uses the CJK Unified Ideographs block (U+4E00-U+9FFF), Hangul the open
-    syllables; other scripts without a layout every non-combining lower-case or
-    caseless letter of the script in the Basic Multilingual Plane.
+    Han uses the characters in common use, repeated by frequency class
+    (``readings.common_han``), Hangul the open syllables; other scripts without a layout every non-combining lower-case or
+    caseless letter of the script in the Basic Multilingual Plane. ``kind``: see
+    ``letters_for``.
     """
+    if kind is not None:
+        return _of_kind(script_letters(script), kind)
     if script == "Hangul":
         return hangul_syllables()
     if script == "Han":
-        return tuple(chr(c) for c in range(0x4E00, 0xA000))
+        return common_han()
     if script in SCRIPT_LAYOUTS:
         return LAYOUTS[SCRIPT_LAYOUTS[script]].letters
     if script == "Common":
@@ -475,9 +527,21 @@ def script_letters(script: str) -> tuple[str, ...]:
     )
 
 
-def letters_for(language: str, script: str) -> tuple[str, ...]:
-    """The letters a typist of ``language`` types in ``script`` (the language's layout when it is of that script)."""
+@cache
+def letters_for(language: str, script: str, kind: str | None = None) -> tuple[str, ...]:
+    """The letters a typist of ``language`` types in ``script`` (the language's layout when it is of that script).
+
+    ``kind``: only letters of this kind (``orthography.kind_of``: a consonant for a
+    consonant), or "start" for letters that may start a syllable.
+    """
     own = LAYOUTS.get(language)
     if own is not None and own.script == script and script != "Hangul":
-        return own.letters
-    return script_letters(script)
+        return own.letters if kind is None else _of_kind(own.letters, kind)
+    return script_letters(script, kind)
+
+
+def _of_kind(letters: tuple[str, ...], kind: str) -> tuple[str, ...]:
+    """``letters`` of one kind (see ``letters_for``); the same tuple when all are."""
+    keep = starts_syllable if kind == "start" else lambda letter: kind_of(letter) == kind
+    kept = tuple(letter for letter in letters if keep(letter))
+    return letters if len(kept) == len(letters) else kept

@@ -15,13 +15,14 @@ from typing import Any
 from ..data import split_language
 from ..spec import stable_hash
 from ..task import DocSelection, Task
+from .guards import Guard, guard_for
 from .measure import error_rates
 from .perturbation import NoiseError
 from .spec import NoiseSpec, parse
 from .structure import perturb_examples
 
 #: bump when a perturbation changes what it does to a text (the fingerprint of every noisy task changes)
-NOISE_VERSION = 1
+NOISE_VERSION = 2
 
 
 @dataclass
@@ -43,6 +44,18 @@ class NoisyTask(Task):
                 f"YAML, or add fields=a/b to the noise condition ({self.spec})."
             )
         return fields
+
+    @property
+    def guard(self) -> Guard:
+        """The words this condition protects in this task's language (``guards.py``)."""
+        return guard_for(self.spec.protect, self.spec.protect_list, self.language, self.type.name)
+
+    @property
+    def watched(self) -> Guard:
+        """The words whose hits the record counts: the protected ones, or with ``protect=none`` those the task
+        type protects by default (so switching a guard off shows what it was keeping)."""
+        guard = self.guard
+        return guard if guard.active else guard_for(None, None, self.language, self.type.name)
 
     def fingerprint(self) -> str:
         return stable_hash([self.cfg.fingerprint(), str(self.spec), self.seed, NOISE_VERSION])
@@ -74,7 +87,7 @@ class NoisyTask(Task):
             "seed": self.seed,
             "fields": self.fields,
             "version": NOISE_VERSION,
-            **error_rates(clean, noisy, self.fields, self.type.name),
+            **error_rates(clean, noisy, self.fields, self.type.name, self.watched, self.language),
             "skipped": skipped,
         }
 

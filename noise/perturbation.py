@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 from ..errors import HarnessError
 from .clusters import is_simple, join, joins, segment
+from .orthography import keeps_order
 from .rng import Rng, select
 from .text import Words, is_letter_cluster
 
@@ -158,20 +159,30 @@ class OptionPerturbation(CharPerturbation):
         return perturb_batch(self, texts, rngs)
 
 
-def keeps_clusters(units: list[str] | str, i: int, new: str, edits: list[tuple[int, str]]) -> bool:
-    """Whether putting ``new`` at unit ``i`` leaves its neighbours' clusters as they were.
+def keeps_clusters(units: list[str] | str, i: int, new: str, edits: list[tuple[int, str]], width: int = 1) -> bool:
+    """Whether putting ``new`` at units ``i`` to ``i + width - 1`` leaves its neighbours' clusters as they were.
 
     Only some text can fuse clusters (see ``clusters.segment``): a consonant
-    typed after a virama joins its cluster, and so do conjoining Hangul jamo.
+    typed after a virama joins its cluster, and so do conjoining Hangul jamo,
+    regional indicators and prepended marks; Thai and Lao leading vowels need
+    their consonant. The left neighbour is the nearest text left as edited, so
+    consecutive deletions are checked against what they bring together.
     """
-    left = (edits[-1][1] if edits and edits[-1][0] == i - 1 else units[i - 1]) if i > 0 else ""
-    right = units[i + 1] if i + 1 < len(units) else ""
+    left, k = "", len(edits) - 1
+    for j in range(i - 1, -1, -1):  # the nearest text to the left as edited (deletions leave none)
+        while k >= 0 and edits[k][0] > j:
+            k -= 1
+        left = edits[k][1] if k >= 0 and edits[k][0] == j else units[j]
+        if left:
+            break
+    right = units[i + width] if i + width < len(units) else ""
     return fits(left, new, right)
 
 
 def fits(left: str, new: str, right: str) -> bool:
-    """Whether ``new`` between ``left`` and ``right`` (as edited so far) fuses with neither."""
-    return not (joins(left, new or right) or joins(new, right))
+    """Whether ``new`` between ``left`` and ``right`` (as edited so far) fuses with neither and
+    leaves the script's order intact (``orthography.keeps_order``: a Thai leading vowel before its consonant)."""
+    return not (joins(left, new or right) or joins(new, right)) and keeps_order(left, new, right)
 
 
 def splice(units: list[str] | str, edits: list[tuple[int, str]]) -> str:
@@ -210,9 +221,14 @@ class WordPerturbation(Perturbation):
     #: writes new words (a translation, a romanisation) rather than only moving or removing them
     rewrites_words: ClassVar[bool] = False
 
-    def perturb(self, text: str, rng: Rng) -> str:
-        """``edit`` on the words of ``text``; an edit that would glue two clusters together is not made."""
-        words = Words.of_text(text)
+    def perturb(self, text: str, rng: Rng, protected: list[tuple[int, int]] | None = None) -> str:
+        """``edit`` on the words of ``text``; an edit that would glue two clusters together is not made.
+
+        ``protected``: character spans whose words no edit may touch (``guards.py``).
+        """
+        words = Words.of_text(text, self.language)
+        if protected:
+            words.frozen = words.covering(protected)
         edited = self.edit(words, rng)
         if edited is words or not (is_simple(text) or edited.intact()):
             return text

@@ -6,6 +6,8 @@ Grammar (one noise condition)::
     step      := name (":" rate)? (":" key "=" value | ":" flag)*      # a perturbation
                | "fields=" field ("/" field)*                           # which example fields to noise
                | "answers=" ("relocate" | "protect")                    # span QA gold answers
+               | "protect=" kind ("/" kind)*                            # negation, number, entity, none
+               | "protect_list=" path                                   # words no perturbation touches
 
 A sweep is several conditions separated by commas: ``typo:0.05,typo:0.1``.
 Perturbations apply left to right, sharing one generator per doc field. The
@@ -20,10 +22,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from . import chars, words  # noqa: F401  (registers the catalogue)
-from .perturbation import REGISTRY, NoiseError, Perturbation, get_perturbation
+from .guards import Guard, check_kinds
+from .perturbation import REGISTRY, NoiseError, Perturbation, WordPerturbation, get_perturbation
 from .rng import Rng
 from .text import Words
 
@@ -60,10 +64,15 @@ class NoiseSpec:
     steps: tuple[Step, ...]
     fields: tuple[str, ...] | None = None  # None: the task spec's noise_fields
     answers: str = "relocate"
+    protect: tuple[str, ...] | None = None  # None: the task type's default (guards.guard_for)
+    protect_list: str | None = None
 
     def __str__(self) -> str:
-        options = ([f"fields={'/'.join(self.fields)}"] if self.fields else []) + (
-            [f"answers={self.answers}"] if self.answers != "relocate" else []
+        options = (
+            ([f"fields={'/'.join(self.fields)}"] if self.fields else [])
+            + ([f"answers={self.answers}"] if self.answers != "relocate" else [])
+            + ([f"protect={'/'.join(self.protect)}"] if self.protect is not None else [])
+            + ([f"protect_list={self.protect_list}"] if self.protect_list else [])
         )
         return "+".join([*(str(s) for s in self.steps), *options])
 
@@ -91,38 +100,90 @@ class Chain:
     def __post_init__(self) -> None:
         object.__setattr__(self, "skipped_on_tokens", tuple(p.name for p in self.perturbations if p.adds_words))
 
-    def perturb(self, text: str, rng: Rng) -> str:
+    def perturb(self, text: str, rng: Rng, guard: Guard | None = None) -> str:
+        if guard is not None and guard.active:
+            return self.perturb_batch([text], [rng], guard)[0]  # (per level: see Guard.guards)
         for p in self.perturbations:
             text = p.perturb(text, rng)
         return text
 
-    def perturb_batch(self, texts: list[str], rngs: list[Rng]) -> list[str]:
-        """``perturb`` for many texts, each with its own generator: the same result, faster."""
+    def perturb_batch(self, texts: list[str], rngs: list[Rng], guard: Guard | None = None) -> list[str]:
+        """``perturb`` for many texts, each with its own generator: the same result, faster.
+
+        ``guard``: words no perturbation may touch (``guards.py``). Character
+        edits then run on the text between them, word edits leave them in place.
+        """
         for p in self.perturbations:
-            texts = p.perturb_batch(texts, rngs)
+            if guard is None or not guard.guards(p.level):
+                texts = p.perturb_batch(texts, rngs)
+                continue
+            spans = [guard.spans(t) for t in texts]
+            free = [k for k, s in enumerate(spans) if not s]
+            out = list(texts)
+            for k, text in zip(free, p.perturb_batch([texts[k] for k in free], [rngs[k] for k in free])):
+                out[k] = text
+            for k, protected in enumerate(spans):
+                if protected:
+                    out[k] = _perturb_around(p, texts[k], rngs[k], protected)
+            texts = out
         return texts
 
     def perturb_tokens(self, tokens: list[str], rng: Rng) -> tuple[list[str], list[int]]:
         """Tagging tokens: the new tokens, and for each the index of the token (and label) it comes from."""
         return self.perturb_sentences([tokens], [rng])[0]
 
-    def perturb_sentences(self, sentences: list[list[str]], rngs: list[Rng]) -> list[tuple[list[str], list[int]]]:
+    def perturb_sentences(
+        self,
+        sentences: list[list[str]],
+        rngs: list[Rng],
+        frozen: list[frozenset[int]] | None = None,
+        guard: Guard | None = None,
+        untouchable: list[frozenset[int]] | None = None,
+    ) -> list[tuple[list[str], list[int]]]:
         """``perturb_tokens`` for many sentences, each with its own generator: the same result, faster.
 
         Character edits touch letters only and never type a space, so they run on
         each sentence joined by spaces (all sentences in one batch) and the result
         splits back into as many tokens; a token that lost every letter keeps its
         old form. Word edits move the labels with their words; those that add
-        words are skipped.
+        words are skipped. ``frozen``: per sentence, the tokens word edits leave
+        where and as they are (``Words.frozen``: a gold entity's tokens);
+        ``untouchable`` and the ``guard``'s words are not edited at all.
         """
-        current = [Words.of_tokens(tokens) for tokens in sentences]
+        kept = [set(untouchable[k]) if untouchable else set() for k in range(len(sentences))]
+        guarded = [set() for _ in sentences]
+        if guard is not None and guard.active:
+            for k, tokens in enumerate(sentences):
+                guarded[k].update(i for i, t in enumerate(tokens) if guard.spans(t))
+                if guard.guards("char"):
+                    kept[k] |= guarded[k]
+        current = [
+            Words.of_tokens(tokens, frozen=frozenset(kept[k] | guarded[k]) | (frozen[k] if frozen else frozenset()))
+            for k, tokens in enumerate(sentences)
+        ]
         for p in self.perturbations:
             if p.level == "char":
                 edited = _edit_tokens(p, [w.words for w in current], rngs)
-                current = [Words.of_tokens(new, w.origin) for new, w in zip(edited, current)]
+                edited = [
+                    [old if o in kept[k] else new for new, old, o in zip(tokens, w.words, w.origin)]
+                    for k, (tokens, w) in enumerate(zip(edited, current))
+                ]
+                current = [Words.of_tokens(new, w.origin, w.frozen) for new, w in zip(edited, current)]
             elif not p.adds_words:
                 current = [_edit_words(p, w, rng) for w, rng in zip(current, rngs)]
         return [(w.words, w.origin) for w in current]
+
+
+def _perturb_around(p: Perturbation, text: str, rng: Rng, protected: list[tuple[int, int]]) -> str:
+    """``p`` on ``text`` leaving the ``protected`` spans as they are."""
+    if isinstance(p, WordPerturbation):
+        return p.perturb(text, rng, protected)
+    parts, last = [], 0
+    for a, b in protected:
+        parts += [p.perturb(text[last:a], rng) if a > last else "", text[a:b]]
+        last = b
+    parts.append(p.perturb(text[last:], rng) if last < len(text) else "")
+    return "".join(parts)
 
 
 def _edit_tokens(p: Perturbation, sentences: list[list[str]], rngs: list[Rng]) -> list[list[str]]:
@@ -148,7 +209,7 @@ def _edit_words(p: Perturbation, tokens: Words, rng: Rng) -> Words:
         return edited
     before = dict(zip(tokens.origin, tokens.words))
     new = [w if w and not _SPACE.search(w) else before[o] for w, o in zip(edited.words, edited.origin)]
-    return Words.of_tokens(new, edited.origin)
+    return Words.of_tokens(new, edited.origin, edited.frozen)
 
 
 def parse(text: str) -> NoiseSpec:
@@ -159,10 +220,22 @@ def parse(text: str) -> NoiseSpec:
     steps: list[Step] = []
     fields: tuple[str, ...] | None = None
     answers = "relocate"
+    protect: tuple[str, ...] | None = None
+    protect_list: str | None = None
     for part in text.split("+"):
         part = part.strip()
         where = f"Noise spec {text!r}" + (f", step {part!r}" if part != text else "")
-        if part.startswith("fields="):
+        if part.startswith("protect="):
+            protect = tuple(sorted({k for k in part[len("protect=") :].split("/") if k}))
+            check_kinds(protect, where)
+        elif part.startswith("protect_list="):
+            protect_list = part[len("protect_list=") :]
+            if not protect_list or ("{lang}" not in protect_list and not Path(protect_list).is_file()):
+                raise NoiseError(
+                    f"{where}: protect_list= needs a file with one word or phrase per line ({{lang}} stands for "
+                    f"the language code); {protect_list!r} is not one."
+                )
+        elif part.startswith("fields="):
             fields = tuple(f for f in part[len("fields=") :].split("/") if f)
             if not fields:
                 raise NoiseError(f"{where}: name the fields to noise, e.g. fields=text/text_pair.")
@@ -174,7 +247,7 @@ def parse(text: str) -> NoiseSpec:
             steps.append(_parse_step(part, where))
     if not steps:
         raise NoiseError(f"Noise spec {text!r} has no perturbation; write e.g. typo:0.1.")
-    return NoiseSpec(tuple(steps), fields, answers)
+    return NoiseSpec(tuple(steps), fields, answers, protect, protect_list)
 
 
 def _parse_step(part: str, where: str) -> Step:

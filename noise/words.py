@@ -13,7 +13,7 @@ import unicodedata
 
 from anyascii import anyascii
 
-from .clusters import attaches, cluster_list
+from .clusters import attaches, cluster_list, joins
 from .dictionaries import Dictionary, load_dictionary
 from .perturbation import NoiseError, Param, WordPerturbation, register
 from .rng import Rng, picks
@@ -40,7 +40,7 @@ class Drop(WordPerturbation):
     name = "drop"
 
     def edit(self, words: Words, rng: Rng) -> Words:
-        dropped = {i for i, _ in picks(rng, len(words.words), self.rate)}
+        dropped = {i for i, _ in picks(rng, len(words.words), self.rate) if not words.keeps(i)}
         if not dropped:
             return words
         if len(dropped) == len(words.words):
@@ -48,7 +48,7 @@ class Drop(WordPerturbation):
         keep = [i for i in range(len(words.words)) if i not in dropped]
         # each kept word keeps the gap before it; the first one takes over the text's leading gap
         gaps = [words.gaps[0], *(words.gaps[i] for i in keep[1:]), words.gaps[-1]]
-        return Words([words.words[i] for i in keep], gaps, [words.origin[i] for i in keep])
+        return words.like([words.words[i] for i in keep], gaps, [words.origin[i] for i in keep])
 
 
 @register
@@ -59,10 +59,12 @@ class Repeat(WordPerturbation):
     adds_words = True
 
     def edit(self, words: Words, rng: Rng) -> Words:
-        chosen = {i for i, _ in picks(rng, len(words.words), self.rate) if _movable(words.words[i])}
+        chosen = {
+            i for i, _ in picks(rng, len(words.words), self.rate) if _movable(words.words[i]) and not words.keeps(i)
+        }
         if not chosen:
             return words
-        out = Words([], [words.gaps[0]], [])
+        out = words.like([], [words.gaps[0]], [])
         for i, word in enumerate(words.words):
             out.words.append(word)
             out.origin.append(words.origin[i])
@@ -86,13 +88,13 @@ class Shuffle(WordPerturbation):
         new, origin = list(words.words), list(words.origin)
         taken, changed = -1, False
         for i, _ in picks(rng, len(new), self.rate / (2 - self.rate)):
-            if i <= taken or i + 1 >= len(new) or new[i] == new[i + 1]:
+            if i <= taken or i + 1 >= len(new) or new[i] == new[i + 1] or words.keeps(i) or words.keeps(i + 1):
                 continue
             if _movable(new[i]) and _movable(new[i + 1]):
                 new[i], new[i + 1] = new[i + 1], new[i]
                 origin[i], origin[i + 1] = origin[i + 1], origin[i]
                 taken, changed = i + 1, True
-        return Words(new, list(words.gaps), origin) if changed else words
+        return words.like(new, list(words.gaps), origin) if changed else words
 
 
 @register
@@ -103,11 +105,11 @@ class Split(WordPerturbation):
     adds_words = True
 
     def edit(self, words: Words, rng: Rng) -> Words:
-        out = Words([], [words.gaps[0]], [])
+        out = words.like([], [words.gaps[0]], [])
         changed = False
         chosen = dict(picks(rng, len(words.words), self.rate))
         for i, word in enumerate(words.words):
-            units = cluster_list(word) if i in chosen else []
+            units = cluster_list(word) if i in chosen and not words.keeps(i) else []
             if len(units) >= 2:
                 cut = 1 + int(chosen[i] * (len(units) - 1))
                 out.words += ["".join(units[:cut]), "".join(units[cut:])]
@@ -132,13 +134,13 @@ class Merge(WordPerturbation):
         chosen = {
             i
             for i, _ in picks(rng, len(words.words), self.rate)
-            if words.is_whitespace_gap(i) and _movable(words.words[i])
+            if words.is_whitespace_gap(i) and _movable(words.words[i]) and not (words.keeps(i - 1) or words.keeps(i))
         }
         if not chosen:
             return words
-        out = Words([words.words[0]], [words.gaps[0]], [words.origin[0]])
+        out = words.like([words.words[0]], [words.gaps[0]], [words.origin[0]])
         for i in range(1, len(words.words)):
-            if i in chosen:
+            if i in chosen and not joins(out.words[-1], words.words[i]):  # a virama-final word + a consonant
                 out.words[-1] += words.words[i]
             else:
                 out.gaps.append(words.gaps[i])
@@ -157,11 +159,13 @@ class WordSubstitution(WordPerturbation):
         new = list(words.words)
         changed = False
         for i, fraction in picks(rng, len(new), self.rate):
+            if words.keeps(i):
+                continue
             replacement = self.variant(new[i], fraction)
             if replacement and replacement != new[i]:
                 new[i] = replacement
                 changed = True
-        return Words(new, list(words.gaps), list(words.origin)) if changed else words
+        return words.like(new, list(words.gaps), list(words.origin)) if changed else words
 
     def variant(self, word: str, fraction: float) -> str | None:
         raise NotImplementedError
@@ -240,11 +244,16 @@ class Codeswitch(WordPerturbation):
 
     def edit(self, words: Words, rng: Rng) -> Words:
         groups = self.dictionary.group(words)
-        out = Words([], [words.gaps[0]], [])
+        out = words.like([], [words.gaps[0]], [])
         chosen = dict(picks(rng, len(groups), self.rate))
         changed = False
         for g, (start, end) in enumerate(groups):
-            translation = self.dictionary.translate("".join(words.words[start:end]), chosen[g]) if g in chosen else None
+            frozen = any(words.keeps(i) for i in range(start, end))
+            translation = (
+                self.dictionary.translate("".join(words.words[start:end]), chosen[g])
+                if g in chosen and not frozen
+                else None
+            )
             if translation is None:
                 for i in range(start, end):
                     out.words.append(words.words[i])

@@ -107,6 +107,29 @@ def test_mixed_batch_equals_switching_and_survives_a_failed_call(setup) -> None:
     assert torch.allclose(logits(host.activate(["t2"]), heads[1], task, batch), one_by_one[8:], atol=1e-6)
 
 
+def test_stacked_deltas_equal_switching_for_adapters_of_other_ranks_and_layers(setup) -> None:
+    """Adapters of different ranks and target layers, stacked into one batched matmul per layer, give what
+    switching to each gives, and what PEFT's own mixed path gives."""
+    base, task, _, batch = setup
+    host = LoraHost(base.encoder)
+    for name, rank, modules in (("q2", 2, ["query"]), ("v6", 6, ["value"]), ("qv4", 4, ["query", "value", "dense"])):
+        config = lora_config(rank=rank, alpha=8, dropout=0.0, target_modules=modules)
+        config.init_lora_weights = False
+        host.add(name, config)
+    names = ["q2", "v6", "qv4", "q2"]
+    heads = [task.type.make_head(base.hidden_size, task.cfg) for _ in names]
+    one_by_one = torch.cat([logits(host.activate([n]), h, task, batch) for n, h in zip(names, heads)])
+    host.activate([])
+    encoder = MixedEncoder(host.peft, names)
+    assert encoder.stacked is not None and len(encoder.stacked.layers) == 2 * 5  # query, value and three dense
+    stacked = logits(encoder, GroupedHead(heads), task, repeat_batch(batch, len(names)))
+    assert torch.allclose(stacked, one_by_one, atol=1e-5)
+    encoder.stacked = None  # PEFT's adapter_names path
+    assert torch.allclose(
+        logits(encoder, GroupedHead(heads), task, repeat_batch(batch, len(names))), stacked, atol=1e-5
+    )
+
+
 def save_adapter(store: ArtefactStore, host: LoraHost, name: str, base_fp: str, task_type: str) -> str:
     meta = {
         "base_fingerprint": base_fp,
@@ -122,44 +145,44 @@ def save_adapter(store: ArtefactStore, host: LoraHost, name: str, base_fp: str, 
 def test_store_round_trips_bit_exactly_and_verifies(setup, tmp_path: Path, tiny_model_dir: Path) -> None:
     base, *_ = setup
     host = LoraHost(base.encoder)
-    host.add("k1", random_lora())
+    host.add("c0ffee01", random_lora())
     store = ArtefactStore(tmp_path / "store")
-    save_adapter(store, host, "k1", base.fingerprint, "classification")
-    meta = store.load_meta("k1", base.fingerprint, "classification")
-    assert meta["content_hash"] and (store.path("k1") / "adapter" / "adapter_model.safetensors").is_file()
+    save_adapter(store, host, "c0ffee01", base.fingerprint, "classification")
+    meta = store.load_meta("c0ffee01", base.fingerprint, "classification")
+    assert meta["content_hash"] and (store.path("c0ffee01") / "adapter" / "adapter_model.safetensors").is_file()
 
     fresh = LoraHost(load_base(str(tiny_model_dir)).encoder)
-    fresh.load("k1", store.path("k1") / "adapter")
-    saved, loaded = (get_peft_model_state_dict(h.peft, adapter_name="k1") for h in (host, fresh))
+    fresh.load("c0ffee01", store.path("c0ffee01") / "adapter")
+    saved, loaded = (get_peft_model_state_dict(h.peft, adapter_name="c0ffee01") for h in (host, fresh))
     assert all(torch.equal(saved[k], loaded[k]) for k in saved)
 
-    archive = store.export("k1", tmp_path)
+    archive = store.export("c0ffee01", tmp_path)
     other = ArtefactStore(tmp_path / "other")
-    assert other.import_archive(archive) == "k1"
-    for path in store.path("k1").rglob("*"):
+    assert other.import_archive(archive) == "c0ffee01"
+    for path in store.path("c0ffee01").rglob("*"):
         if path.is_file():
-            assert path.read_bytes() == (other.path("k1") / path.relative_to(store.path("k1"))).read_bytes()
-    assert other.verify("k1")["content_hash"] == meta["content_hash"]
+            assert path.read_bytes() == (other.path("c0ffee01") / path.relative_to(store.path("c0ffee01"))).read_bytes()
+    assert other.verify("c0ffee01")["content_hash"] == meta["content_hash"]
 
 
 def test_store_errors_are_clear(setup, tmp_path: Path) -> None:
     base, *_ = setup
     host = LoraHost(base.encoder)
-    host.add("k2", random_lora())
+    host.add("c0ffee02", random_lora())
     store = ArtefactStore(tmp_path / "store")
-    save_adapter(store, host, "k2", base.fingerprint, "classification")
+    save_adapter(store, host, "c0ffee02", base.fingerprint, "classification")
     with pytest.raises(StoreError, match="trained on base model 'tiny-test'.*pass --model tiny-test"):
-        store.load_meta("k2", "another-base", None)
+        store.load_meta("c0ffee02", "another-base", None)
     with pytest.raises(StoreError, match="task type\\(s\\) classification.*cannot score a tagging task"):
-        store.load_meta("k2", base.fingerprint, "tagging")
-    weights = store.path("k2") / "adapter" / "adapter_model.safetensors"
+        store.load_meta("c0ffee02", base.fingerprint, "tagging")
+    weights = store.path("c0ffee02") / "adapter" / "adapter_model.safetensors"
     weights.write_bytes(weights.read_bytes()[:-1] + b"\0")
     with pytest.raises(StoreError, match="does not match its recorded content hash"):
-        store.verify("k2")
-    (store.path("broken")).mkdir()
+        store.verify("c0ffee02")
+    (store.path("badc0ffee0")).mkdir()
     with pytest.raises(StoreError, match="not a valid artefact folder"):
-        store.meta("broken")
+        store.meta("badc0ffee0")
     (tmp_path / "junk.tar.gz").write_bytes(b"not an archive")
     with pytest.raises(StoreError, match="is not an exported artefact"):
         store.import_archive(tmp_path / "junk.tar.gz")
-    assert json.loads((store.path("k2") / "meta.json").read_text())["key"] == "k2"
+    assert json.loads((store.path("c0ffee02") / "meta.json").read_text())["key"] == "c0ffee02"

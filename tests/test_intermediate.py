@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,10 @@ def test_harness_train_multi_task_then_use_the_stored_adapter(tiny_model_dir, to
     [key] = ArtefactStore(store).keys()
     meta = ArtefactStore(store).meta(key)
     assert meta["tasks"] == ["toyint", "toy"] and meta["role"] == "intermediate"
-    assert sorted(p.name for p in (store / key / "heads").iterdir()) == ["toy.safetensors", "toyint.safetensors"]
+    assert sorted(meta["heads"].values()) == [["toy"], ["toyint"]]  # one head per job, named by training identity
+    assert sorted(p.name for p in (store / key / "heads").iterdir()) == sorted(
+        f"{h}.safetensors" for h in meta["heads"]
+    )
 
     listing = CliRunner().invoke(cli, ["adapters", "ls", "--adapter-dir", str(store)])
     assert key[:6] in listing.output
@@ -113,13 +117,31 @@ def test_bad_stages_are_clear_errors(tiny_model_dir, toy_tasks, toy_data, tmp_pa
         Runner(config(tiny_model_dir, toy_tasks, toy_data, tmp_path / "u", method="lora", languages=["en"],
                       intermediates=[f"@{target_key}"])).run()  # fmt: skip
     with pytest.raises(StoreError, match="is a lora model; this run uses --method full"):
-        store = ArtefactStore(tmp_path / "store")
-        store.update_meta(target_key, role="intermediate")
+        meta = ArtefactStore(tmp_path / "store").path(target_key) / "meta.json"
+        meta.write_text(json.dumps({**json.loads(meta.read_text()), "role": "intermediate"}))
         Runner(config(tiny_model_dir, toy_tasks, toy_data, tmp_path / "v", languages=["en"],
                       intermediates=[f"@{target_key}"])).run()  # fmt: skip
-    with pytest.raises(StoreError, match="No artefact 'nope'"):
-        Runner(config(tiny_model_dir, toy_tasks, toy_data, tmp_path / "w", intermediates=["@nope"])).run()
+    with pytest.raises(StoreError, match="No artefact '0000deadbeef'"):
+        Runner(config(tiny_model_dir, toy_tasks, toy_data, tmp_path / "w", intermediates=["@0000deadbeef"])).run()
+    with pytest.raises(StoreError, match="'nope' is not an artefact key"):
+        Runner(config(tiny_model_dir, toy_tasks, toy_data, tmp_path / "w", intermediates=["@nope"]))
     with pytest.raises(HarnessError, match="Intermediate 'toy' is 2 tasks"):
         Runner(config(tiny_model_dir, toy_tasks, toy_data, tmp_path / "x", intermediates=["toy"])).run()
     with pytest.raises(HarnessError, match="--stack 'sideways' is not one of"):
         Runner(config(tiny_model_dir, toy_tasks, toy_data, tmp_path / "y", stack="sideways")).run()
+
+
+def test_a_kill_right_after_an_intermediate_is_stored_keeps_its_dev_scores(tiny_model_dir, toy_tasks, toy_data,
+                                                                           tmp_path, monkeypatch) -> None:  # fmt: skip
+    save = ArtefactStore.save
+
+    def save_then_die(self, *args, **kwargs):
+        save(self, *args, **kwargs)
+        raise KeyboardInterrupt  # the run is killed as soon as the artefact is in the store
+
+    monkeypatch.setattr(ArtefactStore, "save", save_then_die)
+    cfg = config(tiny_model_dir, toy_tasks, toy_data, tmp_path / "run", method="lora", epochs=1)
+    with pytest.raises(KeyboardInterrupt):
+        Runner(cfg).train("toyint")
+    [key] = ArtefactStore(cfg.adapter_dir).keys()
+    assert set(ArtefactStore(cfg.adapter_dir).meta(key)["dev_metrics"]["toyint"]) == {"acc"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from harness.noise import REGISTRY, NoiseError, parse, parse_conditions
 from harness.noise.clusters import cluster_list
 from harness.noise.keyboards import LAYOUTS, Keyboard, layout_variants
+from harness.noise.readings import pinyin_reading
 from harness.noise.rng import DocRandom, RngKeys, picks
 from harness.noise.text import Words, word_list
 
@@ -78,16 +80,56 @@ def test_accented_letters_keep_their_accent_and_hangul_is_recomposed():
 def test_fallbacks_for_languages_without_a_layout():
     assert set(Keyboard("sw").variants("a")) == set(LAYOUTS["en"].near["a"])  # Latin script: US QWERTY
     assert Keyboard("mr").variants("क") == LAYOUTS["hi"].near["क"]  # Devanagari: InScript
-    han = Keyboard("zh").variants("中")
-    assert len(han) > 20000 and all("\u4e00" <= c <= "\u9fff" for c in han[:100])  # same-script letter
-    assert Keyboard("ur").variants("ے")  # a letter not on the Arabic layout: a random Arabic-script letter
+    han = Keyboard("ko").variants("中")  # Han without an input method: a frequent character
+    assert len(set(han)) == 6000 - 1 and Counter(han)["的"] > Counter(han)["枡"]
+    assert Keyboard("sw").variants("ے")  # a letter on no layout here: a random Arabic-script letter
     assert Keyboard("en").variants("7") == ()  # digits and punctuation are not typo targets
+
+
+def test_input_methods_for_chinese_and_japanese_and_layouts_for_urdu_and_persian():
+    assert {pinyin_reading(c) for c in Keyboard("zh").variants("中")} == {"zhong"}  # no reading one key away
+    near = set(Keyboard("zh").variants("是"))  # shi: homophones, and zhi/shu/... one key away
+    assert {pinyin_reading(c) for c in near} == {"shi", "shu", "sui", "zhi"} and len(near) > 50
+    assert set(Keyboard("ja").variants("か")) == {"ま"} and set(Keyboard("ja").variants("キ")) == {
+        "ジ",
+        "ク",
+        "コ",
+        "ミ",
+    }
+    assert parse("typo:0.1:strict").bind("zh") and parse("typo:0.1:strict").bind("ur")
+    assert set(LAYOUTS["ur"].near["ب"]) == {"ت", "ج", "ا", "ک"} and set(LAYOUTS["fa"].near["ب"]) >= {"ی", "ل"}
+
+
+def test_chinese_typos_are_homophone_style_and_occur_in_chinese_text(shared_data):
+    rows = (shared_data / "xnli" / "dev-zh.tsv").read_text(encoding="utf-8").splitlines()
+    texts = [row.split("\t")[0] for row in rows[:400]]
+    seen = {c for row in rows for c in row}  # the characters of XNLI-zh dev
+    chain = parse("typo:0.2").bind("zh")
+    same = near = total = 0
+    for k, text in enumerate(texts):
+        noisy = chain.perturb(text, DocRandom(k.to_bytes(8, "little")))
+        for a, b in zip(text, noisy):
+            if a != b and "\u4e00" <= a <= "\u9fff":
+                total += 1
+                same += pinyin_reading(a) == pinyin_reading(b)
+                near += b in seen
+    assert total > 1000 and same / total > 0.5 and near / total > 0.5  # a random CJK character: 0% and 11%
+
+
+def test_the_shipped_reading_table_is_what_its_builder_writes(tmp_path):
+    pytest.importorskip("jieba")
+    pytest.importorskip("pypinyin")
+    from harness.noise import readings
+
+    readings.build_table(tmp_path / "table.tsv")
+    shipped = Path(readings.__file__).with_name("data") / readings.TABLE
+    assert (tmp_path / "table.tsv").read_text(encoding="utf-8") == shipped.read_text(encoding="utf-8")
 
 
 def test_strict_layout_is_an_error_for_a_language_without_one():
     assert parse("typo:0.1:strict").bind("de").perturbations[0].keyboard.own is LAYOUTS["de"]
-    with pytest.raises(NoiseError, match="language 'zh' has no keyboard layout.*Drop :strict"):
-        parse("typo:0.1:strict").bind("zh")
+    with pytest.raises(NoiseError, match="language 'sw' has no keyboard layout.*Drop :strict"):
+        parse("typo:0.1:strict").bind("sw")
     with pytest.raises(NoiseError, match="no keyboard layout 'xx'"):
         parse("typo:0.1:layout=xx")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -9,6 +10,7 @@ from click.testing import CliRunner
 
 from harness.cli import cli
 from harness.noise import NoiseError, wrap
+from harness.noise.clusters import cluster_list
 from harness.pipeline import RunConfig, Runner
 from harness.registry import TaskIndex
 from harness.report import leaderboard
@@ -189,3 +191,22 @@ def test_highlight_marks_the_edited_clusters():
     assert [old.plain[s.start : s.end] for s in old.spans] == ["दु"] and [
         new.plain[s.start : s.end] for s in new.spans
     ] == ["द"]
+
+
+def test_cli_noise_preview_jsonl_of_the_whole_split(toy_tasks, toy_data):
+    """`--format jsonl -n all`: one JSON object per doc and field, whose edits rebuild the noisy text."""
+    args = ["noise", "preview", "typo:0.3", "--task", "toy", "--lang", "de", "-n", "all", "--format", "jsonl"]
+    result = CliRunner().invoke(cli, [*args, "--include-path", str(toy_tasks), "--data-dir", str(toy_data)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    docs = (toy_data / "toy" / "dev-de.tsv").read_text(encoding="utf-8").strip().splitlines()
+    assert len(rows) == 2 * len(docs) and {r["field"] for r in rows} == {"text", "text_pair"}
+    assert any(r["edits"] for r in rows) and all(set(r) == {"doc", "field", "clean", "noisy", "edits"} for r in rows)
+    for row in rows:  # the edits are exactly the difference, in clean cluster positions
+        clusters = list(cluster_list(row["clean"]))
+        for edit in reversed(row["edits"]):
+            span = len(cluster_list(edit["clean"])) if edit["clean"] else 0
+            clusters[edit["at"] : edit["at"] + span] = [edit["noisy"]]
+        assert "".join(clusters) == row["noisy"]
+    bad = CliRunner().invoke(cli, [*args[:-4], "-n", "0", "--include-path", str(toy_tasks)])
+    assert bad.exit_code == 2 and "positive number of docs or `all`" in bad.output

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.noise import NoiseError, parse, perturb_examples
+from harness.noise import NoiseError, error_rates, parse, perturb_examples
 from harness.noise.clusters import cluster_list
 
 QA_SPEC = parse("typo:0.2")
@@ -154,6 +154,54 @@ def test_labels_follow_their_words():
     for seed in range(20):
         (noisy,) = noise([example], "drop:0.3+shuffle:0.5", "tagging", ["tokens"], seed=seed)
         assert set(zip(noisy["tokens"], noisy["target"])) <= pairs and noisy["tokens"]
+
+
+def _entities(tags: list[str]) -> list[tuple[str, int]]:
+    """The gold entities as (type, length) in order, read the way seqeval reads BIO."""
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    return [(kind, end - start + 1) for kind, start, end in get_entities(tags)]
+
+
+def _valid_bio(tags: list[str]) -> bool:
+    return all(
+        not t.startswith("I-") or (k > 0 and tags[k - 1] != "O" and tags[k - 1][2:] == t[2:])
+        for k, t in enumerate(tags)
+    )
+
+
+def test_word_noise_keeps_bio_valid_and_the_gold_entities_on_every_panx_language(shared_data):
+    spec = parse("typo:0.1+drop:0.3+shuffle:0.3+case:0.2")
+    touched = 0
+    for path in sorted((shared_data / "panx").glob("dev-*.tsv")):
+        language = path.stem.split("-")[1]
+        clean = tagged_sentences(path)[:400]
+        noisy = noise(clean, spec, "tagging", ["tokens"], language=language, task=f"panx_{language}")
+        for n, c in zip(noisy, clean):
+            assert _valid_bio(n["target"]) or not _valid_bio(c["target"]), (path, c["target"], n["target"])
+            assert _entities(n["target"]) == _entities(c["target"]), path
+        rates = error_rates(clean, noisy, ["tokens"], "tagging")
+        assert rates["labels"] == sum(len(c["target"]) for c in clean) and 0 < rates["labels_touched"] < 80
+        touched += rates["labels_touched"] > 0
+    assert touched == 15
+
+
+def test_entities_move_only_as_a_whole_and_the_record_counts_touched_labels():
+    tokens = ["Ada", "Lovelace", "wrote", "notes", "in", "London", "today", "."]
+    tags = ["B-PER", "I-PER", "O", "O", "O", "B-LOC", "O", "O"]
+    example = {"id": "s", "index": 0, "tokens": tokens, "target": tags}
+    for seed in range(30):
+        (noisy,) = noise([example], "drop:0.5+shuffle:0.9", "tagging", ["tokens"], seed=seed)
+        assert [t for t in noisy["target"] if t != "O"] == ["B-PER", "I-PER", "B-LOC"]
+        assert noisy["tokens"][noisy["target"].index("B-PER") + 1] == "Lovelace"
+    (noisy,) = noise([example], "drop:0.5", "tagging", ["tokens"], seed=1)
+    dropped = len(tokens) - len(noisy["tokens"])
+    assert dropped and error_rates([example], [noisy], ["tokens"], "tagging")["labels_touched"] == 100 * dropped / 8
+    pos = {**example, "target": ["PROPN", "PROPN", "VERB", "NOUN", "ADP", "PROPN", "NOUN", "PUNCT"]}
+    assert any(  # POS tags are no entities: every word may move
+        noise([pos], "shuffle:0.9", "tagging", ["tokens"], seed=seed)[0]["tokens"][:2] != tokens[:2]
+        for seed in range(10)
+    )
 
 
 def test_word_insertions_are_skipped_on_tagging():

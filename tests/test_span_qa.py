@@ -347,3 +347,23 @@ def test_pipeline_trains_and_evaluates_a_squad_format_task(tiny_model_dir, toy_t
     samples = [json.loads(line) for line in (tmp_path / "runs/samples/toyqa_en@clean.jsonl").read_text().splitlines()]
     assert all(isinstance(s["prediction"], str) for s in samples)
     assert not math.isnan(by_language["de"]["metrics"]["f1"])
+
+
+def test_xquad_and_mlqa_share_one_trained_model_and_its_head(tiny_model_dir, toy_data, tmp_path):
+    """XQuAD and MLQA both fine-tune on SQuAD: one stored model serves both, in one run and across runs."""
+    data = tmp_path / "data"
+    squad = (toy_data / "toyqa" / "train-en.json").read_text(encoding="utf-8")
+    for name in ("squad/train-v1.1.json", "xquad/xquad.en.json", "mlqa/MLQA_V1/dev/dev-context-en-question-en.json"):
+        (data / name).parent.mkdir(parents=True, exist_ok=True)
+        (data / name).write_text(
+            squad if name.startswith("squad") else (toy_data / "toyqa" / "dev-en.json").read_text(encoding="utf-8"),
+            encoding="utf-8",
+        )
+    common = dict(model=str(tiny_model_dir), data_dir=data, adapter_dir=tmp_path / "adapters", device="cpu",
+                  max_length=64, epochs=1)  # fmt: skip
+    both = Runner(RunConfig(tasks=["xquad_en", "mlqa_en"], output=tmp_path / "one", **common)).run()
+    assert {r["family"] for r in both["results"]} == {"xquad", "mlqa"}
+    assert len({r["artefact"]["key"] for r in both["results"]}) == 1  # one training identity, one model
+    alone = Runner(RunConfig(tasks=["mlqa_en"], output=tmp_path / "two", **common)).run()  # reuses it
+    assert alone["results"][0]["artefact"]["reused"]
+    assert alone["results"][0]["metrics"] == next(r for r in both["results"] if r["family"] == "mlqa")["metrics"]

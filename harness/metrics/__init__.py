@@ -24,6 +24,8 @@ class Metric:
     name: str
     fn: MetricFn
     higher_is_better: bool = True
+    #: the scorer a metric follows where the number depends on it (seqeval's release), given its kwargs
+    scorer: Callable[..., str] | None = None
 
     @property
     def takes_language(self) -> bool:
@@ -34,9 +36,11 @@ class Metric:
 METRICS: dict[str, Metric] = {}
 
 
-def register_metric(name: str, higher_is_better: bool = True) -> Callable[[MetricFn], MetricFn]:
+def register_metric(
+    name: str, higher_is_better: bool = True, scorer: Callable[..., str] | None = None
+) -> Callable[[MetricFn], MetricFn]:
     def wrap(fn: MetricFn) -> MetricFn:
-        METRICS[name] = Metric(name, fn, higher_is_better)
+        METRICS[name] = Metric(name, fn, higher_is_better, scorer)
         return fn
 
     return wrap
@@ -81,6 +85,16 @@ def compute(
         else:
             scores[entry["metric"]] = value
     return scores
+
+
+def scorers(metric_list: list[dict[str, Any]]) -> dict[str, str]:
+    """Which scorer each metric of a task followed, where the number depends on it (recorded per cell)."""
+    out = {}
+    for entry in metric_list:
+        metric = get_metric(entry["metric"])
+        if metric.scorer is not None:
+            out[entry["metric"]] = metric.scorer(**(entry.get("kwargs") or {}))
+    return out
 
 
 def mean(values: Sequence[float]) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..errors import SpecError
 from . import register_metric
 
 
@@ -86,15 +87,30 @@ def average_precision_at_k(relevant: Sequence[Any], ranked: Sequence[Any], k: in
 
 
 @register_metric("map@20")
-def map_at_20(references: Sequence[Sequence[Any]], predictions: Sequence[Sequence[Any]]) -> float:
-    """Mean AP@20 in percent (LAReQA's mAP@20; Mewsli-X's MRR@20 with its single gold entity)."""
-    return mean_average_precision(references, predictions, k=20)
+def map_at_20(
+    references: Sequence[Sequence[Any]], predictions: Sequence[Sequence[Any]], reduction: str = "sum"
+) -> float:
+    """Mean AP@20 in percent (LAReQA's mAP@20; Mewsli-X's MRR@20 with its single gold entity).
+
+    ``reduction`` is the official scorer's mean over queries: ``sum`` divides Python's running sum by the
+    count (``utils_mewslix.mean_reciprocal_rank``), ``numpy`` is ``numpy.mean`` with its pairwise summation
+    (``utils_lareqa.mean_avg_prec_at_k``); they can differ in the last digits.
+    """
+    return mean_average_precision(references, predictions, k=20, reduction=reduction)
 
 
-def mean_average_precision(references: Sequence[Sequence[Any]], predictions: Sequence[Sequence[Any]], k: int) -> float:
+def mean_average_precision(
+    references: Sequence[Sequence[Any]], predictions: Sequence[Sequence[Any]], k: int, reduction: str = "sum"
+) -> float:
     if len(references) != len(predictions):
         raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
+    if reduction not in ("sum", "numpy"):
+        raise SpecError(f"Metric 'map@20': reduction is 'sum' (Mewsli-X) or 'numpy' (LAReQA), not {reduction!r}.")
     if not references:
         return float("nan")
     scores = [average_precision_at_k(gold, ranked or [], k) for gold, ranked in zip(references, predictions)]
+    if reduction == "numpy":
+        import numpy
+
+        return float(numpy.mean(scores)) * 100
     return sum(scores) / len(scores) * 100

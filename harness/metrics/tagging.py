@@ -8,6 +8,20 @@ one tag merge into a single span, and ``INTJ``/``SCONJ`` act as ``I``/``S``
 prefixes. The score is therefore not word accuracy even for POS; we call
 seqeval itself rather than re-deriving those rules, and report ``token_acc``
 beside it for POS.
+
+Which seqeval matters for POS tags. Releases up to 0.0.13 (September 2020; 0.0.12
+was current from June 2019) take a tag's type as the text after its last hyphen,
+the whole tag when it has none (``CCONJ``); from 0.0.19 (October 2020) on it is the
+text after the first character (``CONJ``), so gold ``CCONJ`` and predicted
+``SCONJ`` are the same entity (100) under 1.x and different ones (0) under 0.0.12.
+XTREME (March 2020; its install script runs an unpinned ``pip install seqeval``)
+was published when 0.0.12 was current, so its UD-POS numbers followed the 0.0.12
+rule; XTREME-R (2021) came after 1.x. PAN-X's ``B-``/``I-`` tags score the same
+under both. The installed seqeval (1.x, matching evaluate.py run today) is the
+default; ``version: "0.0.12"`` (``--seqeval 0.0.12``) applies the 0.0.12 rule,
+written here because two seqeval releases cannot be installed side by side, with
+seqeval's own chunk-boundary rules (unchanged between the two). Every tagging
+record says which one scored it.
 """
 
 from __future__ import annotations
@@ -15,6 +29,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 
+from ..errors import SpecError
 from . import register_metric
 
 
@@ -26,19 +41,65 @@ def _check(references: Sequence[Sequence[str]], predictions: Sequence[Sequence[s
             raise ValueError(f"sentence {i}: {len(pred)} predicted tags for {len(gold)} words")
 
 
-@register_metric("seqeval")
-def seqeval_f1(references: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]]) -> dict[str, float]:
-    """``f1``, ``precision``, ``recall`` (0-100) exactly as ``evaluate.py``'s ``f1`` returns them."""
+#: the seqeval release whose POS-tag rule ``version="0.0.12"`` reproduces
+SEQEVAL_0012 = "0.0.12"
+
+
+def seqeval_scorer(version: str = "installed") -> str:
+    """The scorer a ``seqeval`` number followed, e.g. ``seqeval 1.2.2`` (recorded in every tagging record)."""
+    from importlib.metadata import version as installed
+
+    if version == SEQEVAL_0012:
+        return f"seqeval {SEQEVAL_0012} rule (harness, with seqeval {installed('seqeval')}'s chunk boundaries)"
+    return f"seqeval {installed('seqeval')}"
+
+
+def entities_0012(sentences: Sequence[Sequence[str]]) -> set[tuple[str, int, int]]:
+    """``get_entities`` of seqeval 0.0.12 (default, prefix mode): a tag's type is the text after its last
+    hyphen (``NOUN`` -> ``NOUN``, ``B-PER`` -> ``PER``); the chunk boundaries are seqeval's own."""
+    from seqeval.metrics.sequence_labeling import end_of_chunk, start_of_chunk
+
+    flat = [tag for sentence in sentences for tag in [*sentence, "O"]]
+    chunks, prev_tag, prev_type, begin = set(), "O", "", 0
+    for i, chunk in enumerate([*flat, "O"]):
+        tag, type_ = chunk[0], chunk.split("-")[-1]
+        if end_of_chunk(prev_tag, tag, prev_type, type_):
+            chunks.add((prev_type, begin, i - 1))
+        if start_of_chunk(prev_tag, tag, prev_type, type_):
+            begin = i
+        prev_tag, prev_type = tag, type_
+    return chunks
+
+
+def _prf_0012(references: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]]) -> tuple[float, ...]:
+    gold, found = entities_0012(references), entities_0012(predictions)
+    correct = len(gold & found)
+    p = correct / len(found) if found else 0
+    r = correct / len(gold) if gold else 0
+    return 2 * p * r / (p + r) if p + r > 0 else 0, p, r
+
+
+@register_metric("seqeval", scorer=seqeval_scorer)
+def seqeval_f1(
+    references: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]], version: str = "installed"
+) -> dict[str, float]:
+    """``f1``, ``precision``, ``recall`` (0-100) exactly as ``evaluate.py``'s ``f1`` returns them, with the
+    installed seqeval or (``version="0.0.12"``) with seqeval 0.0.12's rule for tags without a hyphen."""
     from seqeval.metrics import f1_score, precision_score, recall_score
 
     _check(references, predictions)
     labels = [list(s) for s in references]
     preds = [list(s) for s in predictions]
-    with warnings.catch_warnings():  # "NOUN seems not to be NE tag", and 0/0 when nothing is predicted
-        warnings.simplefilter("ignore")
-        f1 = f1_score(labels, preds)
-        precision = precision_score(labels, preds)
-        recall = recall_score(labels, preds)
+    if version == SEQEVAL_0012:
+        f1, precision, recall = _prf_0012(labels, preds)
+    elif version != "installed":
+        raise SpecError(f"Metric 'seqeval': version is 'installed' or {SEQEVAL_0012!r}, not {version!r}.")
+    else:
+        with warnings.catch_warnings():  # "NOUN seems not to be NE tag", and 0/0 when nothing is predicted
+            warnings.simplefilter("ignore")
+            f1 = f1_score(labels, preds)
+            precision = precision_score(labels, preds)
+            recall = recall_score(labels, preds)
     return {"f1": float(f1 * 100), "precision": float(precision * 100), "recall": float(recall * 100)}
 
 

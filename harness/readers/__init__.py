@@ -13,6 +13,8 @@ from typing import Any
 
 import datasets
 
+from ..errors import DataError
+
 Reader = Callable[..., datasets.Dataset]
 READERS: dict[str, Reader] = {}
 
@@ -35,24 +37,58 @@ def _string_features(columns: list[str]) -> datasets.Features:
 def read_tsv(
     files: list[str],
     columns: list[str] | None = None,
-    header: bool = False,
+    header: bool | str = False,
+    rename: dict[str, str] | None = None,
     replace: dict[str, dict[str, str]] | None = None,
 ) -> datasets.Dataset:
     """Tab-separated text with no quoting (XTREME's XNLI/PAWS-X files contain bare quotes).
 
-    ``columns`` names the columns (with ``header``, instead of the header row's names); ``replace`` maps
-    values of a column, e.g. XNLI-MT's ``contradictory`` to ``contradiction`` as XTREME's preprocessing does.
+    ``header: auto`` reads a file whose first line names all ``columns`` (PAWS-X's labelled test files:
+    ``id  sentence1  sentence2  label``) by those names, extra columns dropped, and any other file as
+    headerless ``columns`` (XTREME's preprocessed ``dev-<lang>.tsv``). ``rename`` renames columns and
+    ``replace`` maps a column's values: XNLI-MT's header says ``hypo`` and its labels ``contradictory``, which
+    XTREME's preprocessing turns into ``contradiction``.
     """
-    kwargs: dict[str, Any] = {"delimiter": "\t", "quoting": 3, "keep_default_na": False}
-    if columns:
-        kwargs["features"] = _string_features(columns)
-        kwargs["column_names"] = columns
-        if header:
-            kwargs["header"] = 0
-    docs = datasets.load_dataset("csv", data_files=files, split="train", **kwargs)
+    docs = _read_tsv(files, columns, header)
+    if rename:
+        docs = docs.rename_columns(rename)
     if replace:
         docs = docs.map(lambda d: {c: mapping.get(d[c], d[c]) for c, mapping in replace.items()})
     return docs
+
+
+def _read_tsv(files: list[str], columns: list[str] | None, header: bool | str) -> datasets.Dataset:
+    if header == "auto" and columns:
+        parts = [_read_tsv([f], columns, header=set(columns) <= set(_first_row(f))) for f in files]
+        return parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
+    kwargs: dict[str, Any] = {"delimiter": "\t", "quoting": 3, "keep_default_na": False}
+    if columns and header:
+        kwargs["header"] = 0
+        kwargs["features"] = _string_features(_first_row(files[0]))
+        return datasets.load_dataset("csv", data_files=files, split="train", **kwargs).select_columns(columns)
+    if columns:
+        _check_columns(files, len(columns), columns, bool(header))
+        kwargs["features"] = _string_features(columns)
+        kwargs["column_names"] = columns
+    return datasets.load_dataset("csv", data_files=files, split="train", **kwargs)
+
+
+def _first_row(path: str) -> list[str]:
+    with open(path, encoding="utf-8") as f:
+        return f.readline().rstrip("\r\n").split("\t")
+
+
+def _check_columns(files: list[str], count: int, columns: list[str], header: bool) -> None:
+    """A line with fewer tabs than columns would be read with empty trailing fields (a label ''): name it instead."""
+    for path in files:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for number, line in enumerate(fh, start=1):
+                line = line.rstrip("\r\n")
+                if line and line.count("\t") < count - 1 and not (header and number == 1):
+                    raise DataError(
+                        f"{path}, line {number}: {line.count(chr(9)) + 1} tab-separated field(s), expected {count} "
+                        f"({', '.join(columns)}). Fix or remove the line."
+                    )
 
 
 @register_reader("csv")

@@ -162,7 +162,8 @@ def lareqa_pool(squad_by_language: dict[str, dict[str, Any]]) -> tuple[dict[str,
                 )
                 if c["sentence"] == question["answer"]:
                     relevant.setdefault(question["id"], []).append(c["uid"])
-            questions.setdefault(lang, []).append(question)
+            positive = candidate_text(question["answer"], sentences[0]["context"])  # trains the smoke fallback
+            questions.setdefault(lang, []).append({**question, "candidate": positive})
     return questions, list(pool.values()), relevant
 
 
@@ -171,8 +172,10 @@ def read_lareqa(files: list[str], records: str = "questions", language: str | No
     """XQuAD-R (``lareqa/xquad-r/*.json``: all languages, the pool is multilingual), or SQuAD for training.
 
     ``records: questions`` -> the questions of ``language``: ``id`` (shared by a question's translations),
-    ``question``, ``relevant`` (candidate ids). ``records: candidates`` -> the pool: ``uid``, ``candidate``
-    (sentence + paragraph, as XTREME embeds it), ``language``. ``records: pairs`` -> training pairs from
+    ``question``, ``relevant`` (candidate ids), ``candidate`` (its answer sentence + paragraph: what a dual
+    encoder trains on when the English questions stand in for SQuAD, the smoke fallback).
+    ``records: candidates`` -> the pool: ``uid``, ``candidate`` (sentence + paragraph, as XTREME embeds
+    it), ``language``. ``records: pairs`` -> training pairs from
     SQuAD JSON: ``id``, ``question``, ``candidate`` (its answer sentence + paragraph).
     """
     squad_by_language = {}

@@ -92,6 +92,15 @@ class TaskType:
         pool, or a dev split to tune a threshold on); by default just ``predict``."""
         return self.predict(outputs, features, examples, context.task.cfg)
 
+    def pools_split(self, cfg: TaskConfig) -> bool:
+        """Whether each example is searched for among the split's other examples (Tatoeba, BUCC), so that a
+        sample of the split must keep the whole split as its pool."""
+        return False
+
+    def scored_inputs(self, examples: list[dict[str, Any]], cfg: TaskConfig) -> list[dict[str, Any]]:
+        """The examples as evaluation feeds them to the model: by default as they are."""
+        return examples
+
     def reference(self, example: dict[str, Any]) -> Any:
         """The gold answer the metrics compare a prediction with."""
         return example["target"]
@@ -109,6 +118,7 @@ class TaskType:
 
         ``rows`` are the shown ``prediction`` and ``reference`` of each example, in
         order. The default is evaluate.py's ``read_label`` format: one per line.
+        Raises ``ExportRefused`` (saying why) for what evaluate.py could not read.
         """
         return "tsv", "".join(f"{r['prediction']}\n" for r in rows), "".join(f"{r['reference']}\n" for r in rows)
 

@@ -7,6 +7,7 @@ one-output head; the choice with the highest score wins (XTREME-R's
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import torch
@@ -78,3 +79,10 @@ class MultipleChoice(Classification):
             encoder, batch["input_ids"].view(b * c, length), batch["attention_mask"].view(b * c, length)
         )
         return head(hidden).view(b, c)
+
+    def export(self, rows: list[dict[str, Any]]) -> tuple[str, str, str]:
+        """XTREME-R's multiple-choice layout: ``.jsonl``, one ``{"label": ...}`` per line (``read_xcopa``)."""
+        lines = {
+            side: "".join(json.dumps({"label": r[side]}) + "\n" for r in rows) for side in ("prediction", "reference")
+        }
+        return "jsonl", lines["prediction"], lines["reference"]

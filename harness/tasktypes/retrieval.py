@@ -20,6 +20,7 @@ Examples: ``text`` is the query side (the non-English sentence, the question, th
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -29,11 +30,12 @@ from torch import nn
 
 from .. import search
 from ..data import load_docs
-from ..errors import SpecError
+from ..errors import ExportRefused, SpecError
 from ..metrics.retrieval import best_threshold
 from ..spec import SOURCE_KEYS, RetrievalSettings, TaskConfig
 from ..templating import render
 from . import TaskType, pad, register_task_type
+from .pools import layers_up_to, pool_embeddings
 
 if TYPE_CHECKING:
     from ..evaluation import EvalContext
@@ -76,8 +78,14 @@ class RetrievalHead(nn.Module):
         return layer
 
     def embed(self, encoder: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        out = encoder(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
-        hidden = out.hidden_states[self.layer_index(len(out.hidden_states) - 1)].float()
+        # training keeps every layer: the layers above still draw dropout noise, and skipping them would change it
+        with layers_up_to(encoder, self.layer_index, enabled=not self.training) as cut:
+            if cut:
+                hidden = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            else:
+                out = encoder(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+                hidden = out.hidden_states[self.layer_index(len(out.hidden_states) - 1)]
+        hidden = hidden.float()
         if self.pooling == "cls":
             pooled = hidden[:, 0]
         else:  # XTREME's mean_pool_embedding: special tokens included, padding excluded
@@ -121,6 +129,16 @@ class Retrieval(TaskType):
 
     def reference(self, example: dict[str, Any]) -> Any:
         return example["gold"]
+
+    def pools_split(self, cfg: TaskConfig) -> bool:
+        return cfg.retrieval.search in ("nearest", "mine")
+
+    def scored_inputs(self, examples: list[dict[str, Any]], cfg: TaskConfig) -> list[dict[str, Any]]:
+        """Ranking embeds only the queries (the pool is embedded apart): a query's positive, there to train
+        on (LAReQA's questions carry theirs), is not embedded at evaluation."""
+        if cfg.retrieval.search != "rank":
+            return examples
+        return [{**e, "text_pair": None} for e in examples]
 
     def encode(
         self, examples: list[dict[str, Any]], tokenizer: Any, max_length: int, cfg: TaskConfig
@@ -196,8 +214,25 @@ class Retrieval(TaskType):
         return ranked_predictions(embedded, examples, context)
 
     def export(self, rows: list[dict[str, Any]]) -> tuple[str, str, str]:
-        """Tatoeba: the matched sentence's index per line (``read_label``); BUCC: the extracted pairs and the gold
-        pairs, ``src_id<TAB>tgt_id`` per line (``bucc_f1``)."""
+        """Tatoeba: the matched sentence per line (``read_label``); BUCC: the extracted pairs and the gold pairs,
+        ``src_id<TAB>tgt_id`` per line (``bucc_f1``); ranked candidates (Mewsli-X): JSON ``{example id: [entity
+        ids]}`` for predictions and ``{example id: [gold entity]}`` for labels (``utils_mewslix.evaluate``)."""
+        if rows and isinstance(rows[0]["reference"], list):
+            odd = [r for r in rows if len(r["reference"]) != 1]
+            if odd:
+                raise ExportRefused(
+                    f"{len(odd)} of {len(rows)} queries do not have exactly one gold candidate (query {odd[0]['id']!r} "
+                    f"has {len(odd[0]['reference'])}); evaluate.py's ranked-retrieval reader (Mewsli-X's) scores one "
+                    f"gold entity per query."
+                )
+            ids = [str(r["id"]) for r in rows]
+            if len(set(ids)) < len(ids):
+                raise ExportRefused("query ids repeat; Mewsli-X's JSON files are keyed by a unique example id.")
+            return (
+                "json",
+                json.dumps({i: list(r["prediction"] or []) for i, r in zip(ids, rows)}, ensure_ascii=False),
+                json.dumps({i: list(r["reference"]) for i, r in zip(ids, rows)}, ensure_ascii=False),
+            )
         mined = [r["prediction"] for r in rows if isinstance(r["prediction"], dict)]
         if not mined:
             return super().export(rows)
@@ -330,21 +365,14 @@ def ranked_predictions(embedded: list[tuple[Any, Any]], examples: list[dict[str,
     asked = [i for i, e in enumerate(embedded) if e[0] is not None]
     if not asked or not pool:
         return [[] for _ in examples]
-    index = search.TopK(
-        search.normalize(torch.stack([embedded[i][0] for i in asked])), cfg.retrieval.top_k, context.device
-    )
-    block: list[torch.Tensor] = []
-    ids: list[int] = []
-    for indices, outputs in context.outputs(pool, f"rank {context.task.name} candidates"):
-        embedded_pool = [(i, out[0]) for i, out in zip(indices, outputs) if out[0] is not None]
-        block += [vector for _, vector in embedded_pool]
-        ids += [i for i, _ in embedded_pool]
-        if len(block) >= search.BLOCK:
-            index.add(search.normalize(torch.stack(block)), torch.tensor(ids))
-            block, ids = [], []
-    if block:
-        index.add(search.normalize(torch.stack(block)), torch.tensor(ids))
+    # numpy (LAReQA): later candidates first, through negated ids; faiss (Mewsli-X): its order, from the 2k best
+    last, faiss = cfg.retrieval.ties == "numpy", cfg.retrieval.ties == "faiss"
+    k = cfg.retrieval.top_k
+    index = search.TopK(search.normalize(torch.stack([embedded[i][0] for i in asked])), 2 * k if faiss else k,
+                        context.device)  # fmt: skip
+    index.add_all((block, -(ids + 1) if last else ids) for block, ids in pool_embeddings(context, pool))
+    found = search.faiss_order(index.scores.cpu(), index.ids.cpu(), k)[1] if faiss else index.ids
     predictions: list[Any] = [[] for _ in examples]
     for row, i in enumerate(asked):
-        predictions[i] = [pool[j]["id"] for j in index.ids[row].tolist()]
+        predictions[i] = [pool[-(j + 1) if last else j]["id"] for j in found[row].tolist()]
     return predictions

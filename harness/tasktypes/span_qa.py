@@ -37,7 +37,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import SpecError
+from ..errors import ExportRefused, SpecError
 from ..metrics.squad import normalize_squad
 from ..spec import TaskConfig
 from . import TaskType, pad, register_task_type
@@ -211,18 +211,19 @@ class SpanQA(TaskType):
     def outputs(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> list[Any]:
         """Per window: the ``N_BEST`` best context tokens as start and as end (context-relative), and the null score."""
         logits = logits.float()
-        null = (logits[:, 0, 0] + logits[:, 0, 1]).tolist()
         outside = (batch["context_mask"] == 0).unsqueeze(-1)
         k = min(N_BEST, logits.shape[1])
         values, indexes = logits.masked_fill(outside, float("-inf")).topk(k, dim=1)  # (batch, k, start/end)
         indexes = indexes - batch["context_start"].view(-1, 1, 1)
+        null = logits[:, 0, 0] + logits[:, 0, 1]
+        # read back once per batch (each read from a GPU waits for it), then split up in Python
+        scores, positions, nulls = values.cpu().tolist(), indexes.cpu().tolist(), null.cpu().tolist()
         out = []
-        for b in range(logits.shape[0]):
+        for b in range(len(nulls)):
             best = []
             for side in (0, 1):
-                vals, idx = values[b, :, side].tolist(), indexes[b, :, side].tolist()
-                best.append([(i, v) for i, v in zip(idx, vals) if v != float("-inf")])
-            out.append({"starts": best[0], "ends": best[1], "null": null[b]})
+                best.append([(i[side], v[side]) for i, v in zip(positions[b], scores[b]) if v[side] != float("-inf")])
+            out.append({"starts": best[0], "ends": best[1], "null": nulls[b]})
         return out
 
     def predict(self, outputs: list[Any], features: Any, examples: list[dict[str, Any]], cfg: TaskConfig) -> list[Any]:
@@ -242,9 +243,31 @@ class SpanQA(TaskType):
         return any(normalize_squad(prediction) == normalize_squad(gold) for gold in self.reference(example))
 
     def export(self, rows: list[dict[str, Any]]) -> tuple[str, str, str]:
-        """SQuAD's formats: predictions ``{id: answer}``; gold, a SQuAD-format dataset holding the answers."""
-        predictions = {r["id"]: r["prediction"] for r in rows}
-        qas = [{"id": r["id"], "answers": [{"text": text} for text in r["reference"]]} for r in rows]
+        """SQuAD's formats: predictions ``{id: answer}``; gold, a SQuAD-format dataset holding the answers.
+
+        The scorers look predictions up by question id, so a file that reuses an id (TyDiQA-GoldP's English
+        train split reuses 67) would score one prediction for all its questions: every repeat gets a fresh
+        id (``<id>#2``, ...) in both files. A question without a gold answer is refused: the scorers take
+        the best score over the gold answers and fail on none.
+        """
+        blank = [r["id"] for r in rows if not r["reference"]]
+        if blank:
+            raise ExportRefused(
+                f"{len(blank)} of {len(rows)} questions have no gold answer (first: {blank[0]!r}); evaluate.py's "
+                f"SQuAD and MLQA scorers take the best score over a question's gold answers and fail on none "
+                f"(XTREME's download strips its test answers: export a labelled split)."
+            )
+        ids: list[str] = []
+        seen: set[str] = set()
+        for r in rows:
+            qid, n = str(r["id"]), 1
+            while qid in seen:
+                n += 1
+                qid = f"{r['id']}#{n}"
+            seen.add(qid)
+            ids.append(qid)
+        predictions = {qid: r["prediction"] for qid, r in zip(ids, rows)}
+        qas = [{"id": qid, "answers": [{"text": text} for text in r["reference"]]} for qid, r in zip(ids, rows)]
         gold = {"version": "1.1", "data": [{"title": "", "paragraphs": [{"context": "", "qas": qas}]}]}
         return "json", json.dumps(predictions, ensure_ascii=False), json.dumps(gold, ensure_ascii=False)
 
