@@ -270,7 +270,7 @@ def seconds_per_work(units: list[Unit]) -> dict[str, float]:
                 spent["train"][0] += stats["seconds"]
                 spent["train"][1] += stats.get("examples", 0) * jobs[0]["args"]["epochs"]
     for output in {u.config.output for u in units}:
-        for record in CellStore(output).all():
+        for record in CellStore(output).scan().records:
             timings = record.get("timings", {})
             if record.get("model") in models and "predict_s" in timings:
                 spent["eval"][0] += timings["predict_s"] + timings.get("tokenize_s", 0) / timings["models_per_pass"]

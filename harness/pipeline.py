@@ -173,6 +173,8 @@ class Runner:
         for j, job in enumerate(self.jobs):
             targets = {name: stage_key(base, config, [job], key) for name, key in below.items()}
             epochs = train_args(job.lead, base, config).epochs
+            tag = f"{config.method}, seed {config.seed}" + (f", trained in {job.train_language}"
+                                                            if job.lead.train_languages else "")  # fmt: skip
             units += [Unit("train", key, f"train {job.family} on {name} ({tag})", config, name, j,
                            deps=(str(below[name]),) if self.stages[name] else (), outputs=(key,),
                            work=len(job.training_examples) * epochs)
