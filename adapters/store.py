@@ -34,7 +34,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.locks import claim
-from harness.paths import cache_root, folder_fingerprint, temp_prefix
+from harness.paths import cache_root, disk_space, folder_fingerprint, temp_prefix
 
 META = "meta.json"
 
@@ -99,6 +99,10 @@ class ArtefactStore:
 
     def save(self, key: str, meta: dict[str, Any], write: Callable[[Path], None]) -> Path:
         """Write an artefact atomically: ``write(tmp_dir)`` fills the folder, then it is renamed into place."""
+        with disk_space(self.root):
+            return self._save(key, meta, write)
+
+    def _save(self, key: str, meta: dict[str, Any], write: Callable[[Path], None]) -> Path:
         self.root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=temp_prefix(key)))
         try:

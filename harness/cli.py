@@ -379,9 +379,12 @@ def run_grid(tasks: str | None, languages: str | None, intermediates: str, train
         print_tables(results[0]["table_objs"])
     else:
         from .report import all_tables
+        from .results import CellStore
 
         records = [r for result in results for r in result["results"]]
-        print_tables(all_tables(records, runners[0].index.benchmarks(), f"{len(results)} runs (seeds × methods)"))
+        skipped = CellStore(configs[0].output).scan().skipped  # files in records/ that are not records: said
+        print_tables(all_tables(records, runners[0].index.benchmarks(), f"{len(results)} runs (seeds × methods)",
+                                skipped))  # fmt: skip
     runs = ", ".join(str(result["run_dir"] / "results.json") for result in results)
     err_console.print(f"Done: {len(units)} units. Results: {runs}")
 

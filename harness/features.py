@@ -4,22 +4,28 @@ Features are keyed by a hash of the examples themselves (so any change in the
 spec, the data, the noise or the seed gives new features), the tokenizer's
 full serialisation, the maximum length and the task type's encoder version.
 lm-eval's request cache had no config hash and served stale results; this one
-cannot, because the key is the content.
+cannot, because the key is the content. Each cached folder also carries a
+checksum of its files, verified when it is read: a damaged cache (a flipped
+byte, a cut-short Arrow file) is rebuilt with a warning, never used.
 """
 
 from __future__ import annotations
 
+import logging
 import random
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import datasets
 
-from .paths import cache_root, write_folder_atomic
+from .paths import cache_root, folder_fingerprint, write_folder_atomic
 from .spec import TaskConfig, stable_hash
 from .tasktypes import TaskType
 
 CHUNK = 1000
+CHECKSUM = "checksum.txt"
 
 
 def tokenizer_fingerprint(tokenizer: Any) -> str:
@@ -41,14 +47,37 @@ def featurize(
     key = stable_hash([*fingerprint, examples], 24)
     path = cache_root() / "features" / key
     if path.exists():
-        return datasets.load_from_disk(str(path))
+        cached = _load_verified(path)
+        if cached is not None:
+            return cached
     columns: dict[str, list[Any]] = {}
     for start in range(0, len(examples), CHUNK):
         for name, values in task_type.encode(examples[start : start + CHUNK], tokenizer, max_length, cfg).items():
             columns.setdefault(name, []).extend(values)
     features = datasets.Dataset.from_dict(columns)
-    write_folder_atomic(path, lambda tmp: features.save_to_disk(str(tmp)))
+
+    def fill(tmp: Path) -> None:
+        features.save_to_disk(str(tmp))
+        (tmp / CHECKSUM).write_text(folder_fingerprint(tmp, exclude=(CHECKSUM,)))
+
+    write_folder_atomic(path, fill)
     return datasets.load_from_disk(str(path))
+
+
+def _load_verified(path: Path) -> datasets.Dataset | None:
+    """The cached features in ``path`` if their files still match their checksum and load; else None, with the
+    damaged folder removed so that it is rebuilt."""
+    try:
+        if not (path / CHECKSUM).is_file():
+            raise ValueError("it has no checksum: an older harness wrote it, or it was cut short")
+        expected = (path / CHECKSUM).read_text().strip()
+        if folder_fingerprint(path, exclude=(CHECKSUM,)) != expected:
+            raise ValueError("its files do not match their checksum")
+        return datasets.load_from_disk(str(path))
+    except Exception as exc:  # a missing checksum, ArrowInvalid, a cut-short file: all mean "rebuild"
+        logging.getLogger(__name__).warning("Feature cache %s is damaged (%s); tokenising again.", path, exc)
+        shutil.rmtree(path, ignore_errors=True)
+        return None
 
 
 def length_batches(lengths: list[int], batch_size: int, max_tokens: int | None = None) -> list[list[int]]:

@@ -147,16 +147,21 @@ def _names_a_folder(name: str) -> bool:
     return name.startswith(("/", ".", "~")) or name.count("/") > 1 or Path(name).exists()
 
 
+def check_model_name(name: str) -> None:
+    """``--model`` that names a folder which does not exist, said before any data is read."""
+    if name not in SMOKE_PRESETS and _names_a_folder(name) and not Path(name).expanduser().is_dir():
+        raise ModelError(
+            f"--model {name}: no such folder. A local model is a folder with config.json, weights and tokenizer "
+            f"files (as save_pretrained writes them); a hub id looks like FacebookAI/xlm-roberta-large."
+        )
+
+
 def identify_base(name: str, tiny: TinySize = TinySize()) -> BaseId:
     """The base's identity: a content hash of a local folder (the tiny preset is built, once per machine, first),
     else the hub id at its resolved revision (reads only the config)."""
     smoke = name in SMOKE_PRESETS
     path = str(build_tiny(TINY_CORPUS.read_text(encoding="utf-8").splitlines(), tiny)) if smoke else name
-    if not smoke and _names_a_folder(name) and not Path(name).expanduser().is_dir():
-        raise ModelError(
-            f"--model {name}: no such folder. A local model is a folder with config.json, weights and tokenizer "
-            f"files (as save_pretrained writes them); a hub id looks like FacebookAI/xlm-roberta-large."
-        )
+    check_model_name(name)
     path = str(Path(path).expanduser()) if _names_a_folder(path) else path
     if Path(path).is_dir():
         fingerprint = folder_fingerprint(Path(path))

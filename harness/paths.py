@@ -3,14 +3,18 @@ writes files so that a crash never leaves half of one."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
 import shutil
 import socket
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from .errors import HarnessError
 
 
 def cache_root() -> Path:
@@ -110,8 +114,29 @@ def file_name(text: str) -> str:
     return f"_{name}" if name.startswith(".") or not name else name
 
 
+@contextmanager
+def disk_space(folder: Path) -> Iterator[None]:
+    """A full disk while writing into ``folder`` becomes a message naming the folder (the temporary being written
+    is gone by then, and everything finished before is kept)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        raise HarnessError(
+            f"No space left on the disk that holds {folder}. Free some space there (or move the cache with "
+            f"HARNESS_CACHE, the results with --output, the trained models with --adapter-dir) and run the same "
+            f"command again: finished work is kept and not redone."
+        ) from None
+
+
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write ``data`` to ``path`` so readers see the old file or the whole new one, never half."""
+    with disk_space(path.parent):
+        _write_atomic(path, data)
+
+
+def _write_atomic(path: Path, data: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path.name))
     try:
@@ -131,6 +156,11 @@ def write_folder_atomic(path: Path, fill: Callable[[Path], None]) -> Path:
     For content-addressed folders (features, tiny models): when another process
     renamed the same key into place first, its folder is kept, being the same.
     """
+    with disk_space(path.parent):
+        return _write_folder_atomic(path, fill)
+
+
+def _write_folder_atomic(path: Path, fill: Callable[[Path], None]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=temp_prefix(path.name)))
     try:

@@ -38,7 +38,7 @@ from .cells import Cell, Evaluator, record_key
 from .config import NO_INTERMEDIATE, RunConfig
 from .errors import HarnessError
 from .mlm import MlmMix, held_out_text, read_corpus
-from .models import SMOKE_PRESETS, Base, identify_base, load_base, resolve_device, resolve_dtype
+from .models import SMOKE_PRESETS, Base, check_model_name, identify_base, load_base, resolve_device, resolve_dtype
 from .paths import cache_root, remove_stale_temps, write_atomic
 from .planning import (
     TrainingJob,
@@ -112,6 +112,7 @@ class Runner:
         # bad noise specs fail here, before any data is read or model trained
         self.conditions = parse_conditions(config.noise)
         self.train_noise = parse(config.train_noise) if config.train_noise else None
+        check_model_name(config.model)
         if config.output.exists() and not config.output.is_dir():
             raise HarnessError(f"--output {config.output} is a file; results go into a folder. Pass a folder name.")
         for name in config.intermediates:  # a stored stage's key, before anything is loaded

@@ -57,7 +57,7 @@ def test_rm_checks_every_key_before_removing_any(store) -> None:
 
 
 def test_intermediate_at_key_is_checked_before_anything_loads(tmp_path) -> None:
-    result = CliRunner().invoke(cli, ["run", "--tasks", "xnli", "--model", "/nonexistent", "--intermediate", "@..",
+    result = CliRunner().invoke(cli, ["run", "--tasks", "xnli", "--model", "tiny", "--intermediate", "@..",
                                       "--output", str(tmp_path / "runs")])  # fmt: skip
     assert result.exit_code == 2 and "--intermediate @..: '..' is not an artefact key" in result.output
 

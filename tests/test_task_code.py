@@ -10,7 +10,6 @@ from click.testing import CliRunner
 
 from harness.cli import cli
 from harness.errors import SpecError
-from harness.paths import file_name
 from harness.templating import render
 from harness.yamlio import FunctionRef
 
@@ -81,6 +80,8 @@ def test_a_hook_that_raises_names_the_task_hook_and_doc(tmp_path) -> None:
 
 @pytest.mark.parametrize("text", ["../../etc/x@clean", "..", "", "a/b\\c@typo:0.1", ".hidden"])
 def test_file_names_built_from_task_and_condition_strings_stay_in_their_folder(tmp_path, text) -> None:
+    from harness.paths import file_name
+
     name = file_name(text)
     assert "/" not in name and "\\" not in name and not name.startswith(".") and name
     assert (tmp_path / f"{name}.jsonl").resolve().parent == tmp_path.resolve()
