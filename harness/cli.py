@@ -7,11 +7,9 @@ it is a bug.
 
 from __future__ import annotations
 
-import _thread
 import os
 import signal
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,21 +46,10 @@ class Interrupted(SystemExit):
         super().__init__(130)
 
 
-class _Stop:
-    """The handler of SIGINT and SIGTERM inside ``resumable``: raises ``KeyboardInterrupt``, and raises it again
-    every half second until ``resumable`` has caught it, because native code that was running when the signal came
-    (a tokenizer, a dataset writer) may swallow the first one."""
-
-    def __init__(self) -> None:
-        self.caught = False
-
-    def __call__(self, signum: int, frame: object) -> None:
-        threading.Timer(0.5, self.again).start()
-        raise KeyboardInterrupt
-
-    def again(self) -> None:
-        if not self.caught:
-            _thread.interrupt_main(signal.SIGINT)
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (and SIGINT) inside ``resumable``: unwind as Ctrl-C does, so that locks and temporaries are released
+    by the code that holds them."""
+    raise KeyboardInterrupt
 
 
 @contextmanager
@@ -74,12 +61,10 @@ def resumable(output: Path) -> Iterator[None]:
     already on disk (each is written atomically when it is done), a half-written
     one leaves no file, and the same command resumes where it stopped.
     """
-    stop = _Stop()
-    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {signum: signal.signal(signum, _interrupt) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     except KeyboardInterrupt:
-        stop.caught = True
         records = Path(output) / "records"
         kept = len(list(records.glob("*.json"))) if records.is_dir() else 0
         err_console.print(
@@ -89,7 +74,6 @@ def resumable(output: Path) -> Iterator[None]:
         )
         raise Interrupted from None
     finally:
-        stop.caught = True
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
@@ -583,7 +567,11 @@ def main() -> None:
         cli(prog_name="harness")
     except Interrupted as exc:
         # Tearing down the interpreter (the model, datasets' Arrow tables) takes seconds, and an interrupted user
-        # or a scheduler's grace period should not wait for it: every record is already on disk.
+        # or a scheduler's grace period should not wait for it: every record is already on disk. Exit handlers
+        # are skipped, so the one that matters, a local Ray cluster's shutdown, is run here.
+        ray = sys.modules.get("ray")
+        if ray is not None and ray.is_initialized():
+            ray.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(exc.code)  # type: ignore[arg-type]

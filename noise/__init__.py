@@ -9,7 +9,7 @@ The catalogue (``harness noise ls``): character-level ``typo`` (keyboard
 neighbours per language layout), ``swap``, ``delete``, ``insert``,
 ``substitute``, ``diacritics``, ``homoglyph``; word-level ``drop``, ``repeat``,
 ``shuffle``, ``split``, ``merge``, ``case``, ``punct``, ``translit``,
-``codeswitch``. Each is a small class with ``perturb(text, rng)`` (HELM's
+``codeswitch``, ``misspell`` (natural misspellings from a public list). Each is a small class with ``perturb(text, rng)`` (HELM's
 design); ``REGISTRY`` maps names to classes.
 
 Names load on first use, so the command line starts fast.

@@ -62,7 +62,11 @@ def noise_ls() -> None:
         "the layout of its script",
         "any other language: " + ", ".join(f"{script} text on {code}" for script, code in SCRIPT_LAYOUTS.items()),
     )
-    models.add_row("a random letter of the script", "scripts with no layout here (Han: a frequent character)")
+    models.add_row(
+        "a letter of the script, weighted by frequency",
+        "scripts with no layout here: Han (characters in common use), Bengali, Tamil, Telugu, Malayalam, Georgian "
+        "(letters of real text); other scripts: any letter of the script",
+    )
     console.print(models)
 
 

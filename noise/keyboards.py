@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from functools import cache, cached_property
 
 from .clusters import attaches, cluster_list
+from .frequencies import weighted_letters
 from .orthography import kind_of, repair, same_kind, starts_syllable
 from .readings import INPUT_METHODS, common_han, input_method_typos
 from .text import script_of
@@ -506,9 +507,11 @@ def script_letters(script: str, kind: str | None = None) -> tuple[str, ...]:
     """Letters of a script to insert or substitute: its layout's letters, else its Unicode letters.
 
     Han uses the characters in common use, repeated by frequency class
-    (``readings.common_han``), Hangul the open syllables; other scripts without a layout every non-combining lower-case or
-    caseless letter of the script in the Basic Multilingual Plane. ``kind``: see
-    ``letters_for``.
+    (``readings.common_han``), Hangul the open syllables, Bengali, Tamil, Telugu,
+    Malayalam and Georgian the letters of real text weighted by frequency
+    (``frequencies.py``); other scripts without a layout every non-combining
+    lower-case or caseless letter of the script in the Basic Multilingual Plane.
+    ``kind``: see ``letters_for``.
     """
     if kind is not None:
         return _of_kind(script_letters(script), kind)
@@ -520,6 +523,9 @@ def script_letters(script: str, kind: str | None = None) -> tuple[str, ...]:
         return LAYOUTS[SCRIPT_LAYOUTS[script]].letters
     if script == "Common":
         return ()
+    weighted = weighted_letters(script)
+    if weighted is not None:
+        return weighted
     return tuple(
         chr(c)
         for c in range(0x10000)

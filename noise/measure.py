@@ -19,7 +19,7 @@ from rapidfuzz.distance import Levenshtein
 from ..report import Table
 from .clusters import cluster_list
 from .guards import Guard
-from .text import word_list
+from .text import is_no_space_unit, word_list
 
 
 def _texts(example: dict[str, Any], fields: list[str], task_type: str) -> list[str]:
@@ -29,8 +29,19 @@ def _texts(example: dict[str, Any], fields: list[str], task_type: str) -> list[s
         if isinstance(value, str):
             out.append(value)
         elif isinstance(value, list):
-            out += [" ".join(value)] if task_type == "tagging" else [str(v) for v in value]
+            out += [_sentence(value)] if task_type == "tagging" else [str(v) for v in value]
     return out
+
+
+def _sentence(tokens: list[str]) -> str:
+    """Tagging tokens as text: joined by spaces, except between tokens of scripts without spaces (so a
+    segmenter sees PAN-X's Chinese characters as the sentence they were)."""
+    parts: list[str] = []
+    for k, token in enumerate(tokens):
+        if k and not (is_no_space_unit(token) and is_no_space_unit(tokens[k - 1])):
+            parts.append(" ")
+        parts.append(token)
+    return "".join(parts)
 
 
 def error_rates(

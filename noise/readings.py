@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import sys
 from collections import Counter
+from collections.abc import Container
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -81,7 +82,7 @@ def pinyin_reading(char: str) -> str | None:
     return _reading_of().get(char)
 
 
-def _slips(reading: str, known: set[str] | dict[str, object]) -> list[str]:
+def _slips(reading: str, known: Container[str]) -> list[str]:
     """The readings of ``known`` that one finger slip on a QWERTY key turns ``reading`` into."""
     from .keyboards import LAYOUTS
 
@@ -145,10 +146,10 @@ def build_table(path: Path) -> None:
     frequency: Counter[str] = Counter()
     dictionary = Path(jieba.__file__).with_name("dict.txt")
     for line in dictionary.read_text(encoding="utf-8").splitlines():
-        word, count = line.split()[:2]
+        word, times = line.split()[:2]
         for char in word:
             if "\u4e00" <= char <= "\u9fff":
-                frequency[char] += int(count)
+                frequency[char] += int(times)
     rows = []
     for char, count in frequency.most_common(TABLE_SIZE):
         reading = pinyin(char, style=Style.TONE3, neutral_tone_with_five=True)[0][0]

@@ -25,11 +25,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import chars, words  # noqa: F401  (registers the catalogue)
+from . import chars, misspell, words  # noqa: F401  (registers the catalogue)
 from .guards import Guard, check_kinds
 from .perturbation import REGISTRY, NoiseError, Perturbation, WordPerturbation, get_perturbation
 from .rng import Rng
-from .text import Words
+from .segment import segments, split_run
+from .text import Words, is_no_space_unit
 
 __all__ = ["REGISTRY", "Chain", "NoiseSpec", "Step", "get_perturbation", "parse", "parse_conditions"]
 
@@ -151,7 +152,7 @@ class Chain:
         ``untouchable`` and the ``guard``'s words are not edited at all.
         """
         kept = [set(untouchable[k]) if untouchable else set() for k in range(len(sentences))]
-        guarded = [set() for _ in sentences]
+        guarded: list[set[int]] = [set() for _ in sentences]
         if guard is not None and guard.active:
             for k, tokens in enumerate(sentences):
                 guarded[k].update(i for i, t in enumerate(tokens) if guard.spans(t))
@@ -161,6 +162,13 @@ class Chain:
             Words.of_tokens(tokens, frozen=frozenset(kept[k] | guarded[k]) | (frozen[k] if frozen else frozenset()))
             for k, tokens in enumerate(sentences)
         ]
+        language = self.perturbations[0].language if self.perturbations else ""
+        word_of: list[list[int] | None] = [None] * len(sentences)
+        if segments(language) and any(p.level == "word" and not p.adds_words for p in self.perturbations):
+            for k, tokens in enumerate(sentences):
+                groups = token_words(tokens, language)
+                if len(groups) < len(tokens):
+                    word_of[k] = [g for g, (a, b) in enumerate(groups) for _ in range(a, b)]
         for p in self.perturbations:
             if p.level == "char":
                 edited = _edit_tokens(p, [w.words for w in current], rngs)
@@ -170,7 +178,7 @@ class Chain:
                 ]
                 current = [Words.of_tokens(new, w.origin, w.frozen) for new, w in zip(edited, current)]
             elif not p.adds_words:
-                current = [_edit_words(p, w, rng) for w, rng in zip(current, rngs)]
+                current = [_edit_words(p, w, rng, word_of[k]) for k, (w, rng) in enumerate(zip(current, rngs))]
         return [(w.words, w.origin) for w in current]
 
 
@@ -201,15 +209,70 @@ def _edit_tokens(p: Perturbation, sentences: list[list[str]], rngs: list[Rng]) -
     return out
 
 
-def _edit_words(p: Perturbation, tokens: Words, rng: Rng) -> Words:
+def _edit_words(p: Perturbation, tokens: Words, rng: Rng, word_of: list[int] | None = None) -> Words:
     """A word edit on tokens; a word that became empty or several tokens (a romanisation with
-    spaces) stays as it was."""
+    spaces) stays as it was. Tokens of one segmenter word (PAN-X's Chinese characters; ``word_of``:
+    the word of each input token, see ``token_words``) are dropped and moved together, so a rate
+    means a share of words there too."""
+    if word_of and not p.rewrites_words:  # type: ignore[attr-defined]
+        groups = _runs([word_of[o] for o in tokens.origin])
+        grouped = Words.of_tokens(
+            ["".join(tokens.words[a:b]) for a, b in groups],
+            frozen=frozenset(g for g, (a, b) in enumerate(groups) if any(tokens.keeps(i) for i in range(a, b))),
+        )
+        moved = p.edit(grouped, rng)  # type: ignore[attr-defined]
+        if moved is grouped:
+            return tokens
+        spans = [groups[g] for g in moved.origin]
+        return Words.of_tokens(
+            [t for a, b in spans for t in tokens.words[a:b]],
+            [o for a, b in spans for o in tokens.origin[a:b]],
+            tokens.frozen,
+        )
     edited = p.edit(tokens, rng)  # type: ignore[attr-defined]
     if edited is tokens or not p.rewrites_words:  # type: ignore[attr-defined]
         return edited
     before = dict(zip(tokens.origin, tokens.words))
     new = [w if w and not _SPACE.search(w) else before[o] for w, o in zip(edited.words, edited.origin)]
     return Words.of_tokens(new, edited.origin, edited.frozen)
+
+
+def _runs(ids: list[int]) -> list[tuple[int, int]]:
+    """Ranges of equal consecutive ids."""
+    out, start = [], 0
+    for k in range(1, len(ids) + 1):
+        if k == len(ids) or ids[k] != ids[start]:
+            out.append((start, k))
+            start = k
+    return out
+
+
+def token_words(tokens: list[str], language: str) -> list[tuple[int, int]]:
+    """Token ranges that form one word: runs of tokens of a script without spaces, segmented by the
+    language's segmenter (a word ending inside a token takes the whole token); other tokens alone."""
+    if not segments(language) or not any(is_no_space_unit(t) for t in tokens):
+        return [(i, i + 1) for i in range(len(tokens))]
+    out: list[tuple[int, int]] = []
+    i = 0
+    while i < len(tokens):
+        j = i + 1
+        if tokens[i] and is_no_space_unit(tokens[i]):
+            while j < len(tokens) and tokens[j] and is_no_space_unit(tokens[j]):
+                j += 1
+            ends, at = set(), 0
+            for word in split_run(language, "".join(tokens[i:j])):
+                at += len(word)
+                ends.add(at)
+            start, at = i, 0
+            for k in range(i, j):
+                at += len(tokens[k])
+                if at in ends or k == j - 1:
+                    out.append((start, k + 1))
+                    start = k + 1
+        else:
+            out.append((i, j))
+        i = j
+    return out
 
 
 def parse(text: str) -> NoiseSpec:

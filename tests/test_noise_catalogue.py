@@ -83,6 +83,8 @@ def test_fallbacks_for_languages_without_a_layout():
     han = Keyboard("ko").variants("中")  # Han without an input method: a frequent character
     assert len(set(han)) == 6000 - 1 and Counter(han)["的"] > Counter(han)["枡"]
     assert Keyboard("sw").variants("ے")  # a letter on no layout here: a random Arabic-script letter
+    bengali = Keyboard("bn").variants("ক")  # no Bengali layout: letters of real Bengali text, by frequency
+    assert Counter(bengali)["র"] > Counter(bengali)["ঞ"] > 0 and "ৠ" not in bengali
     assert Keyboard("en").variants("7") == ()  # digits and punctuation are not typo targets
 
 
@@ -140,8 +142,24 @@ def test_strict_layout_is_an_error_for_a_language_without_one():
 def test_catalogue_covers_the_issue():
     assert set(REGISTRY) == {
         "typo", "swap", "delete", "insert", "substitute", "diacritics", "homoglyph",
-        "drop", "repeat", "shuffle", "split", "merge", "case", "punct", "translit", "codeswitch",
+        "drop", "repeat", "shuffle", "split", "merge", "case", "punct", "translit", "codeswitch", "misspell",
     }  # fmt: skip
+
+
+def test_misspell_draws_natural_english_misspellings_and_says_when_a_language_has_no_list():
+    from harness.noise.misspell import misspellings
+
+    table = misspellings("en")
+    assert "recieve" in table["receive"] and "teh" in table["the"] and len(table) > 10000
+    text = "The government will receive their letter because it is necessary."
+    noisy = parse("misspell:1").bind("en").perturb(text, DocRandom(b"x"))
+    assert noisy != text and len(noisy.split()) == len(text.split())
+    for old, new in zip(text.split(), noisy.split()):
+        core = old.strip(".").lower()
+        assert old == new or new.strip(".").lower() in table[core]
+    assert noisy.split()[0][0].isupper() and noisy.endswith(".")
+    with pytest.raises(NoiseError, match="no list of natural misspellings for 'de'.*Use typo"):
+        parse("misspell:0.1").bind("de")
 
 
 def test_character_edits_stay_in_the_script():
@@ -285,3 +303,11 @@ def test_picks_rate_is_exact_on_average():
     assert 4700 < hits < 5300
     assert picks(random.Random(0), 10, 1.0) and len(picks(random.Random(0), 10, 1.0)) == 10
     assert picks(random.Random(0), 10, 0.0) == []
+
+
+def test_the_shipped_letter_frequencies_are_what_their_builder_writes(shared_data, tmp_path):
+    from harness.noise import frequencies
+
+    frequencies.build_table(shared_data, tmp_path / "letters.tsv")
+    shipped = Path(frequencies.__file__).with_name("data") / frequencies.TABLE
+    assert (tmp_path / "letters.tsv").read_text(encoding="utf-8") == shipped.read_text(encoding="utf-8")

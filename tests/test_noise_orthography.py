@@ -73,7 +73,7 @@ REAL = {
 
 @pytest.fixture(scope="module")
 def real_text(shared_data):
-    texts = {lang: _tatoeba(shared_data, code)[:250] for lang, code in REAL.items()}
+    texts = {lang: _tatoeba(shared_data, code)[:150] for lang, code in REAL.items()}
     texts["yo"] = _panx_sentences(shared_data, "yo")
     return texts
 

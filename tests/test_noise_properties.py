@@ -57,7 +57,7 @@ def _spec(name: str, rate: float) -> str:
 
 
 def _chain(name: str, rate: float, lang: str):
-    lang = "de" if name == "codeswitch" else lang
+    lang = "de" if name == "codeswitch" else "en" if name == "misspell" else lang  # (the languages with a list)
     return parse(_spec(name, rate)).bind(lang)
 
 

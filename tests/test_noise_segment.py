@@ -50,3 +50,43 @@ def random_bytes():
     from harness.noise.rng import DocRandom
 
     return DocRandom(b"seed")
+
+
+def test_a_word_rate_means_the_same_share_of_droppable_words_in_every_panx_language(shared_data):
+    """PAN-X: words outside gold entities may be dropped; a Chinese or Japanese word goes with all its tokens."""
+    from rapidfuzz.distance import Levenshtein
+
+    from harness.noise.measure import _sentence
+    from harness.noise.spec import token_words
+    from harness.noise.structure import entity_tokens
+
+    for path in sorted((shared_data / "panx").glob("dev-*.tsv")):
+        language = path.stem.split("-")[1]
+        clean = _tagged(path)[:300]
+        edits = droppable = seed = 0
+        while droppable < 3000:  # enough words that the share is within 2 points (Yoruba's dev set is small)
+            noisy = perturb_examples(
+                clean, parse("drop:0.1"), task="panx", task_type="tagging", fields=["tokens"], language=language,
+                seed=seed,
+            )  # fmt: skip
+            for c, n in zip(clean, noisy):
+                frozen = entity_tokens(c["target"])
+                groups = token_words(c["tokens"], language)
+                droppable += sum(not any(i in frozen for i in range(a, b)) for a, b in groups)
+                before, after = (word_list(_sentence(e["tokens"]), language) for e in (c, n))
+                edits += Levenshtein.distance(before, after)
+            seed += 1
+        assert 8 <= 100 * edits / droppable <= 12, (language, 100 * edits / droppable)
+
+
+def _tagged(path):
+    sentences, tokens, tags = [], [], []
+    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
+        if line.strip():
+            token, tag = line.split("\t")[:2]
+            tokens.append(token)
+            tags.append(tag)
+        elif tokens:
+            sentences.append({"id": str(len(sentences)), "index": len(sentences), "tokens": tokens, "target": tags})
+            tokens, tags = [], []
+    return sentences

@@ -257,7 +257,7 @@ def test_ranking_ties_follow_each_tasks_official_order(tmp_path) -> None:
 
     def predict(ties: str) -> list:
         task_cfg = replace(cfg, retrieval=replace(cfg.retrieval, top_k=3, ties=ties))
-        context = SimpleNamespace(task=Task(task_cfg, family="lareqa"), split="validation", data_dir=data,
+        context = SimpleNamespace(task=Task(task_cfg, family="lareqa"), split="validation", data_dir=data, model_key=None,
                                   device="cpu", outputs=lambda docs, _: [(list(range(len(docs))),
                                                                           [(vector, None)] * len(docs))])  # fmt: skip
         return ranked_predictions([(vector, None)], [{"id": "q"}], context)[0]

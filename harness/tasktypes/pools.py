@@ -67,7 +67,7 @@ def pool_key(context: EvalContext, pool: list[dict[str, Any]]) -> str | None:
     """The content key of a pool's embeddings under the context's model; None when the model has no key."""
     from ..features import tokenizer_fingerprint  # features imports the task types
 
-    if context.model_key is None:
+    if getattr(context, "model_key", None) is None:  # a context made elsewhere may not name its model
         return None
     settings = asdict(context.task.cfg.retrieval)
     settings.pop("candidates")  # where the pool came from: its content below is what counts
