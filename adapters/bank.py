@@ -30,10 +30,11 @@ from harness import __version__
 from harness.config import NO_INTERMEDIATE, RunConfig
 from harness.errors import HarnessError
 from harness.features import featurize
+from harness.mlm import MaskedLM, MlmMix, load_lm_head, mlm_features
 from harness.models import Base, BaseId, load_encoder
 from harness.planning import TrainingJob, train_args
 from harness.spec import stable_hash
-from harness.training import Stream, TaskModel, train
+from harness.training import Stream, TaskModel, TrainArgs, train
 
 from .lora import STACKS, LoraHost, lora_config
 from .store import ArtefactStore, StoreError
@@ -85,6 +86,8 @@ def stage_spec(base: BaseId, config: RunConfig, jobs: list[TrainingJob], on_top_
         if config.method == "lora"
         else None,
         "temperature": config.temperature if len(jobs) > 1 else None,
+        # only when set, so that the keys of stages without masked-LM batches stay as they were
+        **({"mlm": jobs[0].mlm.identity()} if jobs[0].mlm else {}),
         "jobs": [
             {
                 "task": job.lead.training_identity(job.split),
@@ -241,6 +244,8 @@ class ModelBank:
             features = featurize(task.type, job.training_examples, base.tokenizer, args.max_length, task.cfg)
             streams.append(Stream(TaskModel(module, heads[job.head_name], task.type), features))
         args = train_args(jobs[0].lead, base, config)  # multi-task: the first task's optimiser settings
+        if jobs[0].mlm:
+            streams.append(self._mlm_stream(jobs[0].mlm, module, host.base if host else encoder, args))
         name = "+".join(job.family for job in jobs)
         with self.progress() as progress:
             bar = progress.add_task(f"train {name} ({config.method})", total=None)
@@ -269,6 +274,7 @@ class ModelBank:
             "intermediate": on_top.info.get("key"),
             "stack": self._stack(on_top),
             "train_stats": stats,
+            **({"mlm": jobs[0].mlm.describe()} if jobs[0].mlm else {}),
             "harness_version": __version__,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
@@ -283,6 +289,14 @@ class ModelBank:
             meta["dev_metrics"] = dev(trained)
         self.store.save(key, meta, lambda folder: self._write(folder, key, heads, host, encoder))
         return trained
+
+    def _mlm_stream(self, mix: MlmMix, module: nn.Module, encoder: nn.Module, args: TrainArgs) -> Stream:
+        """Masked-LM batches on the stage's encoder, through the base model's own lm_head (tied to ``encoder``'s
+        input embeddings, which LoRA leaves frozen and full fine-tuning trains)."""
+        head = load_lm_head(self.base.path, encoder.get_input_embeddings())
+        features = mlm_features(mix.corpus, self.base.tokenizer, args.max_length)
+        objective = MaskedLM(self.base.tokenizer, mix.rate, self.config.seed)
+        return Stream(TaskModel(module, head, objective), features, ratio=mix.ratio, name="mlm")  # type: ignore[arg-type]
 
     def _write(
         self,

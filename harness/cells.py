@@ -216,6 +216,8 @@ class Evaluator:
             "base_fingerprint": self.base.fingerprint, "method": config.method, "intermediate": intermediate,
             "stack": trained.info.get("stack"), "seed": config.seed, "sample_seed": config.sample_seed,
             "noise_seed": config.noise_seed, "split": eval_split_of(task, config),
+            "train_language": cell.job.train_language,
+            "zero_shot": task.language not in (cell.job.train_language or "").split(","),
             "metrics": metrics, "higher_is_better": directions, "outcomes": sorted(outcomes) if outcomes else None,
             "settings": {k: getattr(config, k) for k in COMPARED_SETTINGS}, "score": score, "score_name": score_name,
             "table_metrics": table_metrics, "scorers": scorers(task.metric_list),

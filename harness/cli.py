@@ -177,6 +177,17 @@ MODEL_AND_DATA = options(
                  help="Comma-separated module names LoRA adapts."),
     click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
                  help="Multi-task sampling: task probability ∝ size^(1/T); 1 is size-proportional."),
+    click.option("--mlm-corpus", type=click.Path(path_type=Path, file_okay=False),
+                 help="+mlm stages: a folder of unlabelled text, one <lang>.txt per language (Wikipedia, CC-100); "
+                 "the smoke model may instead use the target tasks' non-English docs that are not evaluated."),
+    click.option("--mlm-languages", callback=lambda _c, _p, v: _csv(v) or None,
+                 help="+mlm stages: only these languages' text [default: all there are]."),
+    click.option("--mlm-ratio", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+                 help="+mlm stages: masked-LM batches per task batch."),
+    click.option("--mlm-rate", type=click.FloatRange(min=0, max=1, min_open=True), default=0.15, show_default=True,
+                 help="+mlm stages: share of tokens masked (of those 80% <mask>, 10% random, 10% kept)."),
+    click.option("--mlm-max-lines", type=click.IntRange(min=1), default=100_000, show_default=True,
+                 help="+mlm stages: lines read per language file."),
     click.option("--seqeval", type=click.Choice(["installed", "0.0.12"]), default="installed", show_default=True,
                  help="Tagging F1 with the installed seqeval (1.x: evaluate.py today, XTREME-R) or seqeval 0.0.12's "
                  "rule for POS tags, current when XTREME was published; every record names its scorer."),
@@ -236,7 +247,15 @@ def print_tables(tables: list[Any]) -> None:
     default="none",
     show_default=True,
     help="Comma-separated intermediate stages to compare: none (always included), a task (mnli), a "
-    "multi-task set (mnli+squad), all-intermediate, or a stored adapter (@KEY).",
+    "multi-task set (mnli+squad), all-intermediate, a task's translated training data (mnli@de; mnli@de,ru "
+    "trains one multilingual stage), a stage with masked-LM batches mixed in (mnli+mlm), or a stored adapter (@KEY).",
+)
+@click.option(
+    "--train-language",
+    "train_languages",
+    help="Fine-tune the target tasks in these languages instead of English (comma-separated; each is a row: "
+    "de,ru,en compares source languages). Reads the task's translated training file where its spec names one "
+    "(translate_train), else its training file in that language.",
 )
 @click.option(
     "--stack",
@@ -317,17 +336,20 @@ def run(ctx: click.Context, config_file: Path | None, **params: Any) -> None:
     run_grid(**params)
 
 
-def run_grid(tasks: str | None, languages: str | None, intermediates: str, include_paths: tuple[Path, ...],
-             noise: tuple[str, ...], dry_run: bool, executor: str, workers: int | None, ray_address: str | None,
-             slurm_partition: str | None, slurm_gpus_per_node: int, slurm_time: int, slurm_cluster: str,
+def run_grid(tasks: str | None, languages: str | None, intermediates: str, train_languages: str | None,
+             include_paths: tuple[Path, ...], noise: tuple[str, ...], dry_run: bool, executor: str,
+             workers: int | None, ray_address: str | None, slurm_partition: str | None, slurm_gpus_per_node: int,
+             slurm_time: int, slurm_cluster: str,
              **options: Any) -> None:  # fmt: skip
     from .executors import LocalExecutor, RayExecutor, SlurmExecutor, describe
     from .pipeline import Runner
+    from .planning import split_stages
 
     if not tasks:
         raise HarnessError("harness run needs --tasks (or a tasks: key in the --config file), e.g. --tasks xnli.")
     configs = make_configs(_csv(tasks), languages=_csv(languages) or None, include_paths=list(include_paths),
-                           noise=list(noise), intermediates=_csv(intermediates), **options)  # fmt: skip
+                           noise=list(noise), intermediates=split_stages(intermediates),
+                           train_languages=_csv(train_languages) or None, **options)  # fmt: skip
     with resumable(configs[0].output):
         runners = [Runner(config, err_console).prepare() for config in configs]
         units = list({unit.key: unit for runner in runners for unit in runner.units()}.values())
@@ -364,14 +386,16 @@ def run_grid(tasks: str | None, languages: str | None, intermediates: str, inclu
     "task",
     required=True,
     help="An intermediate task (mnli), a multi-task set (mnli,squad,hellaswag: one shared adapter, one head "
-    "per task) or all-intermediate.",
+    "per task), all-intermediate, translated training data (mnli@de,ru) or a stage with masked-LM batches "
+    "(mnli,mlm).",
 )
 @MODEL_AND_DATA
 def train(task: str, include_paths: tuple[Path, ...], **options: Any) -> None:
     """Train (or reuse) an intermediate-task adapter or checkpoint, and show its dev scores."""
     from .pipeline import Runner
+    from .planning import split_stages
 
-    stage = "+".join(_csv(task))
+    stage = "+".join(split_stages(task))
     if len(options["methods"]) > 1:
         raise HarnessError("harness train trains one stage: give one --method (full or lora).")
     (config,) = make_configs([], include_paths=list(include_paths), intermediates=[stage], **options)

@@ -45,8 +45,18 @@ class RunConfig:
     resume: bool = True
     noise: list[str] = field(default_factory=list)  # conditions evaluated besides clean, e.g. ["typo:0.1"]
     train_noise: str | None = None  # noise on the training data (the classic robustness baseline)
-    #: intermediate stages: "none", a task ("mnli"), a multi-task set ("mnli+squad"), or a stored artefact ("@key")
+    #: the source-language axis: fine-tune targets in each of these languages (None: each spec's own, English)
+    train_languages: list[str] | None = None
+    #: intermediate stages: "none", a task ("mnli"), a multi-task set ("mnli+squad"), a translated
+    #: task ("mnli@de,ru"), masked-LM batches mixed in ("mnli+mlm"), or a stored artefact ("@key")
     intermediates: list[str] = field(default_factory=lambda: [NO_INTERMEDIATE])
+    #: ``+mlm`` stages: a folder of <lang>.txt files, the languages used, masked-LM batches per task batch,
+    #: the share of tokens masked, and the lines read per language
+    mlm_corpus: Path | None = None
+    mlm_languages: list[str] | None = None
+    mlm_ratio: float = 1.0
+    mlm_rate: float = 0.15
+    mlm_max_lines: int = 100_000
     stack: str = "frozen"  # how a LoRA target adapter sits on an intermediate one: frozen | continue | merge
     temperature: float = 1.0  # multi-task intermediate sampling: 1 = size-proportional
     mixed: bool = True  # evaluate LoRA combinations in mixed-adapter batches where possible

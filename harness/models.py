@@ -3,7 +3,7 @@
 Task heads are not part of the base (see ``tasktypes``): one resident encoder
 serves every task, adapter and head of a run.
 
-``tiny`` builds a small XLM-R-architecture model with random weights and a
+``tiny`` builds a small XLM-R-architecture model (with its masked-LM head) with random weights and a
 SentencePiece-style Unigram tokenizer trained on a fixed multilingual sample
 shipped with the package (``tiny_corpus/``: Tatoeba sentences in 41 languages),
 saves both and loads them back through the same ``from_pretrained`` path a hub
@@ -36,7 +36,7 @@ from .spec import stable_hash
 
 DEFAULT_MODEL = "xlm-roberta-large"
 SMOKE_PRESETS = {"tiny"}
-TINY_VERSION = 2
+TINY_VERSION = 3  # 3: saved with a masked-LM head (lm_head), which +mlm stages train with
 TINY_CORPUS = Path(__file__).resolve().parent / "tiny_corpus" / "tatoeba_sample.txt"
 
 
@@ -208,7 +208,7 @@ def _load_error(name: str, exc: Exception) -> ModelError:
 def build_tiny(corpus: list[str], size: TinySize = TinySize(), seed: int = 0) -> Path:
     """Build (or reuse, by corpus hash) the tiny preset; returns its folder."""
     from tokenizers import trainers
-    from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizer
+    from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM, XLMRobertaModel, XLMRobertaTokenizer
 
     lines = sorted({line.strip() for line in corpus if line and line.strip()})
     if not lines:
@@ -241,7 +241,10 @@ def build_tiny(corpus: list[str], size: TinySize = TinySize(), seed: int = 0) ->
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
     )
-    model = XLMRobertaModel(config, add_pooling_layer=False)
+    encoder = XLMRobertaModel(config, add_pooling_layer=False)  # drawn first: the encoder preset 2 had
+    model = XLMRobertaForMaskedLM(config)  # plus XLM-R's lm_head, as xlm-roberta-large ships one
+    model.roberta = encoder
+    model.tie_weights()
 
     def fill(tmp: Path) -> None:
         tokenizer.save_pretrained(tmp)

@@ -38,16 +38,19 @@ from .attacking import attack_cells
 from .cells import Cell, Evaluator, record_key
 from .config import NO_INTERMEDIATE, RunConfig
 from .errors import HarnessError
+from .mlm import MlmMix, held_out_text, read_corpus
 from .models import SMOKE_PRESETS, Base, check_model_name, identify_base, load_base, resolve_device, resolve_dtype
 from .paths import cache_root, remove_stale_temps, write_atomic
 from .planning import (
     TrainingJob,
     check_metrics,
     eval_split_of,
+    parse_stage,
     plan_training,
     resolve_tasks,
     skip_missing_languages,
     train_args,
+    train_language_variants,
 )
 from .registry import TaskIndex
 from .report import Table, all_tables, benchmark_scores, group_scores, target_records
@@ -147,9 +150,9 @@ class Runner:
         for family, languages in skipped.items():
             self.say(f"[yellow]{family}[/]: no local files for {' '.join(languages)} under {config.data_dir}; skipped")
         self.tasks = tasks
-        self.jobs = self.plan(tasks, noisy=True)
-        self.stages = {name: self.plan(self.intermediate_tasks(name)) for name in self.intermediate_names()}
+        self.jobs = self.plan(train_language_variants(tasks, config.train_languages), noisy=True)
         clean = [self.clean_cell(task, job) for job in self.jobs for task in job.tasks]
+        self.stages = {name: self.stage_jobs(name, clean) for name in self.intermediate_names()}
         noises = [c for c in self.conditions if isinstance(c, NoiseSpec)]
         cells = clean + [Cell(v.task, c.job, v.condition, v.examples, v.record, c.scored)
                          for c in clean for v in noisy_variants(c.task, c.examples, noises, config.noise_seed)]  # fmt: skip
@@ -174,6 +177,8 @@ class Runner:
         for j, job in enumerate(self.jobs):
             targets = {name: stage_key(base, config, [job], key) for name, key in below.items()}
             epochs = train_args(job.lead, base, config).epochs
+            tag = f"{config.method}, seed {config.seed}" + (f", trained in {job.train_language}"
+                                                            if job.lead.train_languages else "")  # fmt: skip
             units += [Unit("train", key, f"train {job.family} on {name} ({tag})", config, name, j,
                            deps=(str(below[name]),) if self.stages[name] else (), outputs=(key,),
                            work=len(job.training_examples) * epochs)
@@ -196,7 +201,7 @@ class Runner:
 
     def train(self, name: str) -> dict[str, Any]:
         """``harness train``: one intermediate stage, trained or reused, with its dev scores."""
-        jobs = self.plan(self.intermediate_tasks(name))
+        jobs = self.stage_jobs(name, [])
         if not jobs:
             raise HarnessError("harness train needs an intermediate task, e.g. --task mnli.")
         self.stages = {name: jobs}
@@ -223,25 +228,62 @@ class Runner:
                 )
         return jobs
 
+    def stage_jobs(self, name: str, cells: list[Cell]) -> list[TrainingJob]:
+        """An intermediate stage's training jobs; ``+mlm`` puts the masked-LM mix on the first."""
+        jobs = self.plan(self.intermediate_tasks(name))
+        if jobs and name != NO_INTERMEDIATE and not name.startswith("@") and parse_stage(name)[1]:
+            jobs[0].mlm = self.mlm_mix(name, cells)
+        return jobs
+
+    def mlm_mix(self, name: str, cells: list[Cell]) -> MlmMix:
+        """The unlabelled text of a ``+mlm`` stage: ``--mlm-corpus``, or for the smoke model the target tasks'
+        non-English evaluation docs that are never evaluated (their input text only, never their labels)."""
+        config = self.config
+        if config.mlm_corpus is not None:
+            corpus = read_corpus(config.mlm_corpus, config.mlm_languages, config.mlm_max_lines)
+            source = f"{config.mlm_corpus} ({', '.join(f'{k}.txt' for k in corpus)})"
+        elif self.smoke and cells:
+            evaluated = {e["id"] for c in cells for e in c.examples}
+            splits = {(c.task.cfg.task, eval_split_of(c.task, config)): c.task for c in cells if c.condition == "clean"}
+            docs = [(task.language, e) for (_, split), task in splits.items()
+                    if task.language in (config.mlm_languages or [task.language])
+                    for e in task.examples(split, config.data_dir)]  # fmt: skip
+            corpus = held_out_text(docs, evaluated)
+            source = (f"the input text (no labels) of the target tasks' {', '.join(sorted(corpus))} evaluation docs "
+                      f"that are not evaluated")  # fmt: skip
+            if not corpus:
+                raise HarnessError(f"{name}: every non-English doc of the target tasks is evaluated, so none is left "
+                                   f"as unlabelled masked-LM text; pass --limit N or --mlm-corpus DIR.")  # fmt: skip
+        else:
+            raise HarnessError(
+                f"{name} mixes masked-LM batches on unlabelled multilingual text into the stage: pass --mlm-corpus "
+                f"DIR, a folder with one <lang>.txt per language (e.g. Wikipedia or CC-100 excerpts)."
+            )
+        mix = MlmMix(corpus, source, config.mlm_ratio, config.mlm_rate)
+        lines = sum(len(v) for v in corpus.values())
+        self.say(f"[yellow]{name}[/]: masked-LM text: {lines} lines in {len(corpus)} languages from {source}")
+        return mix
+
     def intermediate_names(self) -> list[str]:
         """``--intermediate`` values, with the ``none`` baseline always first."""
         names = [n for n in self.config.intermediates if n != NO_INTERMEDIATE]
         return [NO_INTERMEDIATE, *dict.fromkeys(names)]
 
     def intermediate_tasks(self, name: str) -> list[Task]:
-        """The tasks of one intermediate stage: none, a task, a multi-task set ``a+b``, or a stored ``@key``."""
+        """The tasks of one intermediate stage: none, a task, a multi-task set ``a+b``, a task in other
+        languages ``mnli@de,ru``, or a stored ``@key``."""
         if name == NO_INTERMEDIATE or name.startswith("@"):
             return []
         if name == "all-intermediate":
             name = "+".join(t for t in self.index.expand("intermediate") if not self.index.task(t).mixture)
         english = replace(self.config, languages=None)  # intermediate tasks are English, whatever --languages says
         tasks = []
-        for part in name.split("+"):
+        for part, languages in parse_stage(name)[0]:
             found = resolve_tasks([part], english, self.index)
             if len(found) != 1:
                 raise HarnessError(f"Intermediate {part!r} is {len(found)} tasks; an intermediate stage is one "
                                    f"English task per name (e.g. mnli, squad, or mnli+squad for multi-task).")  # fmt: skip
-            tasks += found
+            tasks += [t.with_train_languages(languages) if languages else t for t in found]
         return tasks
 
     def clean_cell(self, task: Task, job: TrainingJob) -> Cell:
@@ -329,7 +371,7 @@ class Runner:
         if (name, None) in self.trained:
             return self.trained[name, None]
         _, bank, evaluator = self.resident()
-        jobs = self.stages[name] if name in self.stages else self.plan(self.intermediate_tasks(name))
+        jobs = self.stages[name] if name in self.stages else self.stage_jobs(name, [])
         if name == NO_INTERMEDIATE:
             stage = bank.bare()
         elif name.startswith("@"):

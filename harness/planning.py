@@ -7,13 +7,15 @@ for all of them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from .config import RunConfig
-from .data import has_split, local_patterns
+from .data import data_note, has_split, hub_path, local_patterns
 from .errors import DataError, HarnessError, SpecError
 from .metrics import METRICS
+from .mlm import MlmMix
 from .models import BaseId
 from .registry import TaskIndex
 from .task import DocSelection, Task
@@ -36,6 +38,7 @@ class TrainingJob:
     eval_holdout: bool = False  # evaluate on the other half of the split trained on
     examples: list[dict[str, Any]] = field(default_factory=list)
     noisy_examples: list[dict[str, Any]] | None = None  # --train-noise: what the model is fine-tuned on instead
+    mlm: MlmMix | None = None  # a stage's first job: masked-LM batches mixed into the stage (``mnli+mlm``)
 
     @property
     def lead(self) -> Task:
@@ -59,10 +62,62 @@ class TrainingJob:
     def training_examples(self) -> list[dict[str, Any]]:
         return self.examples if self.noisy_examples is None else self.noisy_examples
 
+    @property
+    def train_language(self) -> str | None:
+        """What records say the model was fine-tuned in: ``de``, or ``de,ru`` for a multilingual set."""
+        return ",".join(self.lead.training_languages) if self.trainable else None
+
     def load(self, data_dir: Any) -> None:
-        """Render the training examples, always in the task's training language."""
+        """Render the training examples, always in the task's training language(s)."""
         if self.split:
-            self.examples = self.lead.examples(self.split, data_dir, self.selection, lang=self.lead.cfg.train_language)
+            self.examples = self.lead.training_examples(self.split, data_dir, self.selection)
+
+
+#: the stage part that mixes masked-LM batches on unlabelled multilingual text into a stage (``anli+mlm``)
+MLM = "mlm"
+#: a comma-separated value that continues ``mnli@de,ru``'s language list rather than naming a new stage
+_LANGUAGE_CONTINUATION = re.compile(r"^[a-z]{2}(\+|$)")
+
+
+def split_stages(text: str) -> list[str]:
+    """``--intermediate`` values: comma-separated stages, where the commas of ``mnli@de,ru`` list languages
+    (a two-letter part right after a stage with ``@`` continues its list: ``none,mnli@de,ru,anli``)."""
+    stages: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if stages and "@" in stages[-1].lstrip("@") and _LANGUAGE_CONTINUATION.match(part):
+            stages[-1] += "," + part
+        elif part:
+            stages.append(part)
+    return stages
+
+
+def parse_stage(name: str) -> tuple[list[tuple[str, list[str]]], bool]:
+    """A stage name → its (task, training languages) parts and whether masked-LM batches are mixed in.
+
+    ``mnli``, ``mnli+squad`` (multi-task), ``mnli@de`` (MNLI's translated training split), ``mnli@de,ru``
+    (one multilingual training set), ``anli+mlm`` (ANLI with masked-LM batches); languages ``[]``: the task's own.
+    """
+    parts = name.split("+")
+    mlm = MLM in parts
+    tasks = []
+    for part in (p for p in parts if p != MLM):
+        task, _, langs = part.partition("@")
+        tasks.append((task, [lang.strip() for lang in langs.split(",") if lang.strip()]))
+    if not tasks:
+        raise HarnessError(f"Stage {name!r}: +mlm mixes masked-LM batches into a task stage; name the task too, "
+                           f"e.g. mnli+mlm.")  # fmt: skip
+    return tasks, mlm
+
+
+def train_language_variants(tasks: list[Task], languages: list[str] | None) -> list[Task]:
+    """``--train-language de,ru,en``: every trainable task once per training language (the source-language
+    axis); tasks with nothing to train (Tatoeba) once."""
+    if not languages:
+        return tasks
+    out: list[Task] = []
+    for lang in languages:
+        out += [t.with_train_languages([lang]) for t in tasks if t.cfg.training_split and t.type.trainable]
+    return out + [t for t in tasks if not (t.cfg.training_split and t.type.trainable)]
 
 
 def make_task(index: TaskIndex, name: str, config: RunConfig) -> Task:
@@ -140,7 +195,7 @@ def skip_missing_languages(tasks: list[Task], config: RunConfig) -> tuple[list[T
 
 
 def training_split(task: Task, config: RunConfig, smoke: bool) -> tuple[str | None, str]:
-    """The split a task trains on (in its training language), and a note when that is not its training split.
+    """The split a task trains on (in its training languages), and a note when that is not its training split.
 
     When the training split is also evaluated (``--train-split validation``, or
     the smoke fallback when a local training file is missing), the split is cut
@@ -150,21 +205,34 @@ def training_split(task: Task, config: RunConfig, smoke: bool) -> tuple[str | No
     """
     cfg = task.cfg
     split = config.train_split or cfg.training_split
-    lang = cfg.train_language
-    if split is None or has_split(cfg, split, config.data_dir, lang):
+    languages = task.training_languages
+    langs = ",".join(languages)
+    missing = []
+    if split is not None:
+        missing = [
+            lang for lang in languages if not has_split(task.training_source(split, lang), split, config.data_dir, lang)
+        ]
+    if not missing:
         holdout = split is not None and split in (cfg.validation_split, cfg.test_split)
-        return split, f"training on a seeded half of {lang} {split!r}; the other half is evaluated" if holdout else ""
-    if smoke and config.train_split is None and has_split(cfg, cfg.validation_split, config.data_dir, lang):
+        return split, f"training on a seeded half of {langs} {split!r}; the other half is evaluated" if holdout else ""
+    dev_halves = all(has_split(cfg, cfg.validation_split, config.data_dir, lang) for lang in languages)
+    if smoke and config.train_split is None and dev_halves:
         return cfg.validation_split, (
-            f"no {lang} training file for {split!r} under {config.data_dir}; the smoke model trains on a "
-            f"seeded half of the {lang} {cfg.validation_split!r} split and is evaluated on the other half"
+            f"no {' '.join(missing)} training file for {split!r} under {config.data_dir}; the smoke model trains on a "
+            f"seeded half of the {langs} {cfg.validation_split!r} split and is evaluated on the other half"
         )
-    files = ", ".join(map(str, local_patterns(cfg, split, config.data_dir, lang))) if split in cfg.data_files else "-"
+    assert split is not None  # languages are missing only from a split
+    lang = missing[0]
+    source = task.training_source(split, lang)
+    patterns = local_patterns(source, split, config.data_dir, lang) if split in source.data_files else []  # type: ignore[arg-type]
+    files = ", ".join(map(str, patterns)) or "-"
+    hub = hub_path(source, split, lang)
     raise DataError(
         f"Task {cfg.task!r}: its {lang} training split {split!r} is not under {config.data_dir} "
-        f"(expected {files}). Supply the file (XTREME's download_data.sh writes it), leave out --data-dir to "
-        f"use the hub, or pass --train-split {cfg.validation_split} to fine-tune on a held-out half of the "
-        f"English dev set."
+        f"(looked for {files}). Supply the file (XTREME's scripts/download_data.sh writes the English ones), "
+        + (f"leave out --data-dir to load {hub} from the hub, " if hub else "")
+        + f"or pass --train-split {cfg.validation_split} to fine-tune on a held-out half of the {lang} dev set."
+        + data_note(source, split, lang)
     )
 
 

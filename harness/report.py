@@ -20,7 +20,7 @@ import io
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,6 +32,26 @@ from .stats import CORRECTION_NAMES, Estimate
 
 if TYPE_CHECKING:
     from .analysis import Analysis
+
+#: the training language of XTREME's zero-shot setting, whose own column XTREME-R's average includes
+XTREME_SOURCE = "en"
+
+
+class InLanguage(float):
+    """A score in a language the model was fine-tuned in (not zero-shot there): marked ``†`` in tables."""
+
+
+def averaged(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records an average over languages may use: the one place that decides what is zero-shot.
+
+    XTREME-R averages every language, English included, for models fine-tuned on English; a task family
+    with a model fine-tuned in another language (``--train-language de``, a source-language comparison)
+    leaves each row's own training language out instead (the record says ``zero_shot: false``), so every
+    row of the family averages zero-shot scores only.
+    """
+    records = list(records)
+    compared = {r["family"] for r in records if r.get("train_language") not in (None, XTREME_SOURCE)}
+    return [r for r in records if r.get("zero_shot", True) or r["family"] not in compared]
 
 
 @dataclass
@@ -52,7 +72,8 @@ class Table:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return ""
         if isinstance(value, float):
-            return f"{value + 0.0:.1f}".replace("-0.0", "0.0")  # no negative zero in a table of differences
+            mark = "†" if isinstance(value, InLanguage) else ""
+            return f"{value + 0.0:.1f}".replace("-0.0", "0.0") + mark  # no negative zero in a table of differences
         return str(value)
 
     def to_rich(self, width: int | None = None) -> list[RichTable]:
@@ -178,7 +199,7 @@ def _latex_escape(text: str) -> str:
 
 
 #: what tells a table's rows apart (and what a group score never averages across)
-KEYS = ("model_label", "method", "intermediate", "train_noise", "condition", "seed")
+KEYS = ("model_label", "method", "intermediate", "train_language", "train_noise", "condition", "seed")
 #: what changes a score's meaning without being compared: records differing in these are kept in separate rows
 SETUP_KEYS = ("split", "sample_seed", "noise_seed", "base_fingerprint")
 
@@ -243,6 +264,8 @@ def _notes(records: list[dict[str, Any]], varying: list[str]) -> str:
         values = "; ".join(f"{k}: {', '.join(sorted({str(setting_value(r, k)) for r in records}))}" for k in setup)
         notes.append(f"Records come from runs that differ in {values}: rows with different values are separate "
                      f"and not comparable.")  # fmt: skip
+    if len(averaged(records)) < len(records):
+        notes.append("† fine-tuned in that language (not zero-shot): left out of the average.")
     smoke = sorted({r["model_label"] for r in records if r.get("smoke")})
     if smoke:
         notes.append(f"{', '.join(smoke)}: random-init, checks the pipeline only; not an XLM-R result.")
@@ -309,13 +332,20 @@ def _direction(cells: Cells, family: str) -> int:
 
 
 def _estimates(
-    analysis: Analysis, cells: Cells, contrast: Contrast, metric: str, languages: list[str]
+    analysis: Analysis, cells: Cells, contrast: Contrast, metric: str, languages: list[str], counted: set[int]
 ) -> tuple[list[Estimate | None], Estimate | None, bool]:
-    """Per language and over languages; whether the mean covers fewer languages than some row cell has."""
+    """Per language and over languages; whether the mean covers fewer languages than some row cell has.
+
+    A language whose records ``averaged`` leaves out (the row's own training language) is shown marked
+    ``†`` and kept out of the mean.
+    """
     members = [cells[c] for c in contrast.cells]
+    own = {lang for m in members for lang, rs in m.items() if any(id(r) not in counted for r in rs)}
     per_language = [analysis.estimate(members, metric, [lang], contrast.combine, contrast.sides) for lang in languages]
-    shared = [lang for lang in languages if all(lang in m for m in members)]
-    partial = any(set(m) - set(shared) for m in members)
+    per_language = [e if e is None or lang not in own else replace(e, value=InLanguage(e.value))
+                    for e, lang in zip(per_language, languages)]  # fmt: skip
+    shared = [lang for lang in languages if all(lang in m for m in members) and lang not in own]
+    partial = any(set(m) - set(shared) - own for m in members)
     return per_language, analysis.estimate(members, metric, shared, contrast.combine, contrast.sides), partial
 
 
@@ -350,6 +380,7 @@ def leaderboard(
     analysis = analysis or Analysis(None)
     varying = varying_keys(records)
     settings = row_keys(records, by_seed)
+    counted = {id(r) for r in averaged(records)}
     languages = language_order(records)
     cells = collect(records, settings)
     rows: dict[tuple[str, ...], Contrast] = {}
@@ -377,7 +408,7 @@ def leaderboard(
     partial = False
     for row_key, contrast in rows.items():
         family, metric, *setting = row_key
-        per_language, avg, short = _estimates(analysis, cells, contrast, metric, languages)
+        per_language, avg, short = _estimates(analysis, cells, contrast, metric, languages, counted)
         partial |= short
         estimates += [e for e in (avg, *per_language) if e is not None]
         ref = [shown[row_key].value if row_key in shown else None] if shown else []
@@ -394,7 +425,7 @@ def leaderboard(
 def condition_averages(records: list[dict[str, Any]], settings: list[str]) -> dict[tuple[str, ...], dict[str, float]]:
     """(task family, *setting values) → condition → headline score averaged over languages."""
     scores: dict[tuple[str, ...], dict[str, list[float]]] = {}
-    for r in records:
+    for r in averaged(records):
         scores.setdefault((r["family"], *_setting(r, settings)), {}).setdefault(r["condition"], []).append(r["score"])
     return {row: {c: mean(v) for c, v in by_condition.items()} for row, by_condition in scores.items()}
 
@@ -411,7 +442,7 @@ def robustness_summary(
     """
     from .analysis import Analysis
 
-    records = list(records)
+    records = averaged(records)  # zero-shot cells only: a training language is not averaged in
     analysis = analysis or Analysis(None)
     varying = varying_keys(records)
     if "condition" not in varying and "intermediate" not in varying:
@@ -530,7 +561,7 @@ def _benchmark_rows(
     """Per setting: each member's task score over the benchmark's languages, and the members scored on
     fewer of them than the benchmark has (``"15 of 33 languages"``)."""
     rows: dict[tuple[str, ...], dict[str, list[dict[str, Any]]]] = {}
-    for r in records:
+    for r in averaged(records):
         wanted = members.get(r["family"], [])
         if r["family"] in members and (wanted is None or r["language"] in wanted):
             rows.setdefault(tuple(_setting(r, settings)), {}).setdefault(r["family"], []).append(r)
@@ -630,8 +661,8 @@ def all_tables(
 
 
 def group_scores(records: Iterable[dict[str, Any]], languages: list[str] | None = None) -> list[dict[str, Any]]:
-    """A task family's scores for results.json: one entry per setting (model, method, intermediate, noise,
-    seed), never averaging records of different settings.
+    """A task family's scores for results.json: one entry per setting (model, method, intermediate, training
+    language, noise, seed), never averaging records of different settings, nor non-zero-shot ones (``averaged``).
 
     Each entry has the family's task score as XTREME's evaluate.py gives it (``task_score``: the mean over
     languages; QA: (mean EM + mean F1) / 2), the mean over languages of every metric the records hold (the
@@ -640,7 +671,7 @@ def group_scores(records: Iterable[dict[str, Any]], languages: list[str] | None 
     should cover; an entry covering fewer says which are missing.
     """
     by_setting: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for r in records:
+    for r in averaged(records):
         by_setting.setdefault(tuple(str(r.get(k)) for k in KEYS), []).append(r)
     out = []
     for setting, rows in by_setting.items():

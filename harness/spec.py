@@ -71,6 +71,30 @@ class RetrievalSettings:
 
 
 @dataclass
+class TranslatedTraining:
+    """Where a task's training split is found in languages other than ``train_language`` (spec key
+    ``translate_train``): machine-translated copies such as XNLI-MT or XTREME's translate-train files.
+
+    Only the training split reads it, and only in another language: evaluation splits keep the task's own
+    source. Without this block a task trains in another language from its own ``data_files`` pattern
+    (PAN-X and UD-POS ship a training file per language).
+    """
+
+    #: local file pattern(s) relative to ``--data-dir``, with ``{{ lang }}``
+    data_files: Any = None
+    data_format: str | None = None  # default: the task's
+    data_kwargs: dict[str, Any] | None = None  # default: the task's
+    #: the hub dataset that has the translated training split, when one does
+    dataset_path: str | None = None
+    dataset_name: str | None = None
+    dataset_kwargs: dict[str, Any] = field(default_factory=dict)
+    hub_split: str = "train"
+    process_docs: Any = None  # a !function hook; default: the task's
+    #: how to obtain the files (which XTREME script or download writes them); added to missing-file errors
+    data_note: str | None = None
+
+
+@dataclass
 class TaskConfig:
     """One task: English training data plus the evaluation data of one language."""
 
@@ -123,6 +147,8 @@ class TaskConfig:
     training: TrainingDefaults = field(default_factory=TrainingDefaults)
     # how retrieval tasks embed and search (layer, pooling, candidate pool): not training hyperparameters
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    #: the training split in other languages (``--train-language de``, ``--intermediate mnli@de``)
+    translate_train: TranslatedTraining | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     # where the spec came from (not a YAML key)
     source: RawSpec | None = field(default=None, repr=False, compare=False)
@@ -141,7 +167,9 @@ class TaskConfig:
         return out
 
     def fingerprint(self, exclude: tuple[str, ...] = ()) -> str:
-        data = {k: v for k, v in self.to_dict().items() if k not in exclude}
+        """What identifies the spec; ``translate_train`` is left out: it shapes neither evaluation nor training
+        in ``train_language``, and a translated training's identity holds the source it read instead."""
+        data = {k: v for k, v in self.to_dict().items() if k not in exclude and k != "translate_train"}
         return stable_hash(data)
 
 
@@ -167,7 +195,7 @@ class GroupConfig:
 def _plain(value: Any) -> Any:
     if isinstance(value, FunctionRef):
         return {"!function": value.target, "source": value.source()}
-    if isinstance(value, (TrainingDefaults, RetrievalSettings)):
+    if isinstance(value, (TrainingDefaults, RetrievalSettings, TranslatedTraining)):
         return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
@@ -239,6 +267,10 @@ def parse_task(raw: RawSpec) -> TaskConfig:
         raise SpecError(f"{raw.where('role')}: role must be 'target' or 'intermediate', not {data['role']!r}.")
     training = _nested(raw, data.pop("training", None), "training", TrainingDefaults)
     retrieval = _nested(raw, data.pop("retrieval", None), "retrieval", RetrievalSettings)
+    if data.get("translate_train") is not None:
+        data["translate_train"] = _nested(raw, data["translate_train"], "translate_train", TranslatedTraining)
+        if data["translate_train"].data_files is None and data["translate_train"].dataset_path is None:
+            raise SpecError(f"{raw.where('translate_train')}: translate_train needs data_files or dataset_path.")
     if "label_list" in data and data["label_list"] is not None and not isinstance(data["label_list"], list):
         raise SpecError(
             f"{raw.where('label_list')}: label_list must be a list of labels, e.g. label_list: [neg, pos]; "

@@ -8,7 +8,7 @@ Noise wrappers act on examples, so they touch model inputs, never raw columns.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,10 @@ class DocSelection:
         return rows
 
 
+def hook_source(cfg: TaskConfig) -> str | None:
+    return cfg.process_docs.source() if cfg.process_docs is not None else None
+
+
 def _half(doc_id: str, seed: int) -> int:
     """A doc's half, from a hash of its id: parallel datasets split identically in every language."""
     return int(stable_hash([seed, doc_id], 8), 16) % 2
@@ -74,11 +78,18 @@ class Task:
     family: str = ""  # the group whose row this task fills in tables (xnli for xnli_de)
     noise: Any = None  # a noise.NoiseSpec, set by harness.noise.wrap
     members: list[Task] = field(default_factory=list)  # the tasks of a ``mixture``
+    #: the languages fine-tuned on, when not the spec's ``train_language`` (several: one multilingual set)
+    train_languages: list[str] = field(default_factory=list)
     type: TaskType = field(init=False)
 
     def __post_init__(self) -> None:
         self.type = get_task_type(self.cfg.task_type)
         self.family = self.family or self.cfg.task
+        if self.train_languages and self.members:
+            raise SpecError(
+                f"Task {self.cfg.task!r} trains on a mixture of other tasks' training data; it cannot be trained "
+                f"in {', '.join(self.train_languages)}. Name the member tasks instead (e.g. mnli@de)."
+            )
         for member in self.members:
             if (member.cfg.task_type, member.cfg.label_list) != (self.cfg.task_type, self.cfg.label_list):
                 raise SpecError(
@@ -107,17 +118,70 @@ class Task:
         """What identifies this task's evaluation examples (a noise wrapper adds its spec and seed)."""
         return self.cfg.fingerprint()
 
+    @property
+    def training_languages(self) -> list[str]:
+        return self.train_languages or [self.cfg.train_language]
+
+    def with_train_languages(self, languages: list[str]) -> Task:
+        """This task fine-tuned in ``languages`` instead (the spec's own ``train_language`` alone is no change)."""
+        own = languages == [self.cfg.train_language]
+        return Task(self.cfg, self.family, self.noise, self.members, [] if own else list(languages))
+
+    def training_source(self, split: str, lang: str) -> TaskConfig:
+        """The spec that reads ``split`` for training in ``lang``: its ``translate_train`` source when ``split`` is
+        the training split and ``lang`` not the spec's training language, else the task's own; an error where
+        that would read the training language's data under another language's name (ANLI's one file)."""
+        cfg, translated = self.cfg, self.cfg.translate_train
+        if lang == cfg.train_language:
+            return cfg
+        if translated is None or split != cfg.training_split:
+            if source_identity(cfg, split, lang) == source_identity(cfg, split, cfg.train_language):
+                raise SpecError(
+                    f"Task {cfg.task!r} has no {lang} training data: its {split!r} split reads the same "
+                    f"{cfg.train_language} data in every language, and its spec names no translate_train source. "
+                    f"Add a translate_train block naming the translated files to "
+                    f"{cfg.source.path if cfg.source else 'its YAML'} (as tasks/xnli and tasks/pawsx do)."
+                )
+            return cfg
+        return replace(
+            cfg,
+            train_language=lang,
+            dataset_path=translated.dataset_path,
+            dataset_name=translated.dataset_name,
+            dataset_kwargs=translated.dataset_kwargs,
+            hub_splits={split: translated.hub_split},
+            data_files={split: translated.data_files} if translated.data_files is not None else {},
+            data_format=translated.data_format or cfg.data_format,
+            data_kwargs=cfg.data_kwargs if translated.data_kwargs is None else translated.data_kwargs,
+            data_note=translated.data_note,
+            process_docs=translated.process_docs or cfg.process_docs,
+        )
+
     def training_identity(self, split: str | None = None) -> str:
-        """Hash of what shapes training on ``split`` (default: the training split), in ``train_language``.
+        """Hash of what shapes training on ``split`` (default: the training split), in the training language(s).
 
         Evaluation-only keys are left out, and the data source counts as rendered
         for training, so all languages of a family share one model, and so do
         XQuAD and MLQA (both fine-tuned on SQuAD) although their test files differ.
         """
         split = split or self.cfg.training_split
-        source = source_identity(self.cfg, split, self.cfg.train_language) if split else None
+        source: Any = source_identity(self.cfg, split, self.cfg.train_language) if split else None
+        if split and self.train_languages:  # only then, so that the keys of English-trained models stay as they were
+            sources = [(lang, self.training_source(split, lang)) for lang in self.train_languages]
+            source = [[lang, source_identity(cfg, split, lang), hook_source(cfg)] for lang, cfg in sources]
         own = [self.cfg.fingerprint(exclude=EVAL_ONLY_KEYS + SOURCE_KEYS), source, split, self.cfg.version]
         return stable_hash([*own, *(m.training_identity() for m in self.members)])
+
+    def training_examples(self, split: str, data_dir: Path | None, selection: DocSelection) -> list[dict[str, Any]]:
+        """The examples ``split`` gives in every training language; several languages are concatenated (ids
+        prefixed by language), each with the same selection, so parallel data gives the same docs in each."""
+        languages = self.training_languages
+        pooled: list[dict[str, Any]] = []
+        for lang in languages:
+            source = Task(self.training_source(split, lang), self.family, members=self.members)
+            for example in source.examples(split, data_dir, selection, lang=lang):
+                pooled.append(example if len(languages) == 1 else {**example, "id": f"{lang}:{example['id']}"})
+        return [{**e, "index": i} for i, e in enumerate(pooled)]
 
     def docs(self, split: str, data_dir: Path | None, lang: str | None = None) -> datasets.Dataset:
         return load_docs(self.cfg, split, data_dir, lang)

@@ -80,12 +80,22 @@ class Stream:
 
     model: TaskModel
     features: datasets.Dataset
+    #: batches of this stream per task batch (masked-LM batches mixed into a stage), instead of a share by
+    #: size; its examples do not count towards epochs, and its losses are reported apart
+    ratio: float | None = None
+    name: str = ""
 
 
 def _batches(n: int, batch_size: int, key: str) -> Iterator[list[int]]:
     """Endless training batches: a fresh seeded permutation every epoch."""
     for epoch in itertools.count():
         yield from shuffled_batches(n, batch_size, key, epoch)
+
+
+def _loss_curve(values: list[float]) -> dict[str, float | int]:
+    """A mixed-in stream's loss at the start and the end: means over its first and last tenth of steps."""
+    k = max(1, len(values) // 10)
+    return {"steps": len(values), "first_loss": sum(values[:k]) / k, "final_loss": sum(values[-k:]) / k}
 
 
 def train(
@@ -102,13 +112,16 @@ def train(
     With several streams (multi-task training: one shared encoder, one head per
     task) each step draws its task with probability proportional to
     ``size ** (1 / temperature)``: 1 is size-proportional, larger flattens
-    towards uniform. Epochs count over all tasks' examples together.
+    towards uniform. Epochs count over all tasks' examples together. A stream
+    with a ``ratio`` (masked-LM) adds that many batches per task batch on top.
     """
     torch.manual_seed(args.seed)
     models = nn.ModuleList([s.model for s in streams]).to(device).train()  # shared parameters counted once
     sizes = [len(s.features) for s in streams]
-    steps_per_epoch = math.ceil(sum(sizes) / args.batch_size)
-    total = max(1, math.ceil(steps_per_epoch * args.epochs))
+    tasks = [i for i, s in enumerate(streams) if s.ratio is None]
+    extra = sum(s.ratio or 0.0 for s in streams)
+    steps_per_epoch = math.ceil(sum(sizes[i] for i in tasks) / args.batch_size)
+    total = max(1, math.ceil(steps_per_epoch * args.epochs * (1 + extra)))
     warmup = int(total * args.warmup_ratio)
     optimizer = _optimizer(models, args)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -116,9 +129,12 @@ def train(
     )
     params = [p for p in models.parameters() if p.requires_grad]
     weights = [n ** (1.0 / temperature) for n in sizes]
+    task_weight = sum(weights[i] for i in tasks)
+    weights = [w if s.ratio is None else s.ratio * task_weight for w, s in zip(weights, streams)]
     pick = random.Random(f"tasks:{args.seed}")
     batches = [_batches(n, args.batch_size, f"{args.seed}:{i}") for i, n in enumerate(sizes)]
     step_losses: list[torch.Tensor] = []  # kept on the device, read once at the end
+    drawn: list[int] = []  # the stream of each step
     shown = float("nan")
     start = time.perf_counter()
     for step in range(1, total + 1):
@@ -134,16 +150,21 @@ def train(
         schedule.step()
         optimizer.zero_grad(set_to_none=True)
         step_losses.append(loss.detach())
+        drawn.append(i)
         if step % SHOW_LOSS_EVERY == 0 or step == 1:
             shown = float(step_losses[-1])  # reading a loss waits for the device: only every SHOW_LOSS_EVERY steps
         if on_step:
             on_step(step, total, shown)
     models.eval()
-    losses = torch.stack(step_losses).float().tolist()
+    values = torch.stack(step_losses).float().tolist()
+    mixed = {i: [v for v, d in zip(values, drawn) if d == i] for i, s in enumerate(streams) if s.ratio is not None}
+    losses = [v for v, d in zip(values, drawn) if d not in mixed] or [math.nan]  # the task streams'
     tail = losses[-max(1, steps_per_epoch) :]
+    apart = {streams[i].name: _loss_curve(curve) for i, curve in mixed.items() if curve}
     return {
+        **({"mixed_losses": apart} if apart else {}),
         "steps": total,
-        "examples": sum(sizes),
+        "examples": sum(sizes[i] for i in tasks),
         "first_loss": losses[0],
         "final_loss": sum(tail) / len(tail),
         "seconds": round(time.perf_counter() - start, 3),

@@ -34,15 +34,32 @@ def _string_features(columns: list[str]) -> datasets.Features:
 
 
 @register_reader("tsv")
-def read_tsv(files: list[str], columns: list[str] | None = None, header: bool | str = False) -> datasets.Dataset:
+def read_tsv(
+    files: list[str],
+    columns: list[str] | None = None,
+    header: bool | str = False,
+    rename: dict[str, str] | None = None,
+    replace: dict[str, dict[str, str]] | None = None,
+) -> datasets.Dataset:
     """Tab-separated text with no quoting (XTREME's XNLI/PAWS-X files contain bare quotes).
 
     ``header: auto`` reads a file whose first line names all ``columns`` (PAWS-X's labelled test files:
     ``id  sentence1  sentence2  label``) by those names, extra columns dropped, and any other file as
-    headerless ``columns`` (XTREME's preprocessed ``dev-<lang>.tsv``).
+    headerless ``columns`` (XTREME's preprocessed ``dev-<lang>.tsv``). ``rename`` renames columns and
+    ``replace`` maps a column's values: XNLI-MT's header says ``hypo`` and its labels ``contradictory``, which
+    XTREME's preprocessing turns into ``contradiction``.
     """
+    docs = _read_tsv(files, columns, header)
+    if rename:
+        docs = docs.rename_columns(rename)
+    if replace:
+        docs = docs.map(lambda d: {c: mapping.get(d[c], d[c]) for c, mapping in replace.items()})
+    return docs
+
+
+def _read_tsv(files: list[str], columns: list[str] | None, header: bool | str) -> datasets.Dataset:
     if header == "auto" and columns:
-        parts = [read_tsv([f], columns, header=set(columns) <= set(_first_row(f))) for f in files]
+        parts = [_read_tsv([f], columns, header=set(columns) <= set(_first_row(f))) for f in files]
         return parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
     kwargs: dict[str, Any] = {"delimiter": "\t", "quoting": 3, "keep_default_na": False}
     if columns and header:
