@@ -332,15 +332,24 @@ def _direction(cells: Cells, family: str) -> int:
 
 
 def _estimates(
-    analysis: Analysis, cells: Cells, contrast: Contrast, metric: str, languages: list[str], counted: set[int]
+    analysis: Analysis,
+    cells: Cells,
+    contrast: Contrast,
+    metric: str,
+    languages: list[str],
+    counted: set[int] | None = None,
 ) -> tuple[list[Estimate | None], Estimate | None, bool]:
     """Per language and over languages; whether the mean covers fewer languages than some row cell has.
 
     A language whose records ``averaged`` leaves out (the row's own training language) is shown marked
-    ``†`` and kept out of the mean.
+    ``†`` and kept out of the mean; ``counted`` None: every record counts (the caller kept only those).
     """
     members = [cells[c] for c in contrast.cells]
-    own = {lang for m in members for lang, rs in m.items() if any(id(r) not in counted for r in rs)}
+    own = (
+        set()
+        if counted is None
+        else {lang for m in members for lang, rs in m.items() if any(id(r) not in counted for r in rs)}
+    )
     per_language = [analysis.estimate(members, metric, [lang], contrast.combine, contrast.sides) for lang in languages]
     per_language = [e if e is None or lang not in own else replace(e, value=InLanguage(e.value))
                     for e, lang in zip(per_language, languages)]  # fmt: skip
