@@ -15,7 +15,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -69,6 +69,18 @@ def records(out: Path) -> dict[str, dict]:
 
 def predictions(out: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in (out / "predictions").glob("*.jsonl")}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread() -> Iterator[None]:
+    """Every run of this module on one torch thread, as in its forked and Ray worker processes: training's float
+    sums (the recorded losses) depend on the thread count, and the runs are compared to the last bit."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
