@@ -29,11 +29,12 @@ import contextlib
 import json
 import os
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from .paths import host_name, process_dead
 
 HEARTBEAT_S = 5.0
 STALE_S = 60.0
@@ -49,13 +50,8 @@ def _owner(path: Path) -> dict | None:
 
 def _abandoned(path: Path, owner: dict | None) -> bool:
     """A dead pid on this host, or no heartbeat for ``STALE_S`` (also an owner that died before writing its name)."""
-    if owner is not None and owner.get("host") == socket.gethostname():
-        try:
-            os.kill(int(owner["pid"]), 0)
-        except ProcessLookupError:
-            return True
-        except (PermissionError, KeyError, ValueError):
-            pass
+    if owner is not None and process_dead(owner.get("host"), owner.get("pid")):
+        return True
     try:
         return time.time() - path.stat().st_mtime > STALE_S
     except FileNotFoundError:
@@ -92,7 +88,7 @@ def claim(path: Path, on_wait: Callable[[dict], None] | None = None) -> Iterator
     the owner they waited for has usually just published it.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    me = {"host": socket.gethostname(), "pid": os.getpid(), "token": secrets.token_hex(8), "since": time.time()}
+    me = {"host": host_name(), "pid": os.getpid(), "token": secrets.token_hex(8), "since": time.time()}
     told = False
     while not _try_create(path, me):
         owner = _owner(path)

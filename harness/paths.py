@@ -61,13 +61,29 @@ def folder_fingerprint(folder: Path, exclude: tuple[str, ...] = ()) -> str:
 _TEMP = re.compile(r"\.writing-.*~(?P<host>[^~/]*)~(?P<pid>\d+)~[^~/]*")
 
 
-def _host() -> str:
+def host_name() -> str:
+    """This machine's name as owners of temporaries and locks record it (safe in a file name)."""
     return re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname())
+
+
+def process_dead(host: object, pid: object) -> bool:
+    """Whether the process ``pid`` of machine ``host`` is known to have ended: the one liveness check of
+    temporaries and locks. Only a pid of this machine can be checked; another machine's, an unreadable pid,
+    or another user's live process is not known to be dead."""
+    if host != host_name():
+        return False
+    try:
+        os.kill(int(pid), 0)  # type: ignore[call-overload]
+    except ProcessLookupError:
+        return True
+    except (PermissionError, TypeError, ValueError, OverflowError):
+        return False
+    return False
 
 
 def temp_prefix(name: str) -> str:
     """The prefix of a temporary file or folder written for ``name`` by this process (see ``owner_alive``)."""
-    return f".writing-{name}~{_host()}~{os.getpid()}~"
+    return f".writing-{name}~{host_name()}~{os.getpid()}~"
 
 
 def owner_alive(temp: Path) -> bool:
@@ -81,15 +97,7 @@ def owner_alive(temp: Path) -> bool:
     temporary may then be kept a while longer, a live one is never removed.
     """
     match = _TEMP.fullmatch(temp.name)
-    if match is None or match["host"] != _host():
-        return True
-    try:
-        os.kill(int(match["pid"]), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
+    return match is None or not process_dead(match["host"], match["pid"])
 
 
 def remove_stale_temps(folder: Path) -> list[Path]:

@@ -11,7 +11,6 @@ import json
 import multiprocessing
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -26,6 +25,7 @@ import harness.cli as cli_module
 from harness.adapters.store import ArtefactStore
 from harness.cli import cli
 from harness.models import TINY_CORPUS
+from harness.paths import host_name
 
 GRID_YAML = """\
 tasks: [toy, toytag]
@@ -294,7 +294,7 @@ def test_a_lock_is_waited_for_while_its_owner_lives_and_taken_over_when_it_is_ab
     os.utime(path, (old, old))  # the owner's heartbeat stopped: its machine died
     worker.join(10)
     assert entered and not path.exists()
-    path.write_text(json.dumps({**other_host, "host": socket.gethostname(), "pid": 2**22 + 12345}))
+    path.write_text(json.dumps({**other_host, "host": host_name(), "pid": 2**22 + 12345}))
     take()  # a dead pid on this host: taken over at once
     assert len(entered) == 2 and not path.exists()
 
