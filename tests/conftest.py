@@ -9,13 +9,16 @@ the same ``from_pretrained`` path as a real model.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
 _CACHE = Path(tempfile.mkdtemp(prefix="harness-tests-"))
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)  # each run has its own; none outlives it
 os.environ["HARNESS_CACHE"] = str(_CACHE / "harness")
 os.environ["HF_HOME"] = str(_CACHE / "hf")
 os.environ["HF_DATASETS_CACHE"] = str(_CACHE / "hf-datasets")
