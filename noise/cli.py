@@ -150,9 +150,11 @@ def noise_preview(
 
 
 def _field_texts(before: dict[str, Any], after: dict[str, Any], fields: list[str]) -> list[tuple[str, str, str]]:
-    out = []
+    out: list[tuple[str, str, str]] = []
     for field in fields:
-        a, b = before.get(field), after.get(field)
+        if field not in before:
+            continue
+        a, b = before[field], after[field]
         if isinstance(a, str):
             out.append((field, a, b))
         elif isinstance(a, list) and field == "tokens":

@@ -13,6 +13,7 @@ segmentation rules (``clusters.py``, tier 3) take the ordinary path.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,7 +41,7 @@ def _as_code_points(options: tuple[str, ...]) -> np.ndarray | None:
     return cached[1]
 
 
-def perturb_batch(p: OptionPerturbation, texts: list[str], rngs: list[Rng]) -> list[str]:
+def perturb_batch(p: OptionPerturbation, texts: list[str], rngs: Sequence[Rng]) -> list[str]:
     out: list[str] = list(texts)
     regular = [k for k, text in enumerate(texts) if text and is_regular(text)]
     chosen = set(regular)
@@ -54,7 +55,7 @@ def perturb_batch(p: OptionPerturbation, texts: list[str], rngs: list[Rng]) -> l
     return out
 
 
-def _vectorised(p: OptionPerturbation, texts: list[str], rngs: list[Rng]) -> list[str]:
+def _vectorised(p: OptionPerturbation, texts: list[str], rngs: Sequence[Rng]) -> list[str]:
     joined = "".join(texts)
     cps = _code_points(joined)
     lengths = np.array([len(t) for t in texts], dtype=np.int64)
@@ -85,7 +86,8 @@ def _vectorised(p: OptionPerturbation, texts: list[str], rngs: list[Rng]) -> lis
     edits = _python_edits(p, joined, cluster_at, cluster_end, owner[rest], counts, linked, rest, fraction[~done])
     if not edits:
         return [result[a : a + n] for a, n in zip(text_at.tolist(), lengths.tolist())]
-    pieces, last, shift, shifts = [], 0, 0, []
+    pieces: list[str] = []
+    last, shift, shifts = 0, 0, []
     for a, b, new in edits:
         pieces += (result[last:a], new)
         last = b
@@ -160,10 +162,11 @@ def _single_code_points(
             if points is not None:
                 flat.append(points)
                 size += len(options)
-        if segments[id(options)] is None:
+        place = segments[id(options)]
+        if place is None:
             handled[u] = False
         else:
-            offset[u], count[u] = segments[id(options)]
+            offset[u], count[u] = place
     table = np.concatenate([*flat, np.zeros(1, dtype=np.uint32)])  # a last entry for rows without options
     n, start = count[which], offset[which]
     k = np.floor(fraction * n).astype(np.int64)

@@ -105,7 +105,7 @@ def stats_table(records: list[dict[str, Any]]) -> Table | None:
         return None
     languages = sorted({r["language"] for r in noisy}, key=lambda lang: (lang != "en", lang))
     rows: dict[tuple[str, str, str], dict[str, float]] = {}
-    skipped = set()
+    skipped: set[str] = set()
     for r in noisy:
         for measure in ("cer", "wer", "labels_touched", "protected_hit"):
             if measure in r["noise"]:

@@ -17,6 +17,7 @@ whose ``origin`` carries each word's label; perturbations that add words
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -99,7 +100,7 @@ class Perturbation:
     def perturb(self, text: str, rng: Rng) -> str:
         raise NotImplementedError
 
-    def perturb_batch(self, texts: list[str], rngs: list[Rng]) -> list[str]:
+    def perturb_batch(self, texts: list[str], rngs: Sequence[Rng]) -> list[str]:
         """``perturb`` for many texts, each with its own generator (subclasses may vectorise it)."""
         return [self.perturb(text, rng) for text, rng in zip(texts, rngs)]
 
@@ -153,7 +154,7 @@ class OptionPerturbation(CharPerturbation):
     def replace(self, unit: str, fraction: float) -> str | None:
         return pick_other(self.options(unit), fraction, unit)
 
-    def perturb_batch(self, texts: list[str], rngs: list[Rng]) -> list[str]:
+    def perturb_batch(self, texts: list[str], rngs: Sequence[Rng]) -> list[str]:
         from .fast import perturb_batch
 
         return perturb_batch(self, texts, rngs)
@@ -189,7 +190,8 @@ def splice(units: list[str] | str, edits: list[tuple[int, str]]) -> str:
     """``units`` joined, with unit ``i`` replaced by its new text for each ``(i, new)`` (ascending ``i``)."""
     if not edits:
         return join(units)
-    parts, last = [], 0
+    parts: list[str] = []
+    last = 0
     for i, new in edits:
         parts += (join(units[last:i]), new)
         last = i + 1

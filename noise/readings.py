@@ -45,7 +45,7 @@ _KANA_ROMAJI = (
 
 
 def _rows() -> list[tuple[str, str, int]]:
-    text = resources.files(__package__).joinpath("data", TABLE).read_text(encoding="utf-8")
+    text = (resources.files(__package__) / "data" / TABLE).read_text(encoding="utf-8")
     return [(c, r, int(f)) for c, r, f in (line.split("\t") for line in text.splitlines() if line)]
 
 

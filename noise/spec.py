@@ -18,7 +18,7 @@ parameters, so ``typo`` and ``typo:0.1`` name the same condition.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from functools import lru_cache
@@ -108,7 +108,7 @@ class Chain:
             text = p.perturb(text, rng)
         return text
 
-    def perturb_batch(self, texts: list[str], rngs: list[Rng], guard: Guard | None = None) -> list[str]:
+    def perturb_batch(self, texts: list[str], rngs: Sequence[Rng], guard: Guard | None = None) -> list[str]:
         """``perturb`` for many texts, each with its own generator: the same result, faster.
 
         ``guard``: words no perturbation may touch (``guards.py``). Character
@@ -136,7 +136,7 @@ class Chain:
     def perturb_sentences(
         self,
         sentences: list[list[str]],
-        rngs: list[Rng],
+        rngs: Sequence[Rng],
         frozen: list[frozenset[int]] | None = None,
         guard: Guard | None = None,
         untouchable: list[frozenset[int]] | None = None,
@@ -194,7 +194,7 @@ def _perturb_around(p: Perturbation, text: str, rng: Rng, protected: list[tuple[
     return "".join(parts)
 
 
-def _edit_tokens(p: Perturbation, sentences: list[list[str]], rngs: list[Rng]) -> list[list[str]]:
+def _edit_tokens(p: Perturbation, sentences: list[list[str]], rngs: Sequence[Rng]) -> list[list[str]]:
     joinable = [k for k, tokens in enumerate(sentences) if tokens and all(t and " " not in t for t in tokens)]
     chosen = set(joinable)
     out = [
