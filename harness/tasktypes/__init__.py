@@ -10,7 +10,7 @@ noise, batching, caching, training, scoring, reporting) is shared.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import torch
 from torch import nn
@@ -37,7 +37,12 @@ def get_task_type(name: str) -> TaskType:
     return TASK_TYPE_REGISTRY[name]
 
 
-class TaskType:
+#: what a type's ``forward`` returns and its ``loss``, ``outputs`` and ``scores`` take: logits for most types,
+#: both sides' embeddings for retrieval
+Logits = TypeVar("Logits")
+
+
+class TaskType(Generic[Logits]):
     """The per-type half of the pipeline; subclasses fill in the hooks."""
 
     name: ClassVar[str]
@@ -71,17 +76,17 @@ class TaskType:
     def make_head(self, hidden_size: int, cfg: TaskConfig) -> nn.Module | None:
         raise NotImplementedError
 
-    def forward(self, encoder: nn.Module, head: nn.Module | None, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def forward(self, encoder: nn.Module, head: nn.Module | None, batch: dict[str, torch.Tensor]) -> Logits:
         raise NotImplementedError
 
-    def loss(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def loss(self, logits: Logits, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         raise NotImplementedError
 
-    def outputs(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> list[Any]:
+    def outputs(self, logits: Logits, batch: dict[str, torch.Tensor]) -> list[Any]:
         """Per-feature outputs moved to the CPU (kept small: argmax, top-k spans, ...)."""
         raise NotImplementedError
 
-    def scores(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> list[Any]:
+    def scores(self, logits: Logits, batch: dict[str, torch.Tensor]) -> list[Any]:
         """Per-feature scores for the model-query interface (``harness.query``): probabilities where the
         type has classes; by default the outputs, when they already are scores (span QA's n-best logits)."""
         return self.outputs(logits, batch)

@@ -48,7 +48,7 @@ def encoder_states(encoder: nn.Module, input_ids: torch.Tensor, attention_mask: 
 
 
 @register_task_type
-class Classification(TaskType):
+class Classification(TaskType[torch.Tensor]):
     name = "classification"
     fields = {"text": True, "text_pair": False, "target": True}
     noise_fields = ("text", "text_pair")

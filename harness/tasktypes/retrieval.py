@@ -106,7 +106,7 @@ def _side(head: RetrievalHead, encoder: nn.Module, ids: torch.Tensor, mask: torc
 
 
 @register_task_type
-class Retrieval(TaskType):
+class Retrieval(TaskType[Embedded]):
     name = "retrieval"
     fields = {"text": True, "text_pair": False, "target": False}
     noise_fields = ("text",)

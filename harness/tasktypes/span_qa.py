@@ -89,7 +89,7 @@ def max_context_window(windows: list[tuple[int, int]], position: int) -> int:
 
 
 @register_task_type
-class SpanQA(TaskType):
+class SpanQA(TaskType[torch.Tensor]):
     name = "span_qa"
     fields = {"question": True, "context": True, "target": True}
     noise_fields = ("question", "context")

@@ -121,7 +121,7 @@ class TokenHead(nn.Module):
 
 
 @register_task_type
-class Tagging(TaskType):
+class Tagging(TaskType[torch.Tensor]):
     name = "tagging"
     fields = {"tokens": True, "target": True}
     noise_fields = ("tokens",)
