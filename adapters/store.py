@@ -242,8 +242,10 @@ class ArtefactStore:
             self.root.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=temp_prefix(key)))
             try:
-                safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # Python >= 3.10.12
-                tar.extractall(tmp, **safe)
+                if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12
+                    tar.extractall(tmp, filter="data")
+                else:
+                    tar.extractall(tmp)
                 actual = folder_fingerprint(tmp / key, exclude=(META,))
                 if actual != meta.get("content_hash"):
                     raise StoreError(

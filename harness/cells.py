@@ -20,6 +20,7 @@ import datasets
 import torch
 
 from harness.adapters.bank import Trained
+from harness.adapters.lora import LoraHost
 from harness.adapters.mixed import predict_mixed
 
 from .attacking import evaluate_attack
@@ -131,16 +132,17 @@ class Evaluator:
         batch_size, max_tokens = self.batching(first, features)
         with self.progress() as progress:
             bar = progress.add_task(f"eval {task.name} ×{len(models)}", total=len(features) * len(models))
-            if self.mixable(task, models):
+            host = self.mixed_host(task, models)
+            if host is not None:
                 try:
                     members = [(m.adapters, m.heads.get(task.family)) for m in models]
                     return predict_mixed(
-                        models[0].host,
+                        host,
                         members,
                         task.type,
                         features,
                         batch_size,
-                        self.device,  # type: ignore[arg-type]
+                        self.device,
                         self.dtype,
                         pad,
                         on_batch=lambda n: progress.advance(bar, n * len(models)),
@@ -169,15 +171,16 @@ class Evaluator:
             return self.config.batch_size, None
         return auto_batching(model, features, self.device, self.dtype, self.base.tokenizer.pad_token_id)
 
-    def mixable(self, task: Task, models: list[Trained]) -> bool:
+    def mixed_host(self, task: Task, models: list[Trained]) -> LoraHost | None:
+        """The LoRA host holding every model's adapters when they can share one mixed pass (else None)."""
         host = models[0].host
-        return (
+        mixable = (
             self.config.mixed
             and len(models) > 1
             and task.type.mixable
-            and host is not None
             and all(m.host is host and m.adapters and m.heads.get(task.family) is not None for m in models)
         )
+        return host if mixable else None
 
     def record(self, cell: Cell, intermediate: str, trained: Trained, key: str, outputs: list[Any],
                features: datasets.Dataset, max_length: int, timings: dict[str, float],

@@ -25,14 +25,16 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import nn
 
 from .errors import ModelError
 from .paths import cache_root, folder_fingerprint, write_folder_atomic
 from .spec import stable_hash
+
+if TYPE_CHECKING:  # transformers is imported where a model is loaded, not on every start
+    from transformers import PreTrainedModel
 
 DEFAULT_MODEL = "xlm-roberta-large"
 SMOKE_PRESETS = {"tiny"}
@@ -69,7 +71,7 @@ class BaseId:
 class Base(BaseId):
     """A loaded base encoder and its tokenizer, with what identifies them."""
 
-    encoder: nn.Module
+    encoder: PreTrainedModel
     tokenizer: Any
 
     @property
@@ -132,7 +134,7 @@ def autocast(device: torch.device, dtype: torch.dtype) -> Iterator[None]:
             yield
 
 
-def load_encoder(path: str) -> nn.Module:
+def load_encoder(path: str) -> PreTrainedModel:
     from transformers import AutoModel
 
     try:

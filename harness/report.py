@@ -320,7 +320,7 @@ def _with_contrasts(
         out[key] = rows[key]
         base = rows.get((*key[:at], reference, *key[at + 1 :]))
         if base is not None and key[at] != reference:
-            out[(*key[:at], f"{label} {key[at]}", *key[at + 1 :])] = _versus(rows[key], base, sign(key))
+            out[key[:at] + (f"{label} {key[at]}",) + key[at + 1 :]] = _versus(rows[key], base, sign(key))
     return out
 
 
@@ -397,7 +397,7 @@ def leaderboard(
         # a row per metric the record asks to show (QA: EM and F1), else its score
         for metric in r.get("table_metrics") or [r["score_name"]]:
             cell = (r["family"], *_setting(r, settings))
-            rows[(r["family"], metric, *cell[1:])] = Contrast([cell])
+            rows[(r["family"], metric) + cell[1:]] = Contrast([cell])
     if "condition" in settings:
         rows = _with_contrasts(rows, 2 + settings.index("condition"), "clean", "drop",
                                lambda key: -_direction(cells, key[0]))  # fmt: skip
@@ -512,7 +512,7 @@ def _robustness_row(
         values[f"drop {c}"] = estimate([(*row, "clean"), (*row, c)], drop, 1)
         values[f"rel. drop {c} %"] = estimate([(*row, "clean"), (*row, c)], lambda v: _ratio(drop(v), v[..., 0]))
     if noisy and present == conditions:
-        values["worst case"] = analysis.worst([cells[(*row, c)] for c in conditions], metric, languages)
+        values["worst case"] = analysis.worst([cells[row + (c,)] for c in conditions], metric, languages)
     if at is not None and row[1 + at] != "none":
         base = (*row[: 1 + at], "none", *row[2 + at :])
         for c in conditions:

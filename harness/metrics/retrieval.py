@@ -53,7 +53,7 @@ def _bucc_scores(gold: set[Any], predicted: set[Any]) -> dict[str, float]:
 
 def _kept(prediction: Mapping[str, Any] | None) -> tuple[str, str] | None:
     if prediction and prediction.get("pair") and prediction["score"] >= prediction["threshold"]:
-        return tuple(prediction["pair"].split("\t"))  # type: ignore[return-value]
+        return tuple(prediction["pair"].split("\t"))
     return None
 
 
