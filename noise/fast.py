@@ -14,16 +14,26 @@ segmentation rules (``clusters.py``, tier 3) take the ordinary path.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from .clusters import has_linker, is_regular, segment, starts
-from .perturbation import fits
+from .orthography import fits
 from .rng import Rng
 
-if TYPE_CHECKING:
-    from .perturbation import OptionPerturbation
+
+class OptionPerturbation(Protocol):
+    """What this pass needs of ``perturbation.OptionPerturbation`` (which calls it, so it is not imported)."""
+
+    rate: float
+
+    def options(self, unit: str) -> tuple[str, ...]: ...
+
+    def replace(self, unit: str, fraction: float) -> str | None: ...
+
+    def apply(self, units: list[str] | str, check: bool, drawn: bytes) -> str: ...
+
 
 _POINTS: dict[int, tuple[tuple[str, ...], np.ndarray | None]] = {}
 

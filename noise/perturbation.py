@@ -21,15 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ..errors import HarnessError
-from .clusters import is_simple, join, joins, segment
-from .orthography import keeps_order
+from ..errors import NoiseError
+from . import fast
+from .clusters import is_simple, join, segment
+from .orthography import fits
 from .rng import Rng, select
 from .text import Words, is_letter_cluster
-
-
-class NoiseError(HarnessError):
-    """A noise spec that cannot be applied: bad syntax, unknown name, bad value, missing data."""
 
 
 @dataclass(frozen=True)
@@ -155,9 +152,7 @@ class OptionPerturbation(CharPerturbation):
         return pick_other(self.options(unit), fraction, unit)
 
     def perturb_batch(self, texts: list[str], rngs: Sequence[Rng]) -> list[str]:
-        from .fast import perturb_batch
-
-        return perturb_batch(self, texts, rngs)
+        return fast.perturb_batch(self, texts, rngs)
 
 
 def keeps_clusters(units: list[str] | str, i: int, new: str, edits: list[tuple[int, str]], width: int = 1) -> bool:
@@ -178,12 +173,6 @@ def keeps_clusters(units: list[str] | str, i: int, new: str, edits: list[tuple[i
             break
     right = units[i + width] if i + width < len(units) else ""
     return fits(left, new, right)
-
-
-def fits(left: str, new: str, right: str) -> bool:
-    """Whether ``new`` between ``left`` and ``right`` (as edited so far) fuses with neither and
-    leaves the script's order intact (``orthography.keeps_order``: a Thai leading vowel before its consonant)."""
-    return not (joins(left, new or right) or joins(new, right)) and keeps_order(left, new, right)
 
 
 def splice(units: list[str] | str, edits: list[tuple[int, str]]) -> str:

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache, lru_cache
 
+from ..errors import NoiseError
+
 SEGMENTERS = {"zh": "jieba", "ja": "fugashi with unidic-lite", "th": "pythainlp (newmm)"}
 _PACKAGES = {"zh": "jieba", "ja": "fugashi", "th": "pythainlp"}
 
@@ -37,8 +39,6 @@ def _segmenter(language: str) -> Callable[[str], list[str]]:
 
         return lambda text: word_tokenize(text, engine="newmm", keep_whitespace=False)
     except (ImportError, RuntimeError) as error:
-        from .perturbation import NoiseError  # (it imports text.py, which imports this module)
-
         raise NoiseError(
             f"Word-level noise and WER in {language!r} segment words with {SEGMENTERS[language]}, which is not "
             f"installed ({error}). Install it with `pip install 'xtreme-noise-harness[segment]'` "
