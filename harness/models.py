@@ -79,6 +79,17 @@ class Base(BaseId):
         return int(self.encoder.config.hidden_size)
 
 
+def tokenizer_fingerprint(tokenizer: Any) -> str:
+    """A hash of the tokenizer's full serialisation, computed once per tokenizer object."""
+    cached = getattr(tokenizer, "_harness_fingerprint", None)
+    if cached is None:
+        backend = getattr(tokenizer, "backend_tokenizer", None)
+        blob = backend.to_str() if backend is not None else repr(sorted(tokenizer.get_vocab().items()))
+        cached = stable_hash([type(tokenizer).__name__, blob], 16)
+        tokenizer._harness_fingerprint = cached
+    return cached
+
+
 def quiet_transformers() -> None:
     """Silence load reports and download bars; the harness shows its own progress."""
     import datasets

@@ -19,7 +19,7 @@ from ..errors import SpecError
 from ..spec import TaskConfig
 
 if TYPE_CHECKING:
-    from ..evaluation import EvalContext
+    from .context import PredictionContext
 
 TASK_TYPE_REGISTRY: dict[str, TaskType] = {}
 
@@ -96,7 +96,7 @@ class TaskType(Generic[Logits]):
         raise NotImplementedError
 
     def predict_in_context(
-        self, context: EvalContext, outputs: list[Any], features: Any, examples: list[dict[str, Any]]
+        self, context: PredictionContext, outputs: list[Any], features: Any, examples: list[dict[str, Any]]
     ) -> list[Any]:
         """``predict`` for types that need the model or more data to decide (retrieval embeds a candidate
         pool, or a dev split to tune a threshold on); by default just ``predict``."""
