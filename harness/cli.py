@@ -417,20 +417,34 @@ def tasks() -> None:
 @include_path_option
 @click.option("--all", "show_all", is_flag=True, help="Also list every per-language task.")
 def tasks_ls(include_paths: tuple[Path, ...], show_all: bool) -> None:
-    """The groups, tasks and tags the registry knows."""
+    """The benchmark groups (with their member tasks), the tasks and the tags the registry knows."""
     from .registry import TaskIndex
 
     index = TaskIndex(include_paths)
-    grouped = {t for g in index.names("group") for t in index.group(g).task}
-    table = RichTable(title="Tasks", title_justify="left")
+    benchmarks = index.benchmarks()
+    if benchmarks:
+        groups = RichTable(title="Benchmark groups (scored as the benchmark scores them)", title_justify="left")
+        for col in ("name", "tasks (languages scored)", "languages"):
+            groups.add_column(col)
+        for name, members in benchmarks.items():
+            languages = {index.task(t).language for t in index.expand(name)}
+            listed = [f"{m} ({len(index.expand(m)) if keep is None else len(keep)})" for m, keep in members.items()]
+            groups.add_row(name, " ".join(listed), str(len(languages)))
+        console.print(groups)
+    family = {t: g for g in index.names("group") if g not in benchmarks for t in index.group(g).task}
+    table = RichTable(title="Tasks (a group: one task per language)", title_justify="left")
     for col in ("name", "kind", "type", "role", "languages"):
         table.add_column(col)
+    tags = RichTable(title="Tags", title_justify="left")
+    for col in ("name", "tasks", "groups and tasks"):
+        tags.add_column(col)
     for name in index.names():
         entry = index.entries[name]
-        if entry.kind == "task" and name in grouped and not show_all:
+        if name in benchmarks or (entry.kind == "task" and name in family and not show_all):
             continue
         if entry.kind == "tag":
-            table.add_row(name, "tag", "", "", f"{len(index.expand(name))} tasks")
+            tasks_of_tag = index.expand(name)
+            tags.add_row(name, str(len(tasks_of_tag)), " ".join(dict.fromkeys(family.get(t, t) for t in tasks_of_tag)))
             continue
         members = [index.task(t) for t in index.expand(name)]
         langs = sorted({t.language for t in members})
@@ -442,6 +456,8 @@ def tasks_ls(include_paths: tuple[Path, ...], show_all: bool) -> None:
             f"{len(langs)}: {' '.join(langs)}",
         )
     console.print(table)
+    if tags.row_count:
+        console.print(tags)
 
 
 @tasks.command("show")
