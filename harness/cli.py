@@ -426,9 +426,9 @@ def tasks_ls(include_paths: tuple[Path, ...], show_all: bool) -> None:
         groups = RichTable(title="Benchmark groups (scored as the benchmark scores them)", title_justify="left")
         for col in ("name", "tasks (languages scored)", "languages"):
             groups.add_column(col)
-        for name, members in benchmarks.items():
+        for name, scored in benchmarks.items():
             languages = {index.task(t).language for t in index.expand(name)}
-            listed = [f"{m} ({len(index.expand(m)) if keep is None else len(keep)})" for m, keep in members.items()]
+            listed = [f"{m} ({len(index.expand(m)) if keep is None else len(keep)})" for m, keep in scored.items()]
             groups.add_row(name, " ".join(listed), str(len(languages)))
         console.print(groups)
     family = {t: g for g in index.names("group") if g not in benchmarks for t in index.group(g).task}
