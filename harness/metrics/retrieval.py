@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SpecError
-from . import Outcomes, mean_outcomes, ratio_score, register_metric
+from .base import Outcomes, mean_outcomes, ratio_score, register_metric
 
 
 def best_threshold(candidates: Mapping[tuple[str, str], float], gold: set[tuple[str, str]]) -> float:

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import SpecError
-from . import Outcomes, ratio_score, register_metric
+from .base import Outcomes, ratio_score, register_metric
 
 
 def _sentence_spans(

@@ -17,7 +17,7 @@ import datasets
 import pyarrow as pa
 
 from ..errors import DataError
-from . import register_reader
+from .base import register_reader
 
 Sentence = tuple[list[str], list[str]]
 

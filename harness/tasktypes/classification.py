@@ -9,7 +9,7 @@ from torch import nn
 
 from ..errors import SpecError
 from ..spec import TaskConfig
-from . import TaskType, pad, register_task_type
+from .base import TaskType, pad, register_task_type
 
 
 def label_index(cfg: TaskConfig, value: Any, n_labels: int, example_id: Any) -> int:

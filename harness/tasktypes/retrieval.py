@@ -35,7 +35,7 @@ from ..errors import ExportRefused, SpecError
 from ..metrics.retrieval import best_threshold
 from ..spec import SOURCE_KEYS, RetrievalSettings, TaskConfig
 from ..templating import render
-from . import TaskType, pad, register_task_type
+from .base import TaskType, pad, register_task_type
 from .pools import layers_up_to, pool_embeddings
 
 if TYPE_CHECKING:

@@ -40,7 +40,7 @@ from torch import nn
 from ..errors import ExportRefused, SpecError
 from ..metrics.squad import normalize_squad
 from ..spec import TaskConfig
-from . import TaskType, pad, register_task_type
+from .base import TaskType, pad, register_task_type
 from .classification import encoder_states
 
 MAX_QUESTION_TOKENS = 64
