@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from .metrics import METRICS, QA_SCORE, metrics_from_sums
-from .report import Table
 from .results import CellStore
 from .stats import Combine, Estimate, Stratum, adjust, interval, point, randomisation_test, worst_case
+from .tables import Table
 
 Key = tuple[str, ...]  # (family, metric, *setting values)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from rapidfuzz.distance import Levenshtein
 
-from ..report import Table
+from ..tables import Table
 from .clusters import cluster_list
 from .guards import Guard
 from .text import is_no_space_unit, word_list
