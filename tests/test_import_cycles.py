@@ -1,9 +1,9 @@
 """No import cycle among the package's own modules (read from the source with ``ast``, nothing is imported).
 
-A module-level cycle makes the import order matter and the pieces inseparable; it fails here. Imports inside
-functions are listed by ``python tests/test_import_cycles.py`` with the cycles they close, but not failed on:
-the command line defers heavy third-party imports that way, and a function-level import of an own module is
-then only a symptom to look at. Imports under ``if TYPE_CHECKING:`` never run, so they are not edges.
+A module-level cycle makes the import order matter and the pieces inseparable; it fails here. Imports under
+``if TYPE_CHECKING:`` (types only) and inside functions (run later; the command line defers heavy third-party
+imports that way) close cycles too, hidden ones: those fail unless listed in ``KNOWN`` with what would break
+them. ``python tests/test_import_cycles.py`` prints every cycle of each kind.
 """
 
 from __future__ import annotations
@@ -36,34 +36,40 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
-def _imports(tree: ast.Module) -> list[tuple[ast.Import | ast.ImportFrom, bool]]:
-    """Every import statement that can run, with whether it runs when the module is imported (not in a function)."""
-    found: list[tuple[ast.Import | ast.ImportFrom, bool]] = []
+#: where an import statement is: run on import, only for type checkers, or inside a function
+ON_IMPORT, TYPES_ONLY, DEFERRED = "on import", "types only", "deferred"
 
-    def visit(node: ast.AST, module_level: bool) -> None:
+
+def _imports(tree: ast.Module) -> list[tuple[ast.Import | ast.ImportFrom, str]]:
+    """Every import statement with where it is."""
+    found: list[tuple[ast.Import | ast.ImportFrom, str]] = []
+
+    def visit(node: ast.AST, where: str) -> None:
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and _is_type_checking(child):
-                for other in child.orelse:
-                    visit(other, module_level)
-                continue
             if isinstance(child, (ast.Import, ast.ImportFrom)):
-                found.append((child, module_level))
-            inner = module_level and not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
-            visit(child, inner)
+                found.append((child, where))
+            elif isinstance(child, ast.If) and _is_type_checking(child):
+                for inner in child.body:
+                    visit(ast.Module(body=[inner], type_ignores=[]), TYPES_ONLY if where == ON_IMPORT else where)
+                for other in child.orelse:
+                    visit(ast.Module(body=[other], type_ignores=[]), where)
+                continue
+            functions = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+            visit(child, DEFERRED if isinstance(child, functions) else where)
 
-    visit(tree, True)
+    visit(tree, ON_IMPORT)
     return found
 
 
-def import_graph(module_level_only: bool) -> dict[str, set[str]]:
+def import_graph(kinds: tuple[str, ...] = (ON_IMPORT,)) -> dict[str, set[str]]:
     """Own module -> the own modules it imports (``from pkg import name`` counts ``pkg.name`` when that is a
     module, else ``pkg``)."""
     modules = own_modules()
     graph: dict[str, set[str]] = {name: set() for name in modules}
     for name, path in modules.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        for node, module_level in _imports(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-            if module_level_only and not module_level:
+        for node, where in _imports(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if where not in kinds:
                 continue
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
@@ -110,12 +116,24 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return sorted(found)
 
 
+#: hidden cycles left, with what would break them
+KNOWN = {
+    # Runner.run (plan, run every unit here, finish) uses LocalExecutor, and the executors dispatch pipeline's
+    # units: running a plan belongs with the executors (a run_here(runner) there), which moves the callers
+    ("harness.executors", "harness.pipeline"): DEFERRED,
+    # evaluate_attack takes the Evaluator and Cell it is called from: a protocol of what it uses would cut it
+    ("harness.attacking", "harness.cells"): TYPES_ONLY,
+}
+
+
 def test_graph_reads_the_package() -> None:
-    graph = import_graph(module_level_only=True)
+    graph = import_graph()
     assert "harness.noise.spec" in graph and "harness.adapters.bank" in graph
     assert "harness.noise.perturbation" in graph["harness.noise.chars"]  # from .perturbation import ...
     assert "harness.errors" in graph["harness.noise.perturbation"]  # from ..errors import ...
     assert "harness.adapters.lora" in graph["harness.adapters.bank"]
+    assert "harness.cells" not in graph["harness.attacking"]  # under TYPE_CHECKING
+    assert "harness.cells" in import_graph((ON_IMPORT, TYPES_ONLY))["harness.attacking"]
 
 
 def test_cycles_are_found() -> None:
@@ -124,13 +142,22 @@ def test_cycles_are_found() -> None:
 
 
 def test_no_module_level_import_cycle() -> None:
-    found = cycles(import_graph(module_level_only=True))
+    found = cycles(import_graph())
     assert not found, "import cycles among module-level imports:\n" + "\n".join(" <-> ".join(c) for c in found)
 
 
+def test_no_hidden_import_cycle_but_the_known_ones() -> None:
+    found = {tuple(c) for c in cycles(import_graph((ON_IMPORT, TYPES_ONLY, DEFERRED)))}
+    new = found - set(KNOWN)
+    assert not new, "import cycles closed by TYPE_CHECKING or function-level imports:\n" + "\n".join(
+        " <-> ".join(c) for c in sorted(new)
+    )
+
+
 if __name__ == "__main__":
-    for level, only in (("module-level", True), ("with function-level", False)):
-        print(f"{level} cycles:")
-        for component in cycles(import_graph(module_level_only=only)):
+    for title, kinds in (("on import", (ON_IMPORT,)), ("with types-only imports", (ON_IMPORT, TYPES_ONLY)),
+                         ("with deferred imports too", (ON_IMPORT, TYPES_ONLY, DEFERRED))):  # fmt: skip
+        print(f"cycles {title}:")
+        for component in cycles(import_graph(kinds)):
             print("  " + " <-> ".join(component))
     sys.exit(0)
