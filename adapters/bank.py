@@ -214,7 +214,8 @@ class ModelBank:
         assert self.host is not None
         stack, host, below = self._stack(on_top), self.host, on_top.adapters
         if stack == "merge":  # the stage below folded into a copy of the base (parity with full fine-tuning)
-            host, below = LoraHost(on_top.host.merged_copy(below)), []  # type: ignore[union-attr]
+            assert on_top.host is not None, "a stage stacked on LoRA adapters has their host"
+            host, below = LoraHost(on_top.host.merged_copy(below)), []
         elif stack == "continue":
             if len(below) != 1:
                 raise HarnessError(

@@ -232,9 +232,10 @@ class ArtefactStore:
             if len(keys) != 1 or f"{next(iter(keys))}/{META}" not in names:
                 raise StoreError(f"{archive} does not hold exactly one artefact folder with a {META}.")
             key = check_key(keys.pop(), where=f"{archive}: its folder ")
+            meta_file = tar.extractfile(f"{key}/{META}")  # None: a folder named meta.json
             try:
-                meta = json.loads(tar.extractfile(f"{key}/{META}").read())  # type: ignore[union-attr]
-            except (AttributeError, ValueError) as exc:  # AttributeError: a folder named meta.json
+                meta = json.loads(meta_file.read() if meta_file is not None else b"")
+            except ValueError as exc:
                 raise StoreError(f"{archive}: its {META} is not JSON ({exc}); the archive is damaged.") from None
             if not isinstance(meta, dict) or meta.get("key") != key:
                 found = meta.get("key") if isinstance(meta, dict) else None

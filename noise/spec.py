@@ -178,6 +178,7 @@ class Chain:
                 ]
                 current = [Words.of_tokens(new, w.origin, w.frozen) for new, w in zip(edited, current)]
             elif not p.adds_words:
+                assert isinstance(p, WordPerturbation), f"{p.name}: word-level perturbations edit Words"
                 current = [_edit_words(p, w, rng, word_of[k]) for k, (w, rng) in enumerate(zip(current, rngs))]
         return [(w.words, w.origin) for w in current]
 
@@ -209,18 +210,18 @@ def _edit_tokens(p: Perturbation, sentences: list[list[str]], rngs: Sequence[Rng
     return out
 
 
-def _edit_words(p: Perturbation, tokens: Words, rng: Rng, word_of: list[int] | None = None) -> Words:
+def _edit_words(p: WordPerturbation, tokens: Words, rng: Rng, word_of: list[int] | None = None) -> Words:
     """A word edit on tokens; a word that became empty or several tokens (a romanisation with
     spaces) stays as it was. Tokens of one segmenter word (PAN-X's Chinese characters; ``word_of``:
     the word of each input token, see ``token_words``) are dropped and moved together, so a rate
     means a share of words there too."""
-    if word_of and not p.rewrites_words:  # type: ignore[attr-defined]
+    if word_of and not p.rewrites_words:
         groups = _runs([word_of[o] for o in tokens.origin])
         grouped = Words.of_tokens(
             ["".join(tokens.words[a:b]) for a, b in groups],
             frozen=frozenset(g for g, (a, b) in enumerate(groups) if any(tokens.keeps(i) for i in range(a, b))),
         )
-        moved = p.edit(grouped, rng)  # type: ignore[attr-defined]
+        moved = p.edit(grouped, rng)
         if moved is grouped:
             return tokens
         spans = [groups[g] for g in moved.origin]
@@ -229,8 +230,8 @@ def _edit_words(p: Perturbation, tokens: Words, rng: Rng, word_of: list[int] | N
             [o for a, b in spans for o in tokens.origin[a:b]],
             tokens.frozen,
         )
-    edited = p.edit(tokens, rng)  # type: ignore[attr-defined]
-    if edited is tokens or not p.rewrites_words:  # type: ignore[attr-defined]
+    edited = p.edit(tokens, rng)
+    if edited is tokens or not p.rewrites_words:
         return edited
     before = dict(zip(tokens.origin, tokens.words))
     new = [w if w and not _SPACE.search(w) else before[o] for w, o in zip(edited.words, edited.origin)]
