@@ -105,7 +105,8 @@ class Evaluator:
         if len(done) < len(keys):
             with self.store.claim(stable_hash(keys, 20), self.say):  # another process scoring this cell: wait for it
                 self.score(cell, models, keys, max_length, {**done, **self.finished(keys)})
-        return [self.store.get(k) if k not in done else done[k] for k in keys]  # type: ignore[misc]
+        records = {**done, **{k: r for k in keys if k not in done and (r := self.store.get(k)) is not None}}
+        return [records[k] for k in keys]
 
     def finished(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         return {k: r for k in keys if self.config.resume and (r := self.store.get(k)) is not None}

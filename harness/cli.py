@@ -43,8 +43,10 @@ class HarnessGroup(click.Group):
 class Interrupted(SystemExit):
     """Ctrl-C or SIGTERM ended the work; what is finished is on disk (exit status 130, as a shell reports Ctrl-C)."""
 
+    status = 130
+
     def __init__(self) -> None:
-        super().__init__(130)
+        super().__init__(self.status)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -625,4 +627,4 @@ def main() -> None:
             ray.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(exc.code)  # type: ignore[arg-type]
+        os._exit(exc.status)
