@@ -302,7 +302,7 @@ class ModelBank:
         head = load_lm_head(self.base.path, encoder.get_input_embeddings())
         features = mlm_features(mix.corpus, self.base.tokenizer, args.max_length)
         objective = MaskedLM(self.base.tokenizer, mix.rate, self.config.seed)
-        return Stream(TaskModel(module, head, objective), features, ratio=mix.ratio, name="mlm")  # type: ignore[arg-type]
+        return Stream(TaskModel(module, head, objective), features, ratio=mix.ratio, name="mlm")
 
     def _write(
         self,

@@ -326,7 +326,8 @@ class Runner:
             stage = self.intermediate(unit.stage) if unit.job is None else self.target(unit.stage, unit.job)
             keys, computed = [stage.key], not stage.info["reused"]
         else:
-            cell = self.cells[unit.cell]  # type: ignore[index]
+            assert unit.cell is not None  # an "eval" unit names its cell
+            cell = self.cells[unit.cell]
             models = [(name, self.target(name, self.jobs.index(cell.job))) for name in self.stages]
             keys = [record["key"] for record in evaluator.evaluate(cell, models)]
             computed = evaluator.written > written
