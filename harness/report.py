@@ -23,6 +23,7 @@ from harness.noise import stats_table
 
 from .analysis import Analysis, direction
 from .attack_report import attack_tables
+from .errors import HarnessError
 from .metrics import mean, task_score
 from .references import reference_for
 from .stats import CORRECTION_NAMES, Estimate
@@ -442,8 +443,6 @@ def report_sections(
     kept: the Δ need it). A value no record has is an error naming the values
     the store has, rather than an empty or silently partial table.
     """
-    from .errors import HarnessError
-
     records = target_records(records)
     fields = {"tasks": ("family", "task"), "languages": ("language",), "conditions": ("condition",),
               "intermediates": ("intermediate",)}  # fmt: skip

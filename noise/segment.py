@@ -17,6 +17,7 @@ from collections.abc import Callable
 from functools import cache, lru_cache
 
 from ..errors import NoiseError
+from .clusters import joins
 
 SEGMENTERS = {"zh": "jieba", "ja": "fugashi with unidic-lite", "th": "pythainlp (newmm)"}
 _PACKAGES = {"zh": "jieba", "ja": "fugashi", "th": "pythainlp"}
@@ -54,8 +55,6 @@ def segments(language: str) -> bool:
 @lru_cache(maxsize=1 << 16)
 def split_run(language: str, run: str) -> tuple[str, ...]:
     """A run of text without spaces as its words (the segmenter's, joined back where it cut a cluster)."""
-    from .clusters import joins
-
     words: list[str] = []
     for piece in _segmenter(language)(run):
         if not piece:
