@@ -2,7 +2,9 @@
 
 Errors caused by the user's input (``HarnessError``) are printed as one
 paragraph with a non-zero exit code; anything else keeps its traceback, because
-it is a bug.
+it is a bug. Commands import the package's heavy modules inside their functions:
+``--help`` and argument errors must not wait seconds for torch, transformers and
+datasets (the only reason an own module is imported inside a function here).
 """
 
 from __future__ import annotations

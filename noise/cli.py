@@ -1,4 +1,8 @@
-"""``harness noise ls`` and ``harness noise preview``: what the perturbations are and what they do."""
+"""``harness noise ls`` and ``harness noise preview``: what the perturbations are and what they do.
+
+Imported by the ``harness`` command line on every start, so the catalogue, the tasks and the models are
+imported inside the commands that use them.
+"""
 
 from __future__ import annotations
 
