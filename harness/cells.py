@@ -10,6 +10,7 @@ record is not evaluated again.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from .config import RunConfig
 from .evaluation import EvalContext, auto_batching, predict_features
 from .features import featurize
 from .metrics import METRICS, compute, example_outcomes, headline, scorers
-from .models import Base
+from .models import Base, evaluation_weights
 from .paths import file_name
 from .planning import TrainingJob, eval_split_of
 from .results import CellStore, write_samples
@@ -97,14 +98,21 @@ class Evaluator:
     def evaluate(self, cell: Cell, models: list[tuple[str, Trained]]) -> list[dict[str, Any]]:
         """One record per (intermediate name, trained model), in that order."""
         if cell.attack is not None:
-            return evaluate_attack(self, cell, models)
+            with self.weights(models):
+                return evaluate_attack(self, cell, models)
         max_length = models[0][1].info["args"]["max_length"]
         keys = [self.key(cell, trained, max_length) for _, trained in models]
         done = self.finished(keys)
         if len(done) < len(keys):
             with self.store.claim(stable_hash(keys, 20), self.say):  # another process scoring this cell: wait for it
-                self.score(cell, models, keys, max_length, {**done, **self.finished(keys)})
+                with self.weights(models):
+                    self.score(cell, models, keys, max_length, {**done, **self.finished(keys)})
         return [self.store.get(k) if k not in done else done[k] for k in keys]  # type: ignore[misc]
+
+    def weights(self, models: list[tuple[str, Trained]]) -> contextlib.AbstractContextManager[None]:
+        """The models' Linear weights in the compute dtype while a cell is scored (``evaluation_weights``)."""
+        return evaluation_weights([m for _, trained in models for m in trained.modules(self.base)], self.device,
+                                  self.dtype)  # fmt: skip
 
     def finished(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         return {k: r for k in keys if self.config.resume and (r := self.store.get(k)) is not None}
