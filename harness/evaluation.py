@@ -75,6 +75,17 @@ def compiled_forwards(backend: str | None) -> Iterator[None]:
         _COMPILE.reset(token)
 
 
+class CompiledForms(dict):  # type: ignore[type-arg]
+    """One module's compiled wrappers by backend, kept on the module; a copy or pickle of the module (full
+    fine-tuning starts from a deep copy of the base) starts without them."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> CompiledForms:
+        return CompiledForms()
+
+    def __reduce__(self) -> tuple[type, tuple[()]]:
+        return CompiledForms, ()
+
+
 def forward_of(model: TaskModel) -> TaskModel:
     """``model``, with its encoder compiled when ``compiled_forwards`` asks for it.
 
@@ -88,7 +99,7 @@ def forward_of(model: TaskModel) -> TaskModel:
     backend = _COMPILE.get()
     if backend is None:
         return model
-    cache = model.encoder.__dict__.setdefault("_harness_compiled", {})  # a plain attribute: not a submodule
+    cache = model.encoder.__dict__.setdefault("_harness_compiled", CompiledForms())  # an attribute, not a submodule
     if backend not in cache:
         cache[backend] = torch.compile(model.encoder, backend=backend, dynamic=True)
     return TaskModel(cache[backend], model.head, model.task_type)

@@ -8,6 +8,7 @@ autocast on every forward, bf16 weights stored for the cell, and the same throug
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import torch
 from click.testing import CliRunner
 from torch._dynamo import register_backend
 
-from harness import cells
+from harness import cells, pipeline
 from harness.cli import cli
 from harness.pipeline import RunConfig, Runner
 
@@ -63,5 +64,7 @@ def test_bf16_evaluation_weights_and_compile_give_the_numbers_of_autocast(
     done = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert done.exit_code == 0, done.output
     assert GRAPHS  # the encoder's forward passes went through the backend
+    encoder = pipeline._RESIDENT[str(tiny_model_dir), "lora"][1].peft  # the compiled form is kept on it, not copied
+    assert encoder.__dict__["_harness_compiled"] and not copy.deepcopy(encoder).__dict__["_harness_compiled"]
     compiled = outcomes(tmp_path / "compiled")
     assert len(compiled) == 2 and compiled == {k: v for k, v in stored.items() if k[1] == "none"}
