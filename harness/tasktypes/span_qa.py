@@ -25,8 +25,8 @@ The recipe of XTREME's and jiant's ``run_squad`` (BERT's original one):
   the earlier token is the better candidate; among equal pair scores the first
   in (window, start rank, end rank) order wins. Each window's search runs on the
   device, as tensor operations over the whole batch (``best_spans``); the host
-  reads back one (score, start, end, null) row per window and only picks the
-  best window of each question.
+  reads back one (score, first character, character after, null) row per
+  window and only picks the best window of each question.
 - The answer is cut from the original context by the tokens' character
   offsets, never decoded from tokens, so normalisation (NFKC), unknown tokens
   and whitespace do not change it, in scripts without spaces too. A token is the
