@@ -223,7 +223,11 @@ def evaluation(
     }  # fmt: skip
     if backend is not None:  # the first (warm-up) call compiles: its time is the compile time, apart
         started = time.perf_counter()
-        harness(compiled=backend)
+        try:
+            harness(compiled=backend)
+        except Exception as exc:  # a backend that fails here must not cost the other figures of a rare GPU run
+            out["compile_error"] = f"{type(exc).__name__}: {str(exc)[:500]}"
+            return out
         sync(device)
         out["compile_first_call_s"] = time.perf_counter() - started
         out["harness_compiled_s"] = timed(lambda: harness(compiled=backend), size.repeats, device)
@@ -453,6 +457,8 @@ def table(results: dict[str, Any]) -> str:
         if "compiled_over_harness" in e:
             rows.append((f"{name}: compiled / eager (compiling: s)",
                          f"{e['compiled_over_harness']:.3f} ({e['compile_first_call_s']:.0f})", ""))  # fmt: skip
+        elif "compile_error" in e:
+            rows.append((f"{name}: compiled / eager", "failed (see JSON)", ""))
     rows.append(("retrieval: cut / all layers", f"{results['retrieval']['cut_over_all']:.3f}", ""))
     for k in (2, 4, 8):
         rows.append((f"mixed K={k} / single, per combination (stacked | PEFT)",
@@ -508,8 +514,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }  # fmt: skip
     results["seconds"] = {"load_and_tokenizer": time.perf_counter() - started}
 
-    def lap(name: str) -> None:
+    def lap(name: str) -> None:  # the JSON so far is written after each part: a late failure keeps the rest
         results["seconds"][name] = time.perf_counter() - started - sum(results["seconds"].values())
+        args.out.write_text(json.dumps(results, indent=1, default=str))
 
     results["ceiling"] = ceiling(size, device, dtype)
     peak = results["ceiling"]["flops_per_s"]
