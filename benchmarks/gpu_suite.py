@@ -426,9 +426,12 @@ def xlmr_lengths(data: dict[str, tuple[Task, dict[str, list[dict]]]], tokenizer:
             xlmr_tokens, characters = XLMR_TOKENS_AND_CHARACTERS[lang]
             suite = tokens_per_character(own, tokenizer)
             factor = xlmr_tokens / characters / suite
-            examples += [{**resized(e, factor), "index": len(examples) + i} for i, e in enumerate(own)]
+            made = [{**resized(e, factor), "index": len(examples) + i} for i, e in enumerate(own)]
+            examples += made
+            achieved = tokens_per_character(made, tokenizer) * factor  # the suite's tokens per original character
             factors[f"{type_name}/{lang}"] = {"xlmr_tokens_per_char": xlmr_tokens / characters,
-                                              "suite_tokens_per_char": suite, "factor": factor}  # fmt: skip
+                                              "suite_tokens_per_char": suite, "factor": factor,
+                                              "resized_tokens_per_char": achieved}  # fmt: skip
         resized_data[type_name] = (task, examples)
     return resized_data, factors
 

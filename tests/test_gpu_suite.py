@@ -28,6 +28,7 @@ def test_gpu_suite_runs_at_tiny_size_on_the_cpu(tmp_path: Path, shared_data: Pat
     lengths = results["xlmr_lengths"]  # XLM-R's token lengths: each language's text resized by its factor
     assert set(lengths) == {f"{t}/{lang}" for t in ("classification", "span_qa", "tagging") for lang in ("en", "de")}
     assert all(0.2 < f["factor"] < 1 and 0.22 < f["xlmr_tokens_per_char"] < 0.24 for f in lengths.values())
+    assert all(abs(f["resized_tokens_per_char"] / f["xlmr_tokens_per_char"] - 1) < 0.15 for f in lengths.values())
     assert all(results["mixed"][f"{path}_k{k}_s"] > 0 for path in ("stacked", "peft") for k in (1, 2, 4, 8))
     assert results["training"]["lora_trainable"] < results["training"]["full_trainable"]
     assert results["training"]["full_peak_bytes"] is None  # a CPU has no allocator peak: the GPU column stays empty
