@@ -66,6 +66,14 @@ class Trained:
     def model(self, family: str, task_type: Any, base: Base) -> TaskModel:
         return TaskModel(self.encoder_module(base), self.heads.get(family), task_type)
 
+    def modules(self, base: Base) -> list[nn.Module]:
+        """Every module this model's forward passes read: its encoder (with all adapters) and its heads."""
+        if self.host is not None:
+            encoder = self.host.peft if self.host.peft is not None else self.host.base
+        else:
+            encoder = self.encoder if self.encoder is not None else base.encoder
+        return [encoder, *(head for head in self.heads.values() if head is not None)]
+
 
 def stack_of(config: RunConfig, on_top_key: str | None) -> str | None:
     """How a stage sits on the one below: a LoRA stack strategy, "sequential" (full), or None (on the base)."""

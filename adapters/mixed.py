@@ -73,7 +73,7 @@ class StackedLora:
             rank = max(module.r[n] for n in names if n in module.lora_A)
             a = base.weight.new_zeros((len(names), rank, base.in_features))
             b = base.weight.new_zeros((len(names), base.out_features, rank))
-            scale = base.weight.new_zeros((len(names), 1, 1))
+            scale = torch.zeros((len(names), 1, 1), device=base.weight.device)  # fp32 with bf16 weights too
             for k, name in enumerate(names):
                 if name in module.lora_A:
                     r = module.r[name]

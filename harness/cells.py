@@ -10,8 +10,9 @@ record is not evaluated again.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -25,10 +26,10 @@ from harness.adapters.mixed import predict_mixed
 
 from .attacking import evaluate_attack
 from .config import RunConfig
-from .evaluation import EvalContext, auto_batching, predict_features
+from .evaluation import EvalContext, auto_batching, compiled_forwards, predict_features
 from .features import featurize
 from .metrics import METRICS, compute, example_outcomes, headline, scorers
-from .models import Base
+from .models import Base, evaluation_weights
 from .paths import file_name
 from .planning import TrainingJob, eval_split_of
 from .results import CellStore, write_samples
@@ -98,15 +99,25 @@ class Evaluator:
     def evaluate(self, cell: Cell, models: list[tuple[str, Trained]]) -> list[dict[str, Any]]:
         """One record per (intermediate name, trained model), in that order."""
         if cell.attack is not None:
-            return evaluate_attack(self, cell, models)
+            with self.forwards(models):
+                return evaluate_attack(self, cell, models)
         max_length = models[0][1].info["args"]["max_length"]
         keys = [self.key(cell, trained, max_length) for _, trained in models]
         done = self.finished(keys)
         if len(done) < len(keys):
             with self.store.claim(stable_hash(keys, 20), self.say):  # another process scoring this cell: wait for it
-                self.score(cell, models, keys, max_length, {**done, **self.finished(keys)})
+                with self.forwards(models):
+                    self.score(cell, models, keys, max_length, {**done, **self.finished(keys)})
         records = {**done, **{k: r for k in keys if k not in done and (r := self.store.get(k)) is not None}}
         return [records[k] for k in keys]
+
+    @contextlib.contextmanager
+    def forwards(self, models: list[tuple[str, Trained]]) -> Iterator[None]:
+        """How a cell's forward passes run: the models' Linear weights stored in the compute dtype
+        (``evaluation_weights``), the encoder compiled with ``--compile``'s backend (``compiled_forwards``)."""
+        modules = [m for _, trained in models for m in trained.modules(self.base)]
+        with evaluation_weights(modules, self.device, self.dtype), compiled_forwards(self.config.compile):
+            yield
 
     def finished(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         return {k: r for k in keys if self.config.resume and (r := self.store.get(k)) is not None}

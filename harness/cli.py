@@ -202,7 +202,11 @@ MODEL_AND_DATA = options(
     click.option("--noise-seed", type=int, default=0, show_default=True, help="Which edits the noise makes."),
     click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
     click.option("--dtype", default="auto", show_default=True,
-                 help="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16."),
+                 help="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16. Under bf16 evaluation stores the "
+                 "Linear weights in bf16 (the same outputs as autocast, without recasting them every forward)."),
+    click.option("--compile", is_flag=False, flag_value="inductor", default=None, metavar="[BACKEND]",
+                 help="Run evaluation forward passes through torch.compile (dynamic shapes) with this backend "
+                 "[--compile alone: inductor]. Off by default; pays on a GPU for long cells, not on a CPU."),
     click.option("--no-resume", is_flag=True, help="Re-evaluate cells that already have a record."),
 )  # fmt: skip
 
