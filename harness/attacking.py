@@ -45,9 +45,13 @@ from .spec import stable_hash
 if TYPE_CHECKING:
     from .cells import Cell, Evaluator
 
-#: attacks compare scores of near-identical texts: in fp32 the differences batching makes (~1e-6) stay far below
-#: the search's tie grid, so the same seed gives the same examples whatever the batch size; bf16's (~1e-3) would not
+#: attacks compare scores of near-identical texts: in fp32 the differences batching makes (~1e-7) stay below the
+#: search's tie grid; bf16's (~1e-3) would not
 QUERY_DTYPE = torch.float32
+#: rows per query batch, whatever --batch-size says: a row's fp32 scores move by ~1e-7 with the batch it shares,
+#: and a barely trained model's candidates differ by little more, so batches of their own make every score, and
+#: with it every choice of the search, the same bit for bit under any --batch-size
+QUERY_BATCH = 64
 
 
 def evaluate_attack(ev: Evaluator, cell: Cell, models: list[tuple[str, Trained]]) -> list[dict[str, Any]]:
@@ -124,7 +128,7 @@ def _generate(ev: Evaluator, cell: Cell, name: str, trained: Trained, transform:
     path = config.output / "attack-sets" / f"{task.cfg.task}@{spec.recipe}@{name}-{ident}.jsonl"
     if path.is_file():
         return read_set(path), None
-    query = ModelQuery(trained, task, ev.base, ev.device, QUERY_DTYPE, config.batch_size, max_length)
+    query = ModelQuery(trained, task, ev.base, ev.device, QUERY_DTYPE, QUERY_BATCH, max_length)
     started = time.perf_counter()
     with ev.progress() as progress:
         progress.add_task(f"attack {task.name} ({spec.recipe}) against {name}", total=None)
@@ -159,7 +163,7 @@ def _score(ev: Evaluator, cell: Cell, models: list[tuple[str, Trained, str]],
     timings = {"predict_s": (time.perf_counter() - started) / len(models), "models_per_pass": len(models)}
     records = {}
     for (name, trained, key), (_, query), out in zip(models, made, outputs):
-        query = query or ModelQuery(trained, task, ev.base, ev.device, QUERY_DTYPE, ev.config.batch_size, max_length)
+        query = query or ModelQuery(trained, task, ev.base, ev.device, QUERY_DTYPE, QUERY_BATCH, max_length)
         stats = _stats(cell, rows, clean, query(clean), query(adversarial))
         records[key] = ev.record(scored, name, trained, key, out, features, max_length, timings, {"attack": stats})
     return records

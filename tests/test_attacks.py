@@ -32,11 +32,12 @@ def config(model: Path, toy_tasks: Path, toy_data: Path, out: Path, **kw) -> Run
 
 @pytest.fixture(scope="module")
 def attacked(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
-    """Classification, span QA and tagging toys, trained, under typo and charflip (adaptive and transfer)."""
+    """Classification, multiple choice, span QA and tagging toys, trained, under typo and charflip (adaptive and
+    transfer)."""
     from conftest import FIXTURES
 
     out = tmp_path_factory.mktemp("attacks") / "run"
-    cfg = config(tiny_model_dir, FIXTURES / "tasks", FIXTURES / "data", out, tasks=["toy", "toyqa", "toytag"],
+    cfg = config(tiny_model_dir, FIXTURES / "tasks", FIXTURES / "data", out, tasks=["toy", "toymc", "toyqa", "toytag"],
                  noise=["typo:0.05", "attack:charflip"], limit=24)  # fmt: skip
     return Runner(cfg).run(), out
 
@@ -101,7 +102,7 @@ def test_charflip_lowers_accuracy_more_than_typo_changing_fewer_words(attacked) 
 def test_every_stored_example_keeps_its_budget_and_changes_only_its_edits(attacked) -> None:
     _, out = attacked
     sets = sorted((out / "attack-sets").glob("*.jsonl"))
-    assert {p.name.split("@")[0] for p in sets} == {f"{t}_{lang}" for t in ("toy", "toyqa", "toytag")
+    assert {p.name.split("@")[0] for p in sets} == {f"{t}_{lang}" for t in ("toy", "toymc", "toyqa", "toytag")
                                                    for lang in ("en", "de")}  # fmt: skip
     task_index = TaskIndex([Path(__file__).parent / "fixtures" / "tasks"])
     for path in sets:
@@ -151,6 +152,20 @@ def test_tagging_attacks_keep_one_label_per_word(attacked) -> None:
         assert len(tokens) == len(tags) and all(t and not any(c.isspace() for c in t) for t in tokens)
     for language, r in records(result, "toytag", CHARFLIP).items():
         assert r["score"] <= records(result, "toytag", "clean")[language]["score"]
+
+
+def test_multiple_choice_attacks_edit_the_text_and_each_choice_apart(attacked) -> None:
+    result, out = attacked
+    rows = [row for path in (out / "attack-sets").glob("toymc_*.jsonl") for row in read_set(path)]
+    edited = {(e["field"], e["item"]) for row in rows for e in row["edits"]}
+    assert ("text", -1) in edited and {("choices", 0), ("choices", 1)} & edited  # premise and choices are words
+    assert all(len(row["example"]["choices"]) == 2 and row["example"]["target"] in (0, 1) for row in rows)
+    clean = records(result, "toymc", "clean")
+    for language, r in records(result, "toymc", CHARFLIP).items():
+        stats = r["attack"]
+        assert stats["attackable"] == round(clean[language]["score"] * clean[language]["n"] / 100) > 0
+        assert stats["success_rate"] is not None and r["score"] <= clean[language]["score"]
+        assert sum(stats["shift"]["attacked"].values()) == clean[language]["n"]
 
 
 def test_a_stored_set_on_its_source_model_reproduces_the_adaptive_numbers(attacked, tiny_model_dir, toy_tasks,
