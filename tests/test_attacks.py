@@ -20,6 +20,7 @@ from harness.noise.text import Words
 from harness.pipeline import RunConfig, Runner
 from harness.query import ModelQuery, QueryBudgetError
 from harness.registry import TaskIndex
+from harness.report import all_tables
 from harness.task import Task
 
 CHARFLIP = "attack:charflip:words=0.2:queries=500"
@@ -225,19 +226,34 @@ def test_attack_conditions_parse_and_bad_ones_say_how_to_fix_them(tmp_path) -> N
             parse_conditions([bad])
 
 
-def test_a_language_without_a_dictionary_is_a_reported_skip(attacked, tiny_model_dir, toy_tasks, toy_data,
-                                                            tmp_path) -> None:  # fmt: skip
+def test_a_language_without_a_dictionary_is_a_reported_skip_for_noise_and_attack_alike(attacked, tiny_model_dir,
+                                                                                      toy_tasks, toy_data,
+                                                                                      tmp_path) -> None:  # fmt: skip
     from conftest import FIXTURES
 
     _, out = attacked
-    cfg = config(tiny_model_dir, toy_tasks, toy_data, tmp_path / "run", tasks=["toy"],
-                 noise=[f"attack:codemix:dict={FIXTURES}/muse/{{lang}}-en.txt:mode=adaptive"])  # fmt: skip
+    muse = f"dict={FIXTURES}/muse/{{lang}}-en.txt"
+    codeswitch, codemix = f"codeswitch:0.5:{muse}", f"attack:codemix:{muse}:mode=adaptive"
+    cfg = config(tiny_model_dir, toy_tasks, toy_data, tmp_path / "run", tasks=["toy"], noise=[codeswitch, codemix])
     cfg.adapter_dir = out.parent / "store"
     result = Runner(cfg).run()
-    (condition,) = {r["condition"] for r in result["results"] if r["condition"] != "clean"}
-    got = records(result, "toy", condition)
-    assert "en-en.txt" in got["en"]["skipped"] and got["en"]["score"] is None  # English has no en-en dictionary
-    assert got["de"]["attack"]["words_changed"] > 0 and not got["de"].get("skipped")
-    table = next(t for t in result["table_objs"] if t.title.startswith("Adversarial"))
-    assert any("en-en.txt" in str(row[-1]) for row in table.rows)
+    conditions = [c for c in dict.fromkeys(r["condition"] for r in result["results"]) if c != "clean"]
+    for condition in conditions:  # English has no en-en dictionary: skipped, German is scored
+        got = records(result, "toy", condition)
+        assert "en-en.txt" in got["en"]["skipped"] and got["en"]["score"] is None
+        assert not got["de"].get("skipped") and got["de"]["score"] is not None
+    assert records(result, "toy", conditions[0])["de"]["noise"]["wer"] > 0
+    assert records(result, "toy", conditions[1])["de"]["attack"]["words_changed"] > 0
+    for tables in (result["table_objs"], all_tables(result["results"], {}, "")):  # the run's and harness report's
+        titled = {t.title.split(" (")[0]: t for t in tables}
+        assert [row[:3] for row in titled["Noise conditions skipped per language"].rows] == [
+            ["toy", conditions[0], "en"]]  # fmt: skip
+        assert any("en-en.txt" in str(row[-1]) for row in titled["Adversarial attacks"].rows)
+        assert f"toy {conditions[0]} (not en)" in titled["Robustness summary"].caption
     assert all(json.dumps(r) for r in result["results"])
+    shown = CliRunner().invoke(cli, ["report", str(tmp_path / "run"), "--format", "markdown"])
+    assert "### Noise conditions skipped per language" in shown.output and "en-en.txt" in shown.output
+    for condition in (codeswitch, codemix):  # no language has one: a wrong path, said before any training
+        nowhere = condition.replace(str(FIXTURES / "muse"), str(tmp_path))
+        with pytest.raises(NoiseError, match="no language of this run has a dictionary"):
+            Runner(config(tiny_model_dir, toy_tasks, toy_data, tmp_path / "bad", tasks=["toy"], noise=[nowhere])).run()
