@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from harness.adapters.bank import Trained
 from harness.adapters.lora import LoraHost, lora_config
+from harness.attacking import QUERY_BATCH
 from harness.cli import cli
 from harness.models import load_base
 from harness.noise import NoiseError, parse_conditions
@@ -188,17 +189,29 @@ def test_a_stored_set_on_its_source_model_reproduces_the_adaptive_numbers(attack
                 assert got[language]["attack"][key] == want["attack"][key]
 
 
-def test_attacks_do_not_depend_on_the_batch_size(attacked, tiny_model_dir, toy_tasks, toy_data, tmp_path) -> None:
+def test_attacks_do_not_depend_on_the_batch_size(attacked, tiny_model_dir, toy_tasks, toy_data, tmp_path,
+                                                 monkeypatch) -> None:  # fmt: skip
     _, out = attacked
-    made = {}
-    for batch_size in (1, 64):
+    made, scores = {}, {}
+    asked = ModelQuery.__call__
+
+    def recorded(query: ModelQuery, examples: list) -> list:
+        answers = asked(query, examples)
+        scores.setdefault(query.batch_size, []).extend(s.probs for s in answers)
+        return answers
+
+    monkeypatch.setattr(ModelQuery, "__call__", recorded)
+    for batch_size in (1, 5):
         cfg = config(tiny_model_dir, toy_tasks, toy_data, tmp_path / str(batch_size), tasks=["toy"],
                      languages=["de"], noise=[f"{CHARFLIP}:mode=adaptive"], batch_size=batch_size, limit=16)  # fmt: skip
         cfg.adapter_dir = out.parent / "store"  # the trained model of the module's run
+        scores.clear()
         Runner(cfg).run()
         (path,) = (tmp_path / str(batch_size) / "attack-sets").glob("*.jsonl")
         made[batch_size] = [{k: r[k] for k in ("example", "edits", "queries")} for r in read_set(path)]
-    assert made[1] == made[64]
+        assert set(scores) == {QUERY_BATCH}  # attack queries go in batches of their own, whatever --batch-size
+        made[batch_size].append(scores[QUERY_BATCH])  # every score the attack saw, to the last bit
+    assert made[1] == made[5]
 
 
 def test_cli_report_shows_attacks_beside_noise_and_the_prediction_shift(attacked) -> None:
