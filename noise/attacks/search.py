@@ -9,11 +9,11 @@ batches however few candidates one word has. Per example:
    the words whose loss raises the goal's score most come first (ties: text
    order). Where the goal's score follows the model's probabilities
    (``Goal.graded``: classification, multiple choice, tagging), a word whose
-   loss does not raise it is not tried at all: if destroying the word does not
-   move the model toward the goal, one character of it rarely does, and trying
-   its candidates is where a failed attack spent most of its queries. (Span QA's
-   F1 is a step function: most words' loss leaves it as it is, so every word
-   is tried.) When these queries do not fit the budget, the words go in text
+   loss lowers it (by a ``TIE`` or more) is not tried at all: if destroying the
+   word moves the model away from the goal, one character of it rarely moves it
+   toward, and trying its candidates is where a failed attack spent most of its
+   queries. (Span QA's F1 is a step function: most words' loss leaves it as it
+   is, so every word is tried.) When these queries do not fit the budget, the words go in text
    order, all of them;
 3. in that order, each word's candidates are scored in place of the word, on
    top of the best text so far (beam: on each of the ``beam`` best); a
