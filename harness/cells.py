@@ -26,7 +26,7 @@ from .attacking import evaluate_attack
 from .config import RunConfig
 from .evaluation import EvalContext, auto_batching, predict_features
 from .features import featurize
-from .metrics import METRICS, compute, example_outcomes, headline, scorers
+from .metrics import compute, example_outcomes, get_metric, headline, scorers
 from .models import Base
 from .paths import file_name
 from .planning import TrainingJob, eval_split_of
@@ -208,7 +208,7 @@ class Evaluator:
         metrics = compute(task.metric_list, references, predictions, language=task.language)
         score_name, score, table_metrics = headline(metrics)
         outcomes = example_outcomes(task.metric_list, references, predictions, task.language)
-        directions = {m["metric"]: METRICS[m["metric"]].higher_is_better for m in task.metric_list}
+        directions = {metric.name: metric.higher_is_better for metric in map(get_metric, (m["metric"] for m in task.metric_list))}
         record = {
             "key": key, "task": task.cfg.task, "family": task.family, "language": task.language,
             "condition": cell.condition, "noise": cell.noise, "train_noise": config.train_noise, "role": trained.role,

@@ -26,6 +26,7 @@ from harness.adapters.commands import adapters_group
 from harness.noise.cli import noise as noise_commands
 
 from .errors import HarnessError
+from .plugins import plugin_option
 
 console = Console()
 err_console = Console(stderr=True)
@@ -150,6 +151,7 @@ MODEL_AND_DATA = options(
     click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
                  help="Local data laid out like XTREME's download/ folder; without it, data comes from the hub."),
     include_path_option,
+    plugin_option,
     click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
                  help="Results folder: records/ (one per finished cell) and one folder per run."),
     click.option("--adapter-dir", type=click.Path(path_type=Path),
@@ -437,7 +439,7 @@ def tasks_ls(include_paths: tuple[Path, ...], show_all: bool) -> None:
         table.add_row(
             name,
             entry.kind,
-            members[0].task_type if members else "",
+            str(members[0].task_type) if members else "",
             members[0].role if members else "",
             f"{len(langs)}: {' '.join(langs)}",
         )
@@ -473,14 +475,24 @@ def tasks_show(name: str, include_paths: tuple[Path, ...]) -> None:
 
 @tasks.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-def tasks_validate(paths: tuple[Path, ...]) -> None:
-    """Check task and group YAML files (keys, includes, hooks, templates' syntax)."""
+@plugin_option
+def tasks_validate(paths: tuple[Path, ...], plugins: list[str]) -> None:
+    """Check task and group YAML files (keys, includes, hooks, templates' syntax, the plugins they use)."""
+    from .plugins import plugin_rows
     from .validate import validate_paths
 
     checked, imported = validate_paths(list(paths))
     console.print(f"[green]OK[/]: {len(checked)} file(s) valid.")
     if imported:
         console.print(f"They import Python code (run it only if you trust it): {', '.join(map(str, imported))}")
+    rows = plugin_rows()
+    if rows:
+        table = RichTable(title="Plugins (registered from outside the package)", title_justify="left")
+        for column in ("kind", "name", "defined by", "file"):
+            table.add_column(column, overflow="fold")
+        for kind, name, origin in rows:
+            table.add_row(kind, name, origin.qualname, origin.file)
+        console.print(table)
 
 
 @tasks.command("generate")

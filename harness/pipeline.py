@@ -52,6 +52,7 @@ from .planning import (
     train_args,
     train_language_variants,
 )
+from .plugins import load_plugins
 from .registry import TaskIndex
 from .report import Table, all_tables, benchmark_scores, group_scores, target_records
 from .results import CellStore, environment, write_json
@@ -102,6 +103,7 @@ class Runner:
     def __init__(self, config: RunConfig, console: Console | None = None) -> None:
         self.config = config
         self.console = console or Console(stderr=True)
+        load_plugins(config.plugins)  # before anything names what they register (a worker loads them here)
         self.index = TaskIndex(config.include_paths)
         self.device = resolve_device(config.device)
         self.dtype = resolve_dtype(config.dtype, self.device)

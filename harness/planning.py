@@ -14,9 +14,10 @@ from typing import Any
 from .config import RunConfig
 from .data import data_note, has_split, hub_path, local_patterns
 from .errors import DataError, HarnessError, SpecError
-from .metrics import METRICS
+from .metrics import METRICS, get_metric
 from .mlm import MlmMix
 from .models import BaseId
+from .plugins import is_dotted
 from .registry import TaskIndex
 from .task import DocSelection, Task
 from .training import TrainArgs
@@ -157,10 +158,11 @@ def check_metrics(tasks: list[Task]) -> None:
     """Every task's metrics exist, checked before anything is trained rather than when the first score is due."""
     for task in tasks:
         for entry in task.metric_list:
-            if entry["metric"] not in METRICS:
-                where = task.cfg.source.where("metric_list") if task.cfg.source else task.name
+            where = task.cfg.source.where("metric_list") if task.cfg.source else task.name
+            if isinstance(entry["metric"], str) and entry["metric"] not in METRICS and not is_dotted(entry["metric"]):
                 raise SpecError(f"{where}: unknown metric {entry['metric']!r} in task {task.cfg.task!r}; known "
-                                f"metrics: {', '.join(sorted(METRICS))}.")  # fmt: skip
+                                f"metrics: {', '.join(METRICS.names())}.")  # fmt: skip
+            get_metric(entry["metric"], where)  # a dotted path or !function imports now
 
 
 def eval_split_of(task: Task, config: RunConfig) -> str:

@@ -15,26 +15,33 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import torch
 from torch import nn
 
-from ..errors import SpecError
+from ..plugins import Registry
 from ..spec import TaskConfig
 
 if TYPE_CHECKING:
     from ..evaluation import EvalContext
 
-TASK_TYPE_REGISTRY: dict[str, TaskType] = {}
+def _instance(obj: Any) -> TaskType:
+    """A task type named by dotted path or ``!function``: its class (instantiated once) or an instance."""
+    if isinstance(obj, type) and issubclass(obj, TaskType):
+        return obj()
+    if isinstance(obj, TaskType):
+        return obj
+    raise TypeError("a task type is a subclass of harness.tasktypes.TaskType")
+
+
+#: the task types a spec's ``task_type`` names; a plugin adds one with ``@register_task_type``
+TASK_TYPES: Registry[TaskType] = Registry("task_type", convert=_instance)
 
 
 def register_task_type(cls: type[TaskType]) -> type[TaskType]:
-    TASK_TYPE_REGISTRY[cls.name] = cls()
+    TASK_TYPES.add(cls.name, cls(), defined_by=cls)
     return cls
 
 
-def get_task_type(name: str) -> TaskType:
-    if name not in TASK_TYPE_REGISTRY:
-        raise SpecError(
-            f"task_type {name!r} is not implemented yet; available: {', '.join(sorted(TASK_TYPE_REGISTRY))}."
-        )
-    return TASK_TYPE_REGISTRY[name]
+def get_task_type(name: Any, where: str = "") -> TaskType:
+    """The task type a spec names: a registered name, a dotted path or a ``!function`` hook."""
+    return TASK_TYPES.resolve(name, where)
 
 
 class TaskType:
