@@ -66,6 +66,12 @@ class Cell:
     scored: list[int] | None = None
 
     @property
+    def scorable(self) -> bool:
+        """Whether the examples scored have any gold answer (``TaskType.scorable``)."""
+        scored = self.examples if self.scored is None else [self.examples[i] for i in self.scored]
+        return self.task.type.scorable(scored, self.task.cfg)
+
+    @property
     def pool(self) -> dict[str, Any] | None:
         """How a search-the-split retrieval cell's pool relates to its queries (recorded)."""
         if not self.task.type.pools_split(self.task.cfg):

@@ -282,6 +282,8 @@ def print_tables(tables: list[Any]) -> None:
     "XTREME-R: 14 of XLM-R Large's 24].",
 )
 @click.option("--log-samples", is_flag=True, help="Also write per-example predictions (JSONL).")
+@click.option("--train-unscorable", is_flag=True, help="Train a task even when none of its evaluation cells can "
+              "be scored (no gold labels, e.g. XTREME's blanked TyDiQA dev answers); by default it is skipped.")  # fmt: skip
 @click.option(
     "--noise",
     multiple=True,

@@ -79,7 +79,7 @@ class Table:
     def to_rich(self, width: int | None = None) -> list[RichTable]:
         """Terminal tables; wide ones are cut into several, each repeating the label and average columns."""
         fixed = self.label_columns + 1  # labels, then the average
-        widths = [max(len(c), *(len(self.cell(r[i])) for r in self.rows)) + 3 for i, c in enumerate(self.columns)]
+        widths = [max([len(c), *(len(self.cell(r[i])) for r in self.rows)]) + 3 for i, c in enumerate(self.columns)]
         budget = max(20, (width or 10**6) - sum(widths[:fixed]) - 4)
         chunks: list[list[int]] = [[]]
         used = 0
@@ -266,10 +266,17 @@ def _notes(records: list[dict[str, Any]], varying: list[str]) -> str:
                      f"and not comparable.")  # fmt: skip
     if len(averaged(records)) < len(records):
         notes.append("† fine-tuned in that language (not zero-shot): left out of the average.")
+    unlabelled = [f"{r['family']} {r['language']}" for r in records if r.get("n") and _no_number(r["score"])]
+    if unlabelled:
+        notes.append(f"Empty, no gold labels to score (predicted, not scored): {', '.join(dict.fromkeys(unlabelled))}.")
     smoke = sorted({r["model_label"] for r in records if r.get("smoke")})
     if smoke:
         notes.append(f"{', '.join(smoke)}: random-init, checks the pipeline only; not an XLM-R result.")
     return " ".join([*notes, *pool_notes(records)])
+
+
+def _no_number(score: Any) -> bool:
+    return score is None or (isinstance(score, float) and math.isnan(score))
 
 
 def pool_notes(records: Iterable[dict[str, Any]]) -> list[str]:

@@ -117,6 +117,12 @@ class TaskType:
         """The gold answer the metrics compare a prediction with."""
         return example["target"]
 
+    def scorable(self, examples: list[dict[str, Any]], cfg: TaskConfig) -> bool:
+        """Whether the metrics have a gold answer to compare with in any of ``examples``: not when a download
+        blanked them (XTREME's TyDiQA dev files) or a split has no labels, so that nothing is trained for
+        scores that cannot exist."""
+        return any(self.reference(e) not in (None, "", []) for e in examples)
+
     def correct(self, example: dict[str, Any], prediction: Any) -> bool:
         """Whether one prediction is right, for the samples file (span QA: exact match after normalisation)."""
         return self.reference(example) == prediction
