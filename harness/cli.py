@@ -581,7 +581,9 @@ def report(output: Path, fmt: str, plot: Path | None, include_paths: tuple[Path,
 @click.option("--out", type=click.Path(path_type=Path), help="Destination [default: RUN_DIR/xtreme].")
 @click.option("--intermediate", default="none", show_default=True, help="Which intermediate's model.")
 @click.option("--condition", default="clean", show_default=True, help="Which condition (clean or a noise spec).")
-def export_predictions(run_dir: Path, fmt: str, out: Path | None, intermediate: str, condition: str) -> None:
+@plugin_option  # a plugin's task type writes its own files
+def export_predictions(run_dir: Path, fmt: str, out: Path | None, intermediate: str, condition: str,
+                       plugins: list[str]) -> None:  # fmt: skip
     """Write a run's predictions (and gold answers) as google-research/xtreme's evaluate.py reads them.
 
     One folder per task, test-<lang> files in the format evaluate.py's reader for that task expects, and the

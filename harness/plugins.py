@@ -116,9 +116,6 @@ class Registry(Generic[T]):
     def __iter__(self) -> Iterator[str]:
         return iter(self._entries)
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
     def __getitem__(self, name: str) -> T:
         return self.get(name)
 
