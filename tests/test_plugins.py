@@ -176,6 +176,7 @@ def test_dotted_paths_and_function_hooks_in_yaml(tmp_path, toy_tasks_dir, toy_da
             return 100.0 * sum(p == g for p, g in zip(predictions, references)) / len(references)
     """)
     )
+    assert load_plugin("labcode") == "labcode"  # --plugin takes an importable module too
     tasks = tmp_path / "tasks"
     tasks.mkdir()
     (tasks / "hooks.py").write_text(
