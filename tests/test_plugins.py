@@ -180,14 +180,17 @@ def test_dotted_paths_and_function_hooks_in_yaml(tmp_path, toy_tasks_dir, toy_da
     tasks = tmp_path / "tasks"
     tasks.mkdir()
     (tasks / "hooks.py").write_text(
-        "from harness.readers import READERS\n\n"
-        "def read_tabbed(files, **kwargs):\n    return READERS['tsv'](files, **kwargs)\n"
+        "from harness.readers import READERS\nfrom harness.tasktypes.classification import Classification\n\n"
+        "def read_tabbed(files, **kwargs):\n    return READERS['tsv'](files, **kwargs)\n\n"
+        "class Quiet(Classification):\n    name = 'quiet'\n"
     )
+    (tasks / "quiet_de.yaml").write_text(toy_spec(toy_tasks_dir, "!function hooks.Quiet", "quiet_de"))
     spec = toy_spec(toy_tasks_dir, "labcode.Pairs", "pairs_de").replace(
         "data_format: tsv", "data_format: !function hooks.read_tabbed"
     )
     (tasks / "pairs_de.yaml").write_text(spec.replace("- metric: acc", "- metric: labcode.agreement"))
-    assert validate_paths([tasks])[0] == [tasks / "pairs_de.yaml"]
+    assert validate_paths([tasks])[0] == [tasks / "pairs_de.yaml", tasks / "quiet_de.yaml"]
+    assert Task(TaskIndex([tasks]).task("quiet_de")).type.name == "quiet"  # lm-eval's class: !function
     task = Task(TaskIndex([tasks]).task("pairs_de"))
     assert type(task.type).__name__ == "Pairs" and task.type is Task(task.cfg).type  # one instance per class
     docs = task.examples("validation", toy_data)
