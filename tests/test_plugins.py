@@ -16,7 +16,7 @@ from harness.cli import cli
 from harness.errors import SpecError
 from harness.metrics import METRICS, compute, get_metric
 from harness.noise.spec import REGISTRY
-from harness.plugins import PluginError, Registry, load_plugin
+from harness.plugins import PluginError, Registry, load_plugin, load_plugins
 from harness.readers import READERS
 from harness.registry import TaskIndex
 from harness.task import Task
@@ -129,6 +129,23 @@ def test_a_users_perturbation_and_task_type_run_from_the_cli(user_code, tiny_mod
     squeezed = "".join(checked.output.split())
     assert "LoudClassification" in squeezed and "loud_classification" in squeezed
     assert "myplugin.py" in squeezed and "Whisper" in squeezed and "plugins.py" in squeezed
+
+
+def test_a_worker_process_loads_the_plugins_its_run_names(user_code, tiny_model_dir, toy_data, tmp_path) -> None:
+    """What a Ray actor or SLURM job does: a fresh process gets the units (their run's config) and nothing else."""
+    import multiprocessing
+
+    from harness.pipeline import RunConfig, Runner, execute
+
+    config = RunConfig(tasks=["loud_de"], model=str(tiny_model_dir), data_dir=toy_data, output=tmp_path,
+                       include_paths=[user_code / "tasks"], adapter_dir=tmp_path / "store", noise=["shout:0.5"],
+                       plugins=load_plugins([str(user_code / "myplugin.py")]), epochs=1, limit=4,
+                       max_train_examples=8)  # fmt: skip
+    units = Runner(config).prepare().units()
+    with multiprocessing.get_context("spawn").Pool(1) as worker:  # no plugin loaded there: the config names it
+        assert worker.map(execute, units) == [True] * len(units)
+    records = [json.loads(p.read_text()) for p in (tmp_path / "records").glob("*.json")]
+    assert sorted(r["condition"] for r in records) == ["clean", "shout:0.5"]
 
 
 def test_unknown_plugin_names_say_how_to_load_them(toy_tasks_dir) -> None:
