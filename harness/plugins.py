@@ -278,6 +278,7 @@ def plugin_option(fn: Callable[..., Any]) -> Callable[..., Any]:
         "--plugin",
         "plugins",
         multiple=True,
+        metavar="MODULE|FILE.py",
         is_eager=True,
         callback=lambda _ctx, _param, value: load_plugins(value),
         help="Your own task types, readers, metrics or perturbations: a module or .py file that registers them "
