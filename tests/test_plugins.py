@@ -251,3 +251,13 @@ def test_reports_read_noise_steps_from_the_record_not_the_condition_name() -> No
             {"name": "hum", "rate": rate, "pitch": "low"}]}) for rate in (0.1, 0.2)]  # fmt: skip
     assert "hum" not in REGISTRY
     assert robustness_curves(records) == {"toy": {"hum:pitch=low+fields=text": [(0.0, 80.0), (0.1, 70.0), (0.2, 60.0)]}}
+
+
+def test_a_record_whose_metric_this_process_does_not_know_is_shown_without_interval(tmp_path) -> None:
+    from harness.analysis import Analysis
+    from harness.results import CellStore
+
+    analysis = Analysis(CellStore(tmp_path))
+    mine = {"key": "k", "family": "toy", "outcomes": ["hum:hits"], "spec": {"metric_list": [{"metric": "hum"}]}}
+    assert analysis.outcomes(mine) is None
+    assert "toy: a metric of its spec is not known to this process (a plugin not loaded here?)" in analysis.notes[0]
