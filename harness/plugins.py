@@ -204,7 +204,7 @@ def import_dotted(path: str, where: str, kind: str) -> Any:
         ) from None
 
 
-_LOADED: dict[str, str] = {}  # resolved plugin file or module name -> what was given
+_LOADED_FILES: set[str] = set()  # plugin files loaded (modules are remembered by Python's import system)
 
 
 def load_plugin(spec: str) -> str:
@@ -217,7 +217,7 @@ def load_plugin(spec: str) -> str:
         if not path.is_file():
             raise PluginError(f"--plugin {spec}: no such file. Give a .py file or an importable module name.")
         resolved = str(path.resolve())
-        if resolved not in _LOADED:
+        if resolved not in _LOADED_FILES:
             digest = hashlib.sha256(resolved.encode()).hexdigest()[:10]
             name = f"harness_plugins.{path.stem}_{digest}"
             module_spec = importlib.util.spec_from_file_location(name, resolved)
@@ -229,7 +229,7 @@ def load_plugin(spec: str) -> str:
             except BaseException:
                 del sys.modules[name]
                 raise
-            _LOADED[resolved] = spec
+            _LOADED_FILES.add(resolved)
         return resolved
     try:
         importlib.import_module(spec)
@@ -240,7 +240,6 @@ def load_plugin(spec: str) -> str:
                 f"(./{spec.replace('.', '/')}.py), install the package, or add its folder to PYTHONPATH."
             ) from None
         raise
-    _LOADED[spec] = spec
     return spec
 
 
