@@ -214,7 +214,9 @@ class Evaluator:
         metrics = compute(task.metric_list, references, predictions, language=task.language)
         score_name, score, table_metrics = headline(metrics)
         outcomes = example_outcomes(task.metric_list, references, predictions, task.language)
-        directions = {metric.name: metric.higher_is_better for metric in map(get_metric, (m["metric"] for m in task.metric_list))}
+        directions = {
+            metric.name: metric.higher_is_better for metric in (get_metric(m["metric"]) for m in task.metric_list)
+        }
         record = {
             "key": key, "task": task.cfg.task, "family": task.family, "language": task.language,
             "condition": cell.condition, "noise": cell.noise, "train_noise": config.train_noise, "role": trained.role,

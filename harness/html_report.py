@@ -101,8 +101,11 @@ def page(
         body += [t.to_html() for t in tables]
         robustness = next((t for t in tables if t.title.startswith("Robustness")), None)
         leaderboard = tables[0]
-        figures = [delta_heatmap(robustness), noise_curves(robustness, condition_axes(records)),
-                   language_bars(leaderboard)]
+        figures = [
+            delta_heatmap(robustness),
+            noise_curves(robustness, condition_axes(records)),
+            language_bars(leaderboard),
+        ]
         body += [f"<figure>{svg}<figcaption>{html.escape(caption)}</figcaption></figure>"
                  for svg, caption in (f for f in figures if f)]  # fmt: skip
     body += [t.to_html() for t in (skipped_table(skipped), analysis.notes_table()) if t]

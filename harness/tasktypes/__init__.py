@@ -21,6 +21,7 @@ from ..spec import TaskConfig
 if TYPE_CHECKING:
     from ..evaluation import EvalContext
 
+
 def _instance(obj: Any) -> TaskType:
     """A task type named by dotted path or ``!function``: its class (instantiated once) or an instance."""
     if isinstance(obj, type) and issubclass(obj, TaskType):
