@@ -10,8 +10,9 @@ record is not evaluated again.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -20,14 +21,15 @@ import datasets
 import torch
 
 from harness.adapters.bank import Trained
+from harness.adapters.lora import LoraHost
 from harness.adapters.mixed import predict_mixed
 
 from .attacking import evaluate_attack
 from .config import RunConfig
-from .evaluation import EvalContext, auto_batching, predict_features
+from .evaluation import EvalContext, auto_batching, compiled_forwards, predict_features
 from .features import featurize
 from .metrics import compute, example_outcomes, get_metric, headline, scorers
-from .models import Base
+from .models import Base, evaluation_weights
 from .paths import file_name
 from .planning import TrainingJob, eval_split_of
 from .results import CellStore, write_samples
@@ -103,14 +105,25 @@ class Evaluator:
     def evaluate(self, cell: Cell, models: list[tuple[str, Trained]]) -> list[dict[str, Any]]:
         """One record per (intermediate name, trained model), in that order."""
         if cell.attack is not None:
-            return evaluate_attack(self, cell, models)
+            with self.forwards(models):
+                return evaluate_attack(self, cell, models)
         max_length = models[0][1].info["args"]["max_length"]
         keys = [self.key(cell, trained, max_length) for _, trained in models]
         done = self.finished(keys)
         if len(done) < len(keys):
             with self.store.claim(stable_hash(keys, 20), self.say):  # another process scoring this cell: wait for it
-                self.score(cell, models, keys, max_length, {**done, **self.finished(keys)})
-        return [self.store.get(k) if k not in done else done[k] for k in keys]  # type: ignore[misc]
+                with self.forwards(models):
+                    self.score(cell, models, keys, max_length, {**done, **self.finished(keys)})
+        records = {**done, **{k: r for k in keys if k not in done and (r := self.store.get(k)) is not None}}
+        return [records[k] for k in keys]
+
+    @contextlib.contextmanager
+    def forwards(self, models: list[tuple[str, Trained]]) -> Iterator[None]:
+        """How a cell's forward passes run: the models' Linear weights stored in the compute dtype
+        (``evaluation_weights``), the encoder compiled with ``--compile``'s backend (``compiled_forwards``)."""
+        modules = [m for _, trained in models for m in trained.modules(self.base)]
+        with evaluation_weights(modules, self.device, self.dtype), compiled_forwards(self.config.compile):
+            yield
 
     def finished(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         return {k: r for k in keys if self.config.resume and (r := self.store.get(k)) is not None}
@@ -137,16 +150,17 @@ class Evaluator:
         batch_size, max_tokens = self.batching(first, features)
         with self.progress() as progress:
             bar = progress.add_task(f"eval {task.name} ×{len(models)}", total=len(features) * len(models))
-            if self.mixable(task, models):
+            host = self.mixed_host(task, models)
+            if host is not None:
                 try:
                     members = [(m.adapters, m.heads.get(task.family)) for m in models]
                     return predict_mixed(
-                        models[0].host,
+                        host,
                         members,
                         task.type,
                         features,
                         batch_size,
-                        self.device,  # type: ignore[arg-type]
+                        self.device,
                         self.dtype,
                         pad,
                         on_batch=lambda n: progress.advance(bar, n * len(models)),
@@ -175,15 +189,16 @@ class Evaluator:
             return self.config.batch_size, None
         return auto_batching(model, features, self.device, self.dtype, self.base.tokenizer.pad_token_id)
 
-    def mixable(self, task: Task, models: list[Trained]) -> bool:
+    def mixed_host(self, task: Task, models: list[Trained]) -> LoraHost | None:
+        """The LoRA host holding every model's adapters when they can share one mixed pass (else None)."""
         host = models[0].host
-        return (
+        mixable = (
             self.config.mixed
             and len(models) > 1
             and task.type.mixable
-            and host is not None
             and all(m.host is host and m.adapters and m.heads.get(task.family) is not None for m in models)
         )
+        return host if mixable else None
 
     def record(self, cell: Cell, intermediate: str, trained: Trained, key: str, outputs: list[Any],
                features: datasets.Dataset, max_length: int, timings: dict[str, float],

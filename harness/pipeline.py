@@ -349,7 +349,8 @@ class Runner:
             stage = self.intermediate(unit.stage) if unit.job is None else self.target(unit.stage, unit.job)
             keys, computed = [stage.key], not stage.info["reused"]
         else:
-            cell = self.cells[unit.cell]  # type: ignore[index]
+            assert unit.cell is not None  # an "eval" unit names its cell
+            cell = self.cells[unit.cell]
             models = [(name, self.target(name, self.jobs.index(cell.job))) for name in self.stages]
             keys = [record["key"] for record in evaluator.evaluate(cell, models)]
             computed = evaluator.written > written
@@ -448,10 +449,13 @@ class Runner:
         """This configuration's records, in plan order (a cell's models in ``--intermediate`` order)."""
         store = CellStore(self.config.output)
         keys = [key for unit in self.units() if unit.kind == "eval" for key in unit.outputs]
-        missing = [key for key in keys if store.get(key) is None]
-        if missing:
-            raise HarnessError(f"{len(missing)} of {len(keys)} records are missing under {store.dir} after the run.")
-        return [store.get(key) for key in keys]  # type: ignore[misc]
+        records = [store.get(key) for key in keys]
+        found = [record for record in records if record is not None]
+        if len(found) < len(keys):
+            raise HarnessError(
+                f"{len(keys) - len(found)} of {len(keys)} records are missing under {store.dir} after the run."
+            )
+        return found
 
     def finish(self) -> dict[str, Any]:
         config, base, records, tasks = self.config, self.base_id, self.records(), self.tasks

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from .errors import HarnessError, SpecError
+from .yamlio import FunctionRef
 
 T = TypeVar("T")
 
@@ -148,8 +149,6 @@ class Registry(Generic[T]):
         ``where``: the file and key, for the error. Objects found by path are converted once and kept, so one
         class is one task type however many tasks name it.
         """
-        from .yamlio import FunctionRef
-
         if isinstance(value, FunctionRef):
             key: Any = (value.base_dir, value.target)
             if key not in self._by_path:
@@ -250,22 +249,6 @@ def load_plugins(specs: Iterable[str]) -> list[str]:
 def load_include_path_plugins(roots: Iterable[Path]) -> list[str]:
     """The ``plugins.py`` of each ``--include-path`` folder: trusted code, like the task hooks beside it."""
     return [load_plugin(str(root / INCLUDE_PLUGIN)) for root in roots if (Path(root) / INCLUDE_PLUGIN).is_file()]
-
-
-def registries() -> dict[str, Registry[Any]]:
-    """Every registry, by what it holds (imports the built-in catalogues)."""
-    from harness.noise.spec import REGISTRY as perturbations
-
-    from .metrics import METRICS
-    from .readers import READERS
-    from .tasktypes import TASK_TYPES
-
-    return {"task type": TASK_TYPES, "reader (data_format)": READERS, "metric": METRICS, "perturbation": perturbations}
-
-
-def plugin_rows() -> list[tuple[str, str, Origin]]:
-    """(kind, name, origin) of everything registered from outside the package."""
-    return [(kind, name, origin) for kind, registry in registries().items() for name, origin in registry.plugins()]
 
 
 def plugin_option(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -11,17 +11,27 @@ all files are reported together.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
+from harness.noise.spec import REGISTRY as PERTURBATIONS
+
 from .errors import HarnessError, SpecError
-from .metrics import get_metric
-from .plugins import load_include_path_plugins
+from .metrics import METRICS, get_metric
+from .plugins import Origin, Registry, load_include_path_plugins
 from .readers import READERS
 from .spec import TaskConfig, parse_group, parse_task
-from .tasktypes import get_task_type
+from .tasktypes import TASK_TYPES, get_task_type
 from .templating import ENV
 from .yamlio import FunctionRef, read_spec
+
+
+def plugin_rows() -> list[tuple[str, str, Origin]]:
+    """(kind, name, origin) of everything registered from outside the package, for ``tasks validate``."""
+    registries: dict[str, Registry[Any]] = {"task type": TASK_TYPES, "reader (data_format)": READERS,
+                                            "metric": METRICS, "perturbation": PERTURBATIONS}  # fmt: skip
+    return [(kind, name, origin) for kind, registry in registries.items() for name, origin in registry.plugins()]
 
 
 def imported_files(cfg: TaskConfig) -> list[Path]:

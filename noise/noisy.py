@@ -61,13 +61,16 @@ class NoisyTask(Task):
         return stable_hash([self.cfg.fingerprint(), str(self.spec), self.seed, NOISE_VERSION])
 
     def examples(
-        self, split: str, data_dir: Path | None, selection: DocSelection | None = None
+        self, split: str, data_dir: Path | None, selection: DocSelection | None = None, lang: str | None = None
     ) -> list[dict[str, Any]]:
-        return self.perturb(super().examples(split, data_dir, selection or DocSelection()), split)
+        return self.perturb(super().examples(split, data_dir, selection or DocSelection(), lang), split, lang)
 
-    def perturb(self, examples: list[dict[str, Any]], split: str | None = None) -> list[dict[str, Any]]:
-        """Noised copies of this task's (clean) examples of ``split`` (default: the evaluation language)."""
-        language = split_language(self.cfg, split) if split else self.language
+    def perturb(
+        self, examples: list[dict[str, Any]], split: str | None = None, lang: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Noised copies of this task's (clean) examples of ``split`` in ``lang`` (default: the split's language,
+        without a split the evaluation language)."""
+        language = lang or (split_language(self.cfg, split) if split else self.language)
         return perturb_examples(
             examples,
             self.spec,

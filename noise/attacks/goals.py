@@ -19,11 +19,14 @@ from typing import Any, Protocol
 
 
 class Scored(Protocol):
-    """What the model says about one example (``harness.query.Score``)."""
+    """What the model says about one example (``harness.query.Score``, read-only)."""
 
-    prediction: Any
-    probs: Any
-    f1: float | None
+    @property
+    def prediction(self) -> Any: ...
+    @property
+    def probs(self) -> Any: ...
+    @property
+    def f1(self) -> float | None: ...
 
 
 class Goal:

@@ -21,7 +21,7 @@ so the result is the same whatever the batch size.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -36,7 +36,7 @@ class Transformation(Protocol):
     def candidates(self, word: str, doc_id: str, where: str) -> list[str]: ...
 
 
-Query = Callable[[list[dict[str, Any]]], list[Scored]]
+Query = Callable[[list[dict[str, Any]]], Sequence[Scored]]
 
 
 @dataclass
