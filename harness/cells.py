@@ -64,6 +64,7 @@ class Cell:
     examples: list[dict[str, Any]]
     noise: dict[str, Any] | None = None  # the condition and the error rates it applied
     attack: Any = None  # an attack condition (``noise.attacks``): examples are made per model, see ``attacking``
+    skipped: str | None = None  # why this language cannot take the condition (a missing dictionary): never scored
     #: positions of the examples scored (the --limit sample), when the others are there as the retrieval pool
     scored: list[int] | None = None
 
@@ -109,6 +110,8 @@ class Evaluator:
                 return evaluate_attack(self, cell, models)
         max_length = models[0][1].info["args"]["max_length"]
         keys = [self.key(cell, trained, max_length) for _, trained in models]
+        if cell.skipped:
+            return [self.skip(cell, name, trained, key, cell.skipped) for (name, trained), key in zip(models, keys)]
         done = self.finished(keys)
         if len(done) < len(keys):
             with self.store.claim(stable_hash(keys, 20), self.say):  # another process scoring this cell: wait for it
@@ -257,6 +260,18 @@ class Evaluator:
             self.store.put_outcomes(key, [e["id"] for e in examples], outcomes)
         if config.log_samples:
             self.write_samples(cell, examples, intermediate, predictions)
+        self.store.put(key, record)
+        self.written += 1
+        return record
+
+    def skip(self, cell: Cell, intermediate: str, trained: Trained, key: str, reason: str) -> dict[str, Any]:
+        """A record that says why a cell was not scored (tables list it, never average it)."""
+        task, config = cell.task, self.config
+        record = {"key": key, "task": task.cfg.task, "family": task.family, "language": task.language,
+                  "condition": cell.condition, "role": trained.role, "model": config.model,
+                  "model_label": self.base.label, "smoke": self.base.smoke, "method": config.method,
+                  "intermediate": intermediate, "seed": config.seed, "metrics": {}, "score": None, "score_name": None,
+                  "skipped": reason, "noise": None, "train_noise": config.train_noise}  # fmt: skip
         self.store.put(key, record)
         self.written += 1
         return record

@@ -75,7 +75,7 @@ def compiled_forwards(backend: str | None) -> Iterator[None]:
         _COMPILE.reset(token)
 
 
-class CompiledForms(dict):  # type: ignore[type-arg]
+class CompiledForms(dict[str, Any]):
     """One module's compiled wrappers by backend, kept on the module; a copy or pickle of the module (full
     fine-tuning starts from a deep copy of the base) starts without them."""
 

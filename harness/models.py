@@ -163,7 +163,7 @@ def evaluation_weights(modules: Iterable[nn.Module], device: torch.device, dtype
     default) nothing changes. LoRA layers are Linear layers too: their A and B
     are cast with the base.
     """
-    kept: list[tuple[nn.Parameter, torch.Tensor]] = []
+    kept: list[tuple[torch.Tensor, torch.Tensor]] = []
     if dtype != torch.float32:
         seen: set[int] = set()
         for module in modules:

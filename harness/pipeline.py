@@ -34,7 +34,7 @@ from harness.adapters.lora import LoraHost
 from harness.adapters.store import ArtefactStore, check_key
 from harness.noise import NoiseSpec, noisy_variants, parse, parse_conditions, wrap
 
-from .attacking import attack_cells
+from .attacking import attack_cells, check_dictionaries
 from .cells import Cell, Evaluator, record_key
 from .config import NO_INTERMEDIATE, RunConfig
 from .errors import HarnessError
@@ -95,6 +95,13 @@ def execute(unit: Unit) -> bool:
         runner = Runner(unit.config)
         runner.prepare()
     return runner.execute(unit)
+
+
+def cell_name(cell: Cell) -> str:
+    """``xnli_de@clean``, ``xnli_de@typo:0.1`` (a noisy task's own name), ``xnli_de@attack:charflip:...``."""
+    if cell.attack is not None:
+        return f"{cell.task.name}@{cell.condition}"
+    return cell.task.name + "@clean" * (cell.noise is None)
 
 
 class Runner:
@@ -158,9 +165,13 @@ class Runner:
         clean = self.skip_unscorable(clean)
         self.stages = {name: self.stage_jobs(name, clean) for name in self.intermediate_names()}
         noises = [c for c in self.conditions if isinstance(c, NoiseSpec)]
-        cells = clean + [Cell(v.task, c.job, v.condition, v.examples, v.record, c.scored)
+        cells = clean + [Cell(v.task, c.job, v.condition, v.examples, v.record, scored=c.scored, skipped=v.skipped)
                          for c in clean for v in noisy_variants(c.task, c.examples, noises, config.noise_seed)]  # fmt: skip
         cells += attack_cells(clean, self.conditions)  # their examples are made per model, when evaluated
+        check_dictionaries(cells, config.data_dir)
+        for cell in cells:
+            if cell.skipped:
+                self.say(f"[yellow]{cell.task.name}[/] under {cell.condition}: skipped ({cell.skipped})")
         self.cells = sorted(cells, key=lambda c: self.jobs.index(c.job))  # a job's cells together: its models stay
         self.base_id = identify_base(config.model)
         _RUNNERS[stable_hash(asdict(config))] = self
@@ -211,7 +222,7 @@ class Runner:
                 if cell.job is job:
                     keys = tuple(record_key(cell, key, config.split, max_length) for key in targets.values())
                     deps = tuple(targets.values()) if job.trainable else tuple(k for k in below.values() if k)
-                    units.append(Unit("eval", stable_hash(keys, 20), f"eval {cell.task.name}{'@clean' * (cell.noise is None)} "
+                    units.append(Unit("eval", stable_hash(keys, 20), f"eval {cell_name(cell)} "
                                       f"×{len(keys)} ({tag})", config, cell=c, deps=deps, outputs=keys,
                                       work=len(cell.examples) * len(keys)))  # fmt: skip
         return units

@@ -326,12 +326,24 @@ def robustness_summary(
         estimates += [v for v in values.values() if isinstance(v, Estimate)]
         table.rows.append([*row, *(values.get(c) for c in columns)])
     tested = analysis.correct(estimates)
-    notes = [_notes(records, varying), "rel. drop = drop / clean score × 100.",
+    notes = [_notes(records, varying), _fewer_languages(records), "rel. drop = drop / clean score × 100.",
              "worst case: each example scored under its worst condition (clean and every noise condition).",
              "Δ drop = drop with the intermediate − drop without: negative = more robust." if at is not None else "",
              _caption_statistics(analysis, tested, "seed" in varying and not by_seed)]  # fmt: skip
     table.caption = " ".join(n for n in notes if n)
     return table
+
+
+def _fewer_languages(records: list[dict[str, Any]]) -> str:
+    """Which conditions a row averages over fewer languages than clean (a language skipped, e.g. no dictionary):
+    their drops are paired per language, but their averages cover other languages than the clean column's."""
+    languages: dict[tuple[str, str], set[str]] = {}
+    for r in records:
+        languages.setdefault((r["family"], r["condition"]), set()).add(r["language"])
+    short = [f"{family} {condition} (not {', '.join(sorted(languages[(family, 'clean')] - langs))})"
+             for (family, condition), langs in languages.items()
+             if condition != "clean" and languages.get((family, "clean"), langs) - langs]  # fmt: skip
+    return f"Averaged over fewer languages than clean: {'; '.join(short)}." if short else ""
 
 
 def _ratio(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
@@ -450,7 +462,7 @@ def report_sections(
     kept: the Δ need it). A value no record has is an error naming the values
     the store has, rather than an empty or silently partial table.
     """
-    records = target_records(records)
+    records = [r for r in records if r.get("role") != "intermediate"]  # skipped cells too: a table says why
     fields = {"tasks": ("family", "task"), "languages": ("language",), "conditions": ("condition",),
               "intermediates": ("intermediate",)}  # fmt: skip
     always = {"conditions": "clean", "intermediates": "none"}
@@ -485,6 +497,18 @@ def target_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in records if r.get("role") != "intermediate" and not r.get("skipped")]
 
 
+def skipped_cells_table(records: Iterable[dict[str, Any]]) -> Table | None:
+    """Noise conditions a language could not take (``codeswitch`` without a dictionary for it): one row per task,
+    condition and language, with the reason (attacks list theirs in the attack table)."""
+    rows = {(r["family"], r["condition"], r["language"]): r["skipped"] for r in records
+            if r.get("skipped") and not str(r["condition"]).startswith(("attack:", "attack-set:"))}  # fmt: skip
+    if not rows:
+        return None
+    caption = "These cells have no score: every table above leaves them out, and averages say which languages."
+    return Table("Noise conditions skipped per language", ["task", "condition", "language", "why"],
+                 [[*k, why] for k, why in rows.items()], caption, label_columns=4)  # fmt: skip
+
+
 def skipped_table(skipped: Iterable[Any]) -> Table | None:
     """The files of the results store that no table counts (``results.Skipped``): a torn record would otherwise
     move an average without a word."""
@@ -507,8 +531,8 @@ def all_tables(
     files of the store that were skipped."""
     targets = target_records(records)
     tables = [leaderboard(targets, title, analysis, by_seed), *benchmark_tables(targets, benchmarks),
-              robustness_summary(targets, analysis, by_seed), stats_table(targets), *attack_tables(records),
-              skipped_table(skipped)]  # fmt: skip
+              robustness_summary(targets, analysis, by_seed), stats_table(targets), skipped_cells_table(records),
+              *attack_tables(records), skipped_table(skipped)]  # fmt: skip
     return [t for t in tables if t]
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from ..data import split_language
 from ..spec import stable_hash
 from ..task import DocSelection, Task
+from .dictionaries import MissingDictionary
 from .guards import Guard, guard_for
 from .measure import error_rates
 from .perturbation import NoiseError
@@ -105,6 +106,7 @@ class Variant:
     task: NoisyTask
     examples: list[dict[str, Any]]
     record: dict[str, Any]
+    skipped: str | None = None  # why this language cannot take the condition (no dictionary): nothing is scored
 
     @property
     def condition(self) -> str:
@@ -112,10 +114,15 @@ class Variant:
 
 
 def noisy_variants(task: Task, clean: list[dict[str, Any]], specs: list[NoiseSpec], seed: int) -> list[Variant]:
-    """One noisy variant of ``task``'s evaluation examples per condition, with its noise statistics."""
+    """One noisy variant of ``task``'s evaluation examples per condition, with its noise statistics; a language
+    with no dictionary for a ``codeswitch`` step is a variant that says so (its clean examples, never scored)."""
     out = []
     for spec in specs:
         noisy_task = wrap(task, spec, seed)
-        noisy = noisy_task.perturb(clean)
+        try:
+            noisy = noisy_task.perturb(clean)
+        except MissingDictionary as exc:
+            out.append(Variant(noisy_task, clean, {"spec": str(spec)}, skipped=str(exc)))
+            continue
         out.append(Variant(noisy_task, noisy, noisy_task.noise_record(clean, noisy)))
     return out

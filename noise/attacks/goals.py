@@ -31,6 +31,7 @@ class Scored(Protocol):
 
 class Goal:
     stops = True  # stop searching an example once it is broken
+    graded = True  # the score moves with the model's probabilities (span QA's F1 moves in steps)
 
     def __init__(self, labels: list[str]) -> None:
         self.labels = labels
@@ -57,6 +58,8 @@ class Flip(Goal):
 
 
 class ZeroF1(Goal):
+    graded = False
+
     def attackable(self, example: dict[str, Any], clean: Scored) -> bool:
         return (clean.f1 or 0.0) > 0
 
