@@ -28,6 +28,7 @@ from harness.adapters.commands import adapters_group
 from harness.noise.cli import noise as noise_commands
 
 from .errors import HarnessError
+from .plugins import plugin_option
 
 console = Console()
 err_console = Console(stderr=True)
@@ -154,6 +155,7 @@ MODEL_AND_DATA = options(
     click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
                  help="Local data laid out like XTREME's download/ folder; without it, data comes from the hub."),
     include_path_option,
+    plugin_option,
     click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
                  help="Results folder: records/ (one per finished cell) and one folder per run."),
     click.option("--adapter-dir", type=click.Path(path_type=Path),
@@ -288,6 +290,8 @@ def print_tables(tables: list[Any]) -> None:
     "XTREME-R: 14 of XLM-R Large's 24].",
 )
 @click.option("--log-samples", is_flag=True, help="Also write per-example predictions (JSONL).")
+@click.option("--train-unscorable", is_flag=True, help="Train a task even when none of its evaluation cells can "
+              "be scored (no gold labels, e.g. XTREME's blanked TyDiQA dev answers); by default it is skipped.")  # fmt: skip
 @click.option(
     "--noise",
     multiple=True,
@@ -459,7 +463,7 @@ def tasks_ls(include_paths: tuple[Path, ...], show_all: bool) -> None:
         table.add_row(
             name,
             entry.kind,
-            members[0].task_type if members else "",
+            str(members[0].task_type) if members else "",
             members[0].role if members else "",
             f"{len(langs)}: {' '.join(langs)}",
         )
@@ -497,14 +501,23 @@ def tasks_show(name: str, include_paths: tuple[Path, ...]) -> None:
 
 @tasks.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-def tasks_validate(paths: tuple[Path, ...]) -> None:
-    """Check task and group YAML files (keys, includes, hooks, templates' syntax)."""
-    from .validate import validate_paths
+@plugin_option
+def tasks_validate(paths: tuple[Path, ...], plugins: list[str]) -> None:
+    """Check task and group YAML files (keys, includes, hooks, templates' syntax, the plugins they use)."""
+    from .validate import plugin_rows, validate_paths
 
     checked, imported = validate_paths(list(paths))
     console.print(f"[green]OK[/]: {len(checked)} file(s) valid.")
     if imported:
         console.print(f"They import Python code (run it only if you trust it): {', '.join(map(str, imported))}")
+    rows = plugin_rows()
+    if rows:
+        table = RichTable(title="Plugins (registered from outside the package)", title_justify="left")
+        for column in ("kind", "name", "defined by", "file"):
+            table.add_column(column, overflow="fold")
+        for kind, name, origin in rows:
+            table.add_row(kind, name, origin.qualname, origin.file)
+        console.print(table)
 
 
 @tasks.command("generate")
@@ -591,7 +604,9 @@ def report(output: Path, fmt: str, plot: Path | None, include_paths: tuple[Path,
 @click.option("--out", type=click.Path(path_type=Path), help="Destination [default: RUN_DIR/xtreme].")
 @click.option("--intermediate", default="none", show_default=True, help="Which intermediate's model.")
 @click.option("--condition", default="clean", show_default=True, help="Which condition (clean or a noise spec).")
-def export_predictions(run_dir: Path, fmt: str, out: Path | None, intermediate: str, condition: str) -> None:
+@plugin_option  # a plugin's task type writes its own files
+def export_predictions(run_dir: Path, fmt: str, out: Path | None, intermediate: str, condition: str,
+                       plugins: list[str]) -> None:  # fmt: skip
     """Write a run's predictions (and gold answers) as google-research/xtreme's evaluate.py reads them.
 
     One folder per task, test-<lang> files in the format evaluate.py's reader for that task expects, and the

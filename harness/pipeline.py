@@ -52,6 +52,7 @@ from .planning import (
     train_args,
     train_language_variants,
 )
+from .plugins import load_plugins
 from .registry import TaskIndex
 from .report import Table, all_tables, benchmark_scores, group_scores, target_records
 from .results import CellStore, environment, write_json
@@ -109,12 +110,14 @@ class Runner:
     def __init__(self, config: RunConfig, console: Console | None = None) -> None:
         self.config = config
         self.console = console or Console(stderr=True)
+        load_plugins(config.plugins)  # before anything names what they register (a worker loads them here)
         self.index = TaskIndex(config.include_paths)
         self.device = resolve_device(config.device)
         self.dtype = resolve_dtype(config.dtype, self.device)
         self.smoke = config.model in SMOKE_PRESETS
         self.timings: dict[str, float] = {}
         self.skipped: dict[str, list[str]] = {}  # family -> languages without local files, not run
+        self.unscorable: dict[str, str] = {}  # family -> why it was not trained: no cell could be scored
         self.store = ArtefactStore(config.adapter_dir)
         self.events: list[str] = []
         # bad noise specs fail here, before any data is read or model trained
@@ -159,6 +162,7 @@ class Runner:
         self.tasks = tasks
         self.jobs = self.plan(train_language_variants(tasks, config.train_languages), noisy=True)
         clean = [self.clean_cell(task, job) for job in self.jobs for task in job.tasks]
+        clean = self.skip_unscorable(clean)
         self.stages = {name: self.stage_jobs(name, clean) for name in self.intermediate_names()}
         noises = [c for c in self.conditions if isinstance(c, NoiseSpec)]
         cells = clean + [Cell(v.task, c.job, v.condition, v.examples, v.record, scored=c.scored, skipped=v.skipped)
@@ -173,6 +177,25 @@ class Runner:
         _RUNNERS[stable_hash(asdict(config))] = self
         self.timings["prepare_data_s"] = time.perf_counter() - start
         return self
+
+    def skip_unscorable(self, clean: list[Cell]) -> list[Cell]:
+        """Training jobs none of whose evaluation cells can be scored (no gold labels: XTREME's download blanks
+        TyDiQA's dev answers) are not trained, and their cells not evaluated, unless --train-unscorable: said
+        now, at planning (so in --dry-run too), and in the tables' caption. Returns the cells kept."""
+        for job in list(self.jobs):
+            cells = [c for c in clean if c.job is job]
+            if not job.trainable or any(c.scorable for c in cells):
+                continue
+            languages = " ".join(dict.fromkeys(c.task.language for c in cells))
+            reason = (f"no gold labels in its {eval_split_of(job.lead, self.config)} data ({languages}): no cell "
+                      f"can be scored")  # fmt: skip
+            if self.config.train_unscorable:
+                self.say(f"[yellow]{job.family}[/]: {reason}; trained anyway (--train-unscorable), its rows stay empty")
+                continue
+            self.say(f"[yellow]{job.family}[/]: {reason}, so it is not trained (--train-unscorable trains it anyway)")
+            self.unscorable[job.family] = reason
+            self.jobs = [j for j in self.jobs if j is not job]
+        return [c for c in clean if any(c.job is j for j in self.jobs)]
 
     def units(self) -> list[Unit]:
         """The plan: train each intermediate stage, each target on each stage, then evaluate each cell under
@@ -422,6 +445,8 @@ class Runner:
                 groups[family]["reason"] = (
                     f"no local files for any of its languages under {self.config.data_dir}: not run"
                     if family in self.skipped and not run
+                    else f"{self.unscorable[family]}: not trained"
+                    if family in self.unscorable
                     else "no records: none of its cells was scored in this run"
                 )
         families = set(groups)
@@ -448,6 +473,10 @@ class Runner:
         title = f"{base.label} · {config.method} · seed {config.seed} · {config.split}"
         skipped = CellStore(config.output).scan().skipped  # files in the store that are not records: said, not hidden
         tables = all_tables(records, self.index.benchmarks(), title, skipped)
+        if self.unscorable:  # rows that are not there: the leaderboard says why
+            notes = "; ".join(f"{family}: {reason}" for family, reason in self.unscorable.items())
+            tables[0].caption = " ".join(filter(None, [tables[0].caption, f"Not trained, so no row: {notes} "
+                                                       f"(--train-unscorable trains it anyway)."]))  # fmt: skip
         run_id = (
             datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + stable_hash([r["key"] for r in records], 6)
         )

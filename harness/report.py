@@ -114,10 +114,17 @@ def _notes(records: list[dict[str, Any]], varying: list[str]) -> str:
                      f"and not comparable.")  # fmt: skip
     if len(averaged(records)) < len(records):
         notes.append("† fine-tuned in that language (not zero-shot): left out of the average.")
+    unlabelled = [f"{r['family']} {r['language']}" for r in records if r.get("n") and _no_number(r["score"])]
+    if unlabelled:
+        notes.append(f"Empty, no gold labels to score (predicted, not scored): {', '.join(dict.fromkeys(unlabelled))}.")
     smoke = sorted({r["model_label"] for r in records if r.get("smoke")})
     if smoke:
         notes.append(f"{', '.join(smoke)}: random-init, checks the pipeline only; not an XLM-R result.")
     return " ".join([*notes, *pool_notes(records)])
+
+
+def _no_number(score: Any) -> bool:
+    return score is None or (isinstance(score, float) and math.isnan(score))
 
 
 def pool_notes(records: Iterable[dict[str, Any]]) -> list[str]:
