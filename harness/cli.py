@@ -215,6 +215,10 @@ def make_configs(tasks: list[str], target_modules: str, no_resume: bool, methods
     except ValueError:
         raise HarnessError(f"--seeds {seeds!r}: give whole numbers separated by commas, e.g. --seeds 1,2,3.") from None
     options.pop("seed", None)
+    if options.get("data_dir") is None and tasks:  # offline without data: the sample embedded in the package
+        from .sample import default_data_dir
+
+        options["data_dir"] = default_data_dir(tasks, options.get("include_paths", []), err_console.print)
     return [
         RunConfig(
             tasks=tasks, target_modules=_csv(target_modules), resume=not no_resume, method=method, seed=seed, **options
