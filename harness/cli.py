@@ -215,10 +215,6 @@ def make_configs(tasks: list[str], target_modules: str, no_resume: bool, methods
     except ValueError:
         raise HarnessError(f"--seeds {seeds!r}: give whole numbers separated by commas, e.g. --seeds 1,2,3.") from None
     options.pop("seed", None)
-    if options.get("data_dir") is None and tasks:  # offline without data: the sample embedded in the package
-        from .sample import default_data_dir
-
-        options["data_dir"] = default_data_dir(tasks, options.get("include_paths", []), err_console.print)
     return [
         RunConfig(
             tasks=tasks, target_modules=_csv(target_modules), resume=not no_resume, method=method, seed=seed, **options
@@ -345,12 +341,25 @@ def run_grid(tasks: str | None, languages: str | None, intermediates: str, train
              workers: int | None, ray_address: str | None, slurm_partition: str | None, slurm_gpus_per_node: int,
              slurm_time: int, slurm_cluster: str,
              **options: Any) -> None:  # fmt: skip
+    from .replay import fingerprint, remember, replay
+    from .sample import default_data_dir
+
+    if not tasks:
+        raise HarnessError("harness run needs --tasks (or a tasks: key in the --config file), e.g. --tasks xnli.")
+    if options["data_dir"] is None:  # offline without data: the sample embedded in the package
+        options["data_dir"] = default_data_dir(_csv(tasks), list(include_paths), err_console.print)
+    plan = None
+    if not (dry_run or options["no_resume"] or options["log_samples"]):
+        plan = fingerprint({**options, "tasks": tasks, "languages": languages, "intermediates": intermediates,
+                            "train_languages": train_languages, "include_paths": include_paths, "noise": noise})  # fmt: skip
+        replayed = replay(options["output"], plan)
+        if replayed is not None:
+            show_results(*replayed, note="nothing to do: every cell of this plan is recorded")
+            return
     from .executors import LocalExecutor, RayExecutor, SlurmExecutor, describe
     from .pipeline import Runner
     from .planning import split_stages
 
-    if not tasks:
-        raise HarnessError("harness run needs --tasks (or a tasks: key in the --config file), e.g. --tasks xnli.")
     configs = make_configs(_csv(tasks), languages=_csv(languages) or None, include_paths=list(include_paths),
                            noise=list(noise), intermediates=split_stages(intermediates),
                            train_languages=_csv(train_languages) or None, **options)  # fmt: skip
@@ -369,6 +378,12 @@ def run_grid(tasks: str | None, languages: str | None, intermediates: str, train
         else:
             LocalExecutor(err_console).run(units)
         results = [runner.finish() for runner in runners]
+    remember(configs[0].output, plan, results, len(units))
+    show_results(results, len(units))
+
+
+def show_results(results: list[dict[str, Any]], units: int, note: str = "") -> None:
+    """The tables of one run, or of the runs of a seeds × methods grid together, and where the results are."""
     if len(results) == 1:
         print_tables(results[0]["table_objs"])
     else:
@@ -376,11 +391,11 @@ def run_grid(tasks: str | None, languages: str | None, intermediates: str, train
         from .results import CellStore
 
         records = [r for result in results for r in result["results"]]
-        skipped = CellStore(configs[0].output).scan().skipped  # files in records/ that are not records: said
-        print_tables(all_tables(records, runners[0].index.benchmarks(), f"{len(results)} runs (seeds × methods)",
+        skipped = CellStore(results[0]["run_dir"].parent).scan().skipped  # files in records/ that are not records
+        print_tables(all_tables(records, results[0]["benchmarks"], f"{len(results)} runs (seeds × methods)",
                                 skipped))  # fmt: skip
     runs = ", ".join(str(result["run_dir"] / "results.json") for result in results)
-    err_console.print(f"Done: {len(units)} units. Results: {runs}")
+    err_console.print(f"Done: {units} units{f' ({note})' if note else ''}. Results: {runs}")
 
 
 @cli.command()
