@@ -182,7 +182,11 @@ class Runner:
                          f"skipped")  # fmt: skip
             self.tasks = tasks
             self.jobs = self.plan(train_language_variants(tasks, config.train_languages), noisy=True)
-            if self.smoke and config.max_train_examples is None and any(job.trainable for job in self.jobs):
+            if (
+                self.smoke
+                and config.max_train_examples is None
+                and any(job.trainable and len(job.examples) >= smoke_train_limit(config) for job in self.jobs)
+            ):
                 self.say(f"smoke model: training capped at {smoke_train_limit(config)} examples per task "
                          f"({'--limit' if config.limit else 'the preset'}; --max-train-examples N sets it)")  # fmt: skip
             clean = [self.clean_cell(task, job) for job in self.jobs for task in job.tasks]

@@ -36,14 +36,15 @@ def _truthy(value: str | None) -> bool:
 
 
 @cache
-def hub_reachable() -> bool:
-    """Whether the hub answers: ``HF_HUB_OFFLINE`` says no at once, else one TCP connection to its endpoint.
+def hub_unreachable() -> str | None:
+    """Why the hub cannot be used (``HF_HUB_OFFLINE`` set, or one TCP connection to its endpoint failed), or None.
 
     The name lookup runs in a thread, since ``getaddrinfo`` ignores socket timeouts and can hang for tens of
     seconds where there is no network; an answer later than ``HUB_PROBE_S`` counts as unreachable.
     """
-    if _truthy(os.environ.get("HF_HUB_OFFLINE")) or _truthy(os.environ.get("HF_DATASETS_OFFLINE")):
-        return False
+    for variable in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        if _truthy(os.environ.get(variable)):
+            return f"is offline ({variable})"
     url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
     host, port = url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
     answered: list[bool] = []
@@ -58,7 +59,7 @@ def hub_reachable() -> bool:
     thread = threading.Thread(target=probe, daemon=True)
     thread.start()
     thread.join(HUB_PROBE_S)
-    return bool(answered and answered[0])
+    return None if answered and answered[0] else f"cannot be reached ({host}:{port})"
 
 
 def covers(index: TaskIndex, names: list[str]) -> list[str] | None:
@@ -78,12 +79,13 @@ def covers(index: TaskIndex, names: list[str]) -> list[str] | None:
 def default_data_dir(names: list[str], include_paths: list[Path], say: Callable[[str], None]) -> Path | None:
     """The sample folder, when it should stand in for the hub (see the module's docstring), else None."""
     families = covers(TaskIndex(include_paths), names) if names else None
-    if families is None or hub_reachable():
+    why = hub_unreachable() if families else None
+    if families is None or why is None:
         return None
     held = manifest()
     what = ", ".join(f"{f} ({held[f]['docs_per_language']} docs × {len(held[f]['languages'])} languages)"
                      for f in families)  # fmt: skip
     size = sum(held[f]["bytes"] for f in families) / 1e6
-    say(f"No --data-dir and the Hugging Face hub is offline: using the sample of XTREME-R data embedded in the "
+    say(f"No --data-dir and the Hugging Face hub {why}: using the sample of XTREME-R data embedded in the "
         f"package, {what}, {size:.1f} MB; a sample, not the full sets ({SAMPLE_DIR}/README.md).")  # fmt: skip
     return SAMPLE_DIR
