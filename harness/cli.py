@@ -159,7 +159,7 @@ MODEL_AND_DATA = options(
     click.option("--train-split", help="Fine-tune on this split instead of the spec's training split; if it is "
                  "also the evaluation split, a seeded half trains and the other half is evaluated."),
     click.option("--limit", type=click.IntRange(min=1), help="Evaluate a seeded sample of N docs per language "
-                 "(Tatoeba/BUCC: N queries against the whole pool)."),
+                 "(Tatoeba/BUCC: N queries against the whole pool); the smoke model also trains on at most N."),
     click.option("--limit-pool", is_flag=True, help="With --limit, Tatoeba/BUCC search only the sampled sentences "
                  "(faster; scores not comparable to full-pool ones, and tables say so)."),
     click.option("--max-train-examples", type=click.IntRange(min=1), help="Train on a seeded sample of N examples."),
