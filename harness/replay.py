@@ -67,7 +67,7 @@ def fingerprint(params: dict[str, Any]) -> str | None:
     # files named inside option values (attack-set:PATH, protect_list=FILE, --config's grid file)
     words = [w for v in params.values() for w in str(v).replace("=", ":").replace("+", ":").split(":")]
     roots += [Path(w).resolve() for w in dict.fromkeys(words) if w and len(w) < 4096 and Path(w).is_file()]
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in LIBRARIES:
         try:
             versions[name] = metadata.version(name)
@@ -113,22 +113,26 @@ def replay(output: Path, key: str | None) -> tuple[list[dict[str, Any]], int] | 
     """The results of the plan filed under ``key`` (and its number of units) when every one of its records is
     there, written as a new run; else None."""
     started = time.perf_counter()
-    path = note_path(output, key) if key else None
+    if key is None:
+        return None
+    path, store = note_path(output, key), CellStore(output)
     try:
-        note = json.loads(path.read_text(encoding="utf-8")) if path else None
-        runs = [(run, [CellStore(output).get(k) for k in run["record_keys"]]) for run in note["runs"]] if note else []
+        note = json.loads(path.read_text(encoding="utf-8"))
+        runs = [(run, [store.get(k) for k in run["record_keys"]]) for run in note["runs"]]
+        units = int(note["units"])
     except (OSError, ValueError, TypeError, KeyError):  # no note, or a torn one: plan from scratch
         return None
-    if not runs or any(r is None for _, records in runs for r in records):
-        return None
+    complete = [(run, [r for r in records if r is not None]) for run, records in runs]
+    if not runs or any(len(kept) != len(records) for (_, kept), (_, records) in zip(complete, runs)):
+        return None  # a record is gone (deleted, torn): its cell is evaluated again
     from .report import all_tables  # here: the report's modules are not needed when there is no note
 
-    skipped = CellStore(output).scan().skipped
+    skipped = store.scan().skipped
     results = []
-    for run, records in runs:
+    for run, records in complete:
         fields = {k: v for k, v in run.items() if k not in ("record_keys", "title", "benchmarks")}
         tables = all_tables(records, run["benchmarks"], run["title"], skipped)
         timings = {"total_s": time.perf_counter() - started, "replayed_plan": str(path)}
         results.append(save_run(output, {**fields, "results": records, "timings": timings}, tables, run["title"],
                                 run["benchmarks"]))  # fmt: skip
-    return results, int(note["units"])  # type: ignore[index]
+    return results, units
