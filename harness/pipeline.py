@@ -68,6 +68,7 @@ from .registry import TaskIndex
 from .replay import save_run
 from .report import Table, all_tables, benchmark_scores, group_scores, target_records
 from .results import CellStore, environment
+from .sample import data_setting
 from .spec import stable_hash
 from .task import DocSelection, Task
 
@@ -473,7 +474,9 @@ class Runner:
 
     def finish(self) -> dict[str, Any]:
         config, base, records, tasks = self.config, self.base_id, self.records(), self.tasks
-        title = f"{base.label} · {config.method} · seed {config.seed} · {config.split}"
+        title = f"{base.label} · {config.method} · seed {config.seed} · {config.split}" + (
+            " · the embedded data sample" if data_setting(config.data_dir) else ""
+        )
         skipped = CellStore(config.output).scan().skipped  # files in the store that are not records: said, not hidden
         benchmarks = self.index.benchmarks()
         tables = all_tables(records, benchmarks, title, skipped)

@@ -26,6 +26,12 @@ SAMPLE_DIR = Path(__file__).resolve().parent / "sample_data"
 HUB_PROBE_S = 2.0
 
 
+def data_setting(data_dir: Path | None) -> dict[str, str]:
+    """A record's setting for the embedded sample: its scores are over other docs than a full download's, so a
+    report keeps them in rows of their own (labelled ``data``) rather than averaging them with full-data ones."""
+    return {"data": "embedded sample"} if data_dir is not None and Path(data_dir).resolve() == SAMPLE_DIR else {}
+
+
 def manifest() -> dict[str, dict[str, Any]]:
     """Per task family: its languages, evaluation docs per language and bytes in the sample."""
     return json.loads((SAMPLE_DIR / "manifest.json").read_text(encoding="utf-8"))

@@ -42,10 +42,15 @@ def test_the_main_command_runs_on_the_embedded_sample_without_data_dir(tiny_mode
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
-    assert "hub is offline (HF_HUB_OFFLINE): using the sample of XTREME-R data embedded in the package, xnli (249 docs × 15 " in said
+    assert (
+        "hub is offline (HF_HUB_OFFLINE): using the sample of XTREME-R data embedded in the package, xnli (249 docs × 15 "
+        in said
+    )
     assert "a sample, not the full sets" in said
     assert " de " in result.output and " hi " in result.output and "avg" in result.output
     (run,) = (tmp_path / "runs").glob("*/results.json")
     results = json.loads(run.read_text(encoding="utf-8"))
     assert results["config"]["data_dir"] == str(SAMPLE_DIR)
     assert {r["language"] for r in results["results"]} == {"en", "de", "hi"}
+    assert all(r["settings"]["data"] == "embedded sample" for r in results["results"])  # never averaged with full
+    assert "the embedded data sample" in results["tables"][0]["title"]
