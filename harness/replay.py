@@ -74,7 +74,9 @@ def fingerprint(params: dict[str, Any]) -> str | None:
         except metadata.PackageNotFoundError:
             versions[name] = None
     options = {k: str(Path(v).resolve()) if isinstance(v, Path) else v for k, v in params.items()}
-    files = [f for root in roots for f in _files(root)]
+    written = [Path(params[k]).resolve() for k in ("output", "adapter_dir") if params.get(k) is not None]
+    files = [f for root in roots for f in _files(root)  # what runs write (--data-dir . holding runs/) is no input
+             if not any(Path(f[0]).is_relative_to(w) for w in written)]  # fmt: skip
     return stable_hash([options, versions, platform.python_version(), files], 24)
 
 
