@@ -45,7 +45,7 @@ from harness.adapters.lora import LoraHost
 from harness.adapters.store import ArtefactStore, check_key
 from harness.noise import NoiseSpec, noisy_variants, parse, parse_conditions, wrap
 
-from .attacking import attack_cells
+from .attacking import attack_cells, check_dictionaries
 from .cells import Cell, Evaluator, record_key
 from .config import NO_INTERMEDIATE, RunConfig
 from .errors import HarnessError
@@ -115,6 +115,13 @@ def execute(unit: Unit) -> bool:
         runner = Runner(unit.config)
         runner.prepare()
     return runner.execute(unit)
+
+
+def cell_name(cell: Cell) -> str:
+    """``xnli_de@clean``, ``xnli_de@typo:0.1`` (a noisy task's own name), ``xnli_de@attack:charflip:...``."""
+    if cell.attack is not None:
+        return f"{cell.task.name}@{cell.condition}"
+    return cell.task.name + "@clean" * (cell.noise is None)
 
 
 class Runner:
@@ -194,9 +201,13 @@ class Runner:
             self.stages = {name: self.stage_jobs(name, clean) for name in self.intermediate_names()}
         noises = [c for c in self.conditions if isinstance(c, NoiseSpec)]
         with self.step(f"Noising {len(clean)} cells under {', '.join(str(n) for n in noises)}" if noises else ""):
-            cells = clean + [Cell(v.task, c.job, v.condition, v.examples, v.record, c.scored)
+            cells = clean + [Cell(v.task, c.job, v.condition, v.examples, v.record, scored=c.scored, skipped=v.skipped)
                              for c in clean for v in noisy_variants(c.task, c.examples, noises, config.noise_seed)]  # fmt: skip
         cells += attack_cells(clean, self.conditions)  # their examples are made per model, when evaluated
+        check_dictionaries(cells, config.data_dir)
+        for cell in cells:
+            if cell.skipped:
+                self.say(f"[yellow]{cell.task.name}[/] under {cell.condition}: skipped ({cell.skipped})")
         self.cells = sorted(cells, key=lambda c: self.jobs.index(c.job))  # a job's cells together: its models stay
         with self.step("Building the tiny smoke model (once per machine, from the corpus shipped in the package)"
                        if self.smoke else f"Identifying base model {config.model}"):  # fmt: skip
@@ -230,7 +241,7 @@ class Runner:
                 if cell.job is job:
                     keys = tuple(record_key(cell, key, config.split, max_length) for key in targets.values())
                     deps = tuple(targets.values()) if job.trainable else tuple(k for k in below.values() if k)
-                    units.append(Unit("eval", stable_hash(keys, 20), f"eval {cell.task.name}{'@clean' * (cell.noise is None)} "
+                    units.append(Unit("eval", stable_hash(keys, 20), f"eval {cell_name(cell)} "
                                       f"×{len(keys)} ({tag})", config, cell=c, deps=deps, outputs=keys,
                                       work=len(cell.examples) * len(keys)))  # fmt: skip
         return units
@@ -368,7 +379,8 @@ class Runner:
             stage = self.intermediate(unit.stage) if unit.job is None else self.target(unit.stage, unit.job)
             keys, computed = [stage.key], not stage.info["reused"]
         else:
-            cell = self.cells[unit.cell]  # type: ignore[index]
+            assert unit.cell is not None  # an "eval" unit names its cell
+            cell = self.cells[unit.cell]
             models = [(name, self.target(name, self.jobs.index(cell.job))) for name in self.stages]
             keys = [record["key"] for record in evaluator.evaluate(cell, models)]
             computed = evaluator.written > written
@@ -467,10 +479,13 @@ class Runner:
         """This configuration's records, in plan order (a cell's models in ``--intermediate`` order)."""
         store = CellStore(self.config.output)
         keys = [key for unit in self.units() if unit.kind == "eval" for key in unit.outputs]
-        missing = [key for key in keys if store.get(key) is None]
-        if missing:
-            raise HarnessError(f"{len(missing)} of {len(keys)} records are missing under {store.dir} after the run.")
-        return [store.get(key) for key in keys]  # type: ignore[misc]
+        records = [store.get(key) for key in keys]
+        found = [record for record in records if record is not None]
+        if len(found) < len(keys):
+            raise HarnessError(
+                f"{len(keys) - len(found)} of {len(keys)} records are missing under {store.dir} after the run."
+            )
+        return found
 
     def finish(self) -> dict[str, Any]:
         config, base, records, tasks = self.config, self.base_id, self.records(), self.tasks

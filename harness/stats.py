@@ -151,7 +151,7 @@ def interval(
     """Percentile bootstrap interval of ``combine`` of the cells' mean over ``strata`` (one stratum: a language)."""
     if any(st.n == 0 for st in strata):
         return float("nan"), float("nan")
-    from scipy import stats as scipy_stats  # type: ignore[import-untyped]  # here: it takes a second to import
+    from scipy import stats as scipy_stats  # here: it takes a second to import
 
     samples = [np.arange(st.n) for st in strata]
     if strata[0].seeds > 1:
@@ -240,7 +240,7 @@ def adjust(pvalues: Sequence[float], method: str) -> np.ndarray:
     if method == "holm":
         out[tested] = holm(p[tested])
     elif method == "bh":
-        from scipy import stats as scipy_stats  # type: ignore[import-untyped]
+        from scipy import stats as scipy_stats
 
         out[tested] = scipy_stats.false_discovery_control(p[tested], method="bh")
     else:
