@@ -8,8 +8,8 @@ the harness's own files (code, task specs, the tiny preset's corpus), of the ``-
 data files and of a local model's files; and the installed versions of the libraries that read, tokenize and
 compute. A rerun with the same fingerprint whose records are all still there prints the tables from them at
 once and writes its result file. Anything else plans from scratch: an edited spec or data file, other library
-versions, a record deleted, a hub model (its revision can move without any local file changing), ``--no-resume``,
-``--log-samples`` (samples are written by the evaluation itself) and ``--dry-run``.
+versions, a record deleted, a hub model or hub data (a revision can move without any local file changing),
+``--no-resume``, ``--log-samples`` (samples are written by the evaluation itself) and ``--dry-run``.
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ def _package_dirs() -> list[Path]:
 
 def fingerprint(params: dict[str, Any]) -> str | None:
     """What a plan is a function of (see the module docstring), hashed; None when it cannot be known cheaply."""
+    if params.get("data_dir") is None:
+        return None  # the hub's data: a dataset's revision can move without any local file changing
     model = str(params["model"])
     model_files: list[Path] = []
     if model != "tiny":
