@@ -355,7 +355,7 @@ def run_grid(tasks: str | None, languages: str | None, intermediates: str, train
     if not tasks:
         raise HarnessError("harness run needs --tasks (or a tasks: key in the --config file), e.g. --tasks xnli.")
     if options["data_dir"] is None:  # offline without data: the sample embedded in the package
-        options["data_dir"] = default_data_dir(_csv(tasks), list(include_paths), err_console.print)
+        options["data_dir"] = default_data_dir(_csv(tasks), list(include_paths), err_console)
     plan = None
     if not (dry_run or options["no_resume"] or options["log_samples"]):
         plan = fingerprint({**options, "tasks": tasks, "languages": languages, "intermediates": intermediates,

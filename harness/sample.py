@@ -13,11 +13,12 @@ import json
 import os
 import socket
 import threading
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+
+from rich.console import Console
 
 from .registry import TaskIndex
 
@@ -82,16 +83,19 @@ def covers(index: TaskIndex, names: list[str]) -> list[str] | None:
     return list(dict.fromkeys(families)) or None
 
 
-def default_data_dir(names: list[str], include_paths: list[Path], say: Callable[[str], None]) -> Path | None:
+def default_data_dir(names: list[str], include_paths: list[Path], console: Console) -> Path | None:
     """The sample folder, when it should stand in for the hub (see the module's docstring), else None."""
     families = covers(TaskIndex(include_paths), names) if names else None
-    why = hub_unreachable() if families else None
-    if families is None or why is None:
+    if families is None:
+        return None
+    with console.status("No --data-dir: is the Hugging Face hub reachable?"):
+        why = hub_unreachable()
+    if why is None:
         return None
     held = manifest()
     what = ", ".join(f"{f} ({held[f]['docs_per_language']} docs × {len(held[f]['languages'])} languages)"
                      for f in families)  # fmt: skip
     size = sum(held[f]["bytes"] for f in families) / 1e6
-    say(f"No --data-dir and the Hugging Face hub {why}: using the sample of XTREME-R data embedded in the "
+    console.print(f"No --data-dir and the Hugging Face hub {why}: using the sample of XTREME-R data embedded in the "
         f"package, {what}, {size:.1f} MB; a sample, not the full sets ({SAMPLE_DIR}/README.md).")  # fmt: skip
     return SAMPLE_DIR
