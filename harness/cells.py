@@ -33,6 +33,7 @@ from .models import Base, evaluation_weights
 from .paths import file_name
 from .planning import TrainingJob, eval_split_of
 from .results import CellStore, write_samples
+from .sample import data_setting
 from .spec import stable_hash
 from .task import Task
 from .training import TaskModel
@@ -245,7 +246,8 @@ class Evaluator:
             "train_language": cell.job.train_language,
             "zero_shot": task.language not in (cell.job.train_language or "").split(","),
             "metrics": metrics, "higher_is_better": directions, "outcomes": sorted(outcomes) if outcomes else None,
-            "settings": {k: getattr(config, k) for k in COMPARED_SETTINGS}, "score": score, "score_name": score_name,
+            "settings": {**{k: getattr(config, k) for k in COMPARED_SETTINGS}, **data_setting(config.data_dir)},
+            "score": score, "score_name": score_name,
             "table_metrics": table_metrics, "scorers": scorers(task.metric_list),
             "n": len(examples), "doc_ids": [e["id"] for e in examples] if config.limit is not None else None,
             "pool": cell.pool and {**cell.pool, "limited": config.limit is not None and config.limit_pool},

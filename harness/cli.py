@@ -165,7 +165,7 @@ MODEL_AND_DATA = options(
     click.option("--train-split", help="Fine-tune on this split instead of the spec's training split; if it is "
                  "also the evaluation split, a seeded half trains and the other half is evaluated."),
     click.option("--limit", type=click.IntRange(min=1), help="Evaluate a seeded sample of N docs per language "
-                 "(Tatoeba/BUCC: N queries against the whole pool)."),
+                 "(Tatoeba/BUCC: N queries against the whole pool); the smoke model also trains on at most N."),
     click.option("--limit-pool", is_flag=True, help="With --limit, Tatoeba/BUCC search only the sampled sentences "
                  "(faster; scores not comparable to full-pool ones, and tables say so)."),
     click.option("--max-train-examples", type=click.IntRange(min=1), help="Train on a seeded sample of N examples."),
@@ -353,12 +353,25 @@ def run_grid(tasks: str | None, languages: str | None, intermediates: str, train
              workers: int | None, ray_address: str | None, slurm_partition: str | None, slurm_gpus_per_node: int,
              slurm_time: int, slurm_cluster: str,
              **options: Any) -> None:  # fmt: skip
+    from .replay import fingerprint, remember, replay
+    from .sample import default_data_dir
+
+    if not tasks:
+        raise HarnessError("harness run needs --tasks (or a tasks: key in the --config file), e.g. --tasks xnli.")
+    if options["data_dir"] is None:  # offline without data: the sample embedded in the package
+        options["data_dir"] = default_data_dir(_csv(tasks), list(include_paths), err_console)
+    plan = None
+    if not (dry_run or options["no_resume"] or options["log_samples"]):
+        plan = fingerprint({**options, "tasks": tasks, "languages": languages, "intermediates": intermediates,
+                            "train_languages": train_languages, "include_paths": include_paths, "noise": noise})  # fmt: skip
+        replayed = replay(options["output"], plan)
+        if replayed is not None:
+            show_results(*replayed, note="nothing to do: every cell of this plan is recorded")
+            return
     from .executors import LocalExecutor, RayExecutor, SlurmExecutor, describe
     from .pipeline import Runner
     from .planning import split_stages
 
-    if not tasks:
-        raise HarnessError("harness run needs --tasks (or a tasks: key in the --config file), e.g. --tasks xnli.")
     configs = make_configs(_csv(tasks), languages=_csv(languages) or None, include_paths=list(include_paths),
                            noise=list(noise), intermediates=split_stages(intermediates),
                            train_languages=_csv(train_languages) or None, **options)  # fmt: skip
@@ -377,6 +390,12 @@ def run_grid(tasks: str | None, languages: str | None, intermediates: str, train
         else:
             LocalExecutor(err_console).run(units)
         results = [runner.finish() for runner in runners]
+    remember(configs[0].output, plan, results, len(units))
+    show_results(results, len(units))
+
+
+def show_results(results: list[dict[str, Any]], units: int, note: str = "") -> None:
+    """The tables of one run, or of the runs of a seeds × methods grid together, and where the results are."""
     if len(results) == 1:
         print_tables(results[0]["table_objs"])
     else:
@@ -384,11 +403,11 @@ def run_grid(tasks: str | None, languages: str | None, intermediates: str, train
         from .results import CellStore
 
         records = [r for result in results for r in result["results"]]
-        skipped = CellStore(configs[0].output).scan().skipped  # files in records/ that are not records: said
-        print_tables(all_tables(records, runners[0].index.benchmarks(), f"{len(results)} runs (seeds × methods)",
+        skipped = CellStore(results[0]["run_dir"].parent).scan().skipped  # files in records/ that are not records
+        print_tables(all_tables(records, results[0]["benchmarks"], f"{len(results)} runs (seeds × methods)",
                                 skipped))  # fmt: skip
     runs = ", ".join(str(result["run_dir"] / "results.json") for result in results)
-    err_console.print(f"Done: {len(units)} units. Results: {runs}")
+    err_console.print(f"Done: {units} units{f' ({note})' if note else ''}. Results: {runs}")
 
 
 @cli.command()

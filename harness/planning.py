@@ -27,6 +27,12 @@ from .training import TrainArgs
 SMOKE_TRAIN_LIMIT = 2000
 
 
+def smoke_train_limit(config: RunConfig) -> int:
+    """The smoke preset's cap on training docs: ``--limit N`` caps training at N too (a quick check is quick
+    end to end: TyDiQA's 2000 English docs are 9000 features), never above ``SMOKE_TRAIN_LIMIT``."""
+    return min(config.limit or SMOKE_TRAIN_LIMIT, SMOKE_TRAIN_LIMIT)
+
+
 @dataclass
 class TrainingJob:
     """The tasks that share one trained model, and the English data it is trained on."""
@@ -247,7 +253,7 @@ def plan_training(tasks: list[Task], config: RunConfig, smoke: bool) -> list[Tra
         cfg = task.cfg
         holdout = split is not None and split in (cfg.validation_split, cfg.test_split)
         eval_split = cfg.validation_split if config.split == "validation" else cfg.test_split
-        limit = config.max_train_examples or (SMOKE_TRAIN_LIMIT if smoke else None)
+        limit = config.max_train_examples or (smoke_train_limit(config) if smoke else None)
         selection = DocSelection(holdout="train" if holdout else None, limit=limit, seed=config.sample_seed)
         jobs[identity] = TrainingJob([task], split or "", selection, note, eval_holdout=holdout and split == eval_split)
     return list(jobs.values())

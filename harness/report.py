@@ -526,11 +526,18 @@ def all_tables(
     skipped: Iterable[Any] = (),
     analysis: Analysis | None = None,
     by_seed: bool = False,
+    unscorable: Mapping[str, str] | None = None,
 ) -> list[Table]:
     """Every table a set of records gives: the leaderboard, benchmark scores, robustness, applied noise, and the
-    files of the store that were skipped."""
+    files of the store that were skipped. ``unscorable``: the tasks a run did not train because none of their
+    cells could be scored (family -> why); the leaderboard's caption says why their rows are missing."""
     targets = target_records(records)
-    tables = [leaderboard(targets, title, analysis, by_seed), *benchmark_tables(targets, benchmarks),
+    board = leaderboard(targets, title, analysis, by_seed)
+    if unscorable:
+        notes = "; ".join(f"{family}: {reason}" for family, reason in unscorable.items())
+        board.caption = " ".join(filter(None, [board.caption, f"Not trained, so no row: {notes} "
+                                               f"(--train-unscorable trains it anyway)."]))  # fmt: skip
+    tables = [board, *benchmark_tables(targets, benchmarks),
               robustness_summary(targets, analysis, by_seed), stats_table(targets), skipped_cells_table(records),
               *attack_tables(records), skipped_table(skipped)]  # fmt: skip
     return [t for t in tables if t]
