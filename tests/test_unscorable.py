@@ -54,6 +54,9 @@ def test_unscorable_task_is_said_at_planning_and_not_trained_unless_asked(
     assert not (tmp_path / "store").exists() or not any((tmp_path / "store").iterdir())
     results = json.loads(next((tmp_path / "runs").glob("*/results.json")).read_text())
     assert results["groups"]["toyqa"]["reason"].endswith("no cell can be scored: not trained")
+    # a rerun with nothing left to do answers from its plan note, and says it too
+    code, out = run(*common)
+    assert code == 0 and "Not trained, so no row: toyqa: no gold labels" in out, out
 
 
 def test_a_row_left_empty_by_missing_gold_labels_says_so() -> None:
