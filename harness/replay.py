@@ -4,10 +4,10 @@ Planning a run reads and noises every task's data and identifies the base model 
 imported): tens of seconds before it can tell that every cell is already recorded. So a finished run leaves a
 *plan note*: the record keys its plan produced and what its result file says besides them, filed under a
 fingerprint of everything the plan is a function of: the options; the names, sizes and modification times of
-the harness's own files (code, task specs, the tiny preset's corpus), of the ``--include-path`` task files, of the
-data files and of a local model's files; and the installed versions of the libraries that read, tokenize and
-compute. A rerun with the same fingerprint whose records are all still there prints the tables from them at
-once and writes its result file. Anything else plans from scratch: an edited spec or data file, other library
+the harness's own files (code, task specs, the tiny preset's corpus), of the ``--include-path`` task files, of
+``--plugin`` modules, of the data files and of a local model's files; and the installed versions of the libraries
+that read, tokenize and compute. A rerun with the same fingerprint whose records are all still there prints the
+tables from them at once and writes its result file. Anything else plans from scratch: an edited spec or data file, other library
 versions, a record deleted, a hub model or hub data (a revision can move without any local file changing),
 ``--no-resume``, ``--log-samples`` (samples are written by the evaluation itself) and ``--dry-run``.
 """
@@ -66,6 +66,10 @@ def fingerprint(params: dict[str, Any]) -> str | None:
     for key in ("data_dir", "mlm_corpus"):
         if params.get(key) is not None:
             roots.append(Path(params[key]).resolve())
+    for plugin in params.get("plugins") or ():  # a --plugin module's own files (a .py file is named below)
+        found = None if Path(plugin).is_file() else importlib.util.find_spec(plugin)
+        if found is not None:
+            roots += [Path(p) for p in found.submodule_search_locations or [found.origin or ""] if p]
     # files named inside option values (attack-set:PATH, protect_list=FILE, --config's grid file)
     words = [w for v in params.values() for w in str(v).replace("=", ":").replace("+", ":").split(":")]
     roots += [Path(w).resolve() for w in dict.fromkeys(words) if w and len(w) < 4096 and Path(w).is_file()]

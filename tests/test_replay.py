@@ -57,3 +57,15 @@ def test_a_rerun_with_every_cell_recorded_answers_from_the_records_and_a_changed
     assert changed.exit_code == 0, changed.output
     assert "nothing to do" not in changed.output
     assert len(list((tmp_path / "runs" / "plans").glob("*.json"))) == 2
+
+
+def test_the_fingerprint_follows_a_plugin_modules_files(tmp_path: Path, monkeypatch) -> None:
+    from harness.replay import fingerprint
+
+    (tmp_path / "labnoise.py").write_text("RATE = 1\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    params = {"model": "tiny", "data_dir": tmp_path / "data", "include_paths": (), "plugins": ["labnoise"]}
+    before = fingerprint(params)
+    (tmp_path / "labnoise.py").write_text("RATE = 22\n", encoding="utf-8")  # the plugin's code changed
+    assert before is not None and fingerprint(params) != before
+    assert fingerprint({**params, "data_dir": None}) is None  # data from the hub: always planned in full
