@@ -31,27 +31,28 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness.adapters.bank import ModelBank, Trained, stage_key
 from harness.adapters.lora import LoraHost
-from harness.adapters.store import ArtefactStore, check_key
+from harness.adapters.store import ArtefactStore
 from harness.noise import NoiseSpec, noisy_variants, parse, parse_conditions, wrap
 
 from .attacking import attack_cells
 from .cells import Cell, Evaluator, record_key
-from .config import NO_INTERMEDIATE, RunConfig
+from .config import NO_INTERMEDIATE, RunConfig, parse_stage
 from .errors import HarnessError
+from .hub import SMOKE_PRESETS
 from .mlm import MlmMix, held_out_text, read_corpus
-from .models import SMOKE_PRESETS, Base, check_model_name, identify_base, load_base, resolve_device, resolve_dtype
+from .models import Base, identify_base, load_base, resolve_device, resolve_dtype
 from .paths import cache_root, remove_stale_temps, write_atomic
 from .planning import (
     TrainingJob,
     check_metrics,
     eval_split_of,
-    parse_stage,
     plan_training,
     resolve_tasks,
     skip_missing_languages,
     train_args,
     train_language_variants,
 )
+from .preflight import check_run
 from .registry import TaskIndex
 from .report import Table, all_tables, benchmark_scores, group_scores, target_records
 from .results import CellStore, environment, write_json
@@ -84,7 +85,7 @@ class Unit:
 #: this process's runners, one per run configuration: each keeps its planned data and trained stages
 _RUNNERS: dict[str, Runner] = {}
 #: this process's base encoders (and LoRA host), loaded once per (model, method) and kept for every unit
-_RESIDENT: dict[tuple[str, str], tuple[Base, LoraHost | None]] = {}
+_RESIDENT: dict[tuple[str, str, str], tuple[Base, LoraHost | None]] = {}
 
 
 def execute(unit: Unit) -> bool:
@@ -100,9 +101,9 @@ class Runner:
     """One run configuration: its plan (data, units) and, once a unit runs here, the resident models."""
 
     def __init__(self, config: RunConfig, console: Console | None = None) -> None:
-        self.config = config
         self.console = console or Console(stderr=True)
         self.index = TaskIndex(config.include_paths)
+        self.config = config = check_run(config, self.index)  # every argument mistake, before data or models
         self.device = resolve_device(config.device)
         self.dtype = resolve_dtype(config.dtype, self.device)
         self.smoke = config.model in SMOKE_PRESETS
@@ -110,15 +111,8 @@ class Runner:
         self.skipped: dict[str, list[str]] = {}  # family -> languages without local files, not run
         self.store = ArtefactStore(config.adapter_dir)
         self.events: list[str] = []
-        # bad noise specs fail here, before any data is read or model trained
         self.conditions = parse_conditions(config.noise)
         self.train_noise = parse(config.train_noise) if config.train_noise else None
-        check_model_name(config.model)
-        if config.output.exists() and not config.output.is_dir():
-            raise HarnessError(f"--output {config.output} is a file; results go into a folder. Pass a folder name.")
-        for name in config.intermediates:  # a stored stage's key, before anything is loaded
-            if name.startswith("@"):
-                check_key(name[1:], where=f"--intermediate {name}: ")
         self.trained: dict[tuple[str, int | None], Trained] = {}  # (stage, target job) -> model, this process
         self.stages: dict[str, list[TrainingJob]] = {}
         self.bank: ModelBank | None = None
@@ -158,7 +152,7 @@ class Runner:
                          for c in clean for v in noisy_variants(c.task, c.examples, noises, config.noise_seed)]  # fmt: skip
         cells += attack_cells(clean, self.conditions)  # their examples are made per model, when evaluated
         self.cells = sorted(cells, key=lambda c: self.jobs.index(c.job))  # a job's cells together: its models stay
-        self.base_id = identify_base(config.model)
+        self.base_id = identify_base(config.model, model_args=config.model_args)
         _RUNNERS[stable_hash(asdict(config))] = self
         self.timings["prepare_data_s"] = time.perf_counter() - start
         return self
@@ -279,10 +273,7 @@ class Runner:
         english = replace(self.config, languages=None)  # intermediate tasks are English, whatever --languages says
         tasks = []
         for part, languages in parse_stage(name)[0]:
-            found = resolve_tasks([part], english, self.index)
-            if len(found) != 1:
-                raise HarnessError(f"Intermediate {part!r} is {len(found)} tasks; an intermediate stage is one "
-                                   f"English task per name (e.g. mnli, squad, or mnli+squad for multi-task).")  # fmt: skip
+            found = resolve_tasks([part], english, self.index)  # one task (check_run)
             tasks += [t.with_train_languages(languages) if languages else t for t in found]
         return tasks
 
@@ -342,13 +333,11 @@ class Runner:
         """The base encoder (loaded once per process and model), this run's model bank and evaluator."""
         if self.bank is None or self.evaluator is None:
             started, config = time.perf_counter(), self.config
-            if (config.model, config.method) not in _RESIDENT:
-                base = load_base(config.model)
-                _RESIDENT[config.model, config.method] = (
-                    base,
-                    LoraHost(base.encoder) if config.method == "lora" else None,
-                )
-            base, host = _RESIDENT[config.model, config.method]
+            resident = (config.model, stable_hash(config.model_args), config.method)
+            if resident not in _RESIDENT:
+                base = load_base(config.model, model_args=config.model_args)
+                _RESIDENT[resident] = (base, LoraHost(base.encoder) if config.method == "lora" else None)
+            base, host = _RESIDENT[resident]
             self.bank = ModelBank(base, self.store, config, self.device, self.dtype, self.say, self.progress, host)
             self.evaluator = Evaluator(config, base, CellStore(config.output), self.device, self.dtype, self.say,
                                        self.progress)  # fmt: skip
