@@ -7,7 +7,6 @@ it is a bug.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -27,6 +26,7 @@ from harness.adapters.commands import adapters_group
 from harness.noise.cli import noise as noise_commands
 
 from .errors import HarnessError
+from .jsonio import dumps
 
 console = Console()
 err_console = Console(stderr=True)
@@ -623,7 +623,7 @@ def report(output: Path, fmt: str, plot: Path | None, include_paths: tuple[Path,
         if fmt == "terminal":
             print_tables(tables)
         elif fmt == "json":
-            click.echo(json.dumps({"tables": [t.to_json() for t in tables]}, ensure_ascii=False, indent=2))
+            click.echo(dumps({"tables": [t.to_json() for t in tables]}, ensure_ascii=False, indent=2))
         else:
             click.echo("\n".join(table.render(fmt) for table in tables), nl=False)
     if plot:

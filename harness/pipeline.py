@@ -20,6 +20,7 @@ safe to share between processes (``harness.locks``).
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
@@ -35,7 +36,7 @@ from harness.adapters.store import ArtefactStore
 from harness.noise import NoiseSpec, noisy_variants, parse, parse_conditions, wrap
 
 from .attacking import attack_cells
-from .cells import Cell, Evaluator, record_key
+from .cells import Cell, Evaluator, record_key, sample_rows, samples_path
 from .config import NO_INTERMEDIATE, RunConfig, parse_stage
 from .errors import HarnessError
 from .hub import SMOKE_PRESETS
@@ -55,7 +56,7 @@ from .planning import (
 from .preflight import check_run
 from .registry import TaskIndex
 from .report import Table, all_tables, benchmark_scores, group_scores, target_records
-from .results import CellStore, environment, write_json
+from .results import CellStore, environment, write_json, write_samples
 from .spec import stable_hash
 from .task import DocSelection, Task
 
@@ -417,8 +418,31 @@ class Runner:
             raise HarnessError(f"{len(missing)} of {len(keys)} records are missing under {store.dir} after the run.")
         return [store.get(key) for key in keys]  # type: ignore[misc]
 
+    def fill_samples(self, records: list[dict[str, Any]]) -> None:
+        """``--log-samples`` on a resumed run: a cell recorded without it gets its samples file from its stored
+        predictions (no model needed); an attack cell, whose text is made per model as it is scored, says why not."""
+        store = CellStore(self.config.output)
+        cells = {key: self.cells[unit.cell] for unit in self.units() if unit.kind == "eval" for key in unit.outputs}  # type: ignore[index]
+        without = []
+        for record in records:
+            path, cell = samples_path(self.config.output, record), cells[record["key"]]
+            if path.exists():
+                continue
+            if cell.attack is not None:
+                without.append(f"{record['task']}@{record['condition']}")
+                continue
+            examples = cell.examples if cell.scored is None else [cell.examples[i] for i in cell.scored]
+            lines = store.predictions_path(record["key"]).read_text(encoding="utf-8").splitlines()
+            write_samples(path, sample_rows(cell.task, examples, [json.loads(line) for line in lines]))
+        if without:
+            self.say(f"[yellow]--log-samples[/]: no samples file for {', '.join(dict.fromkeys(without))}: scored "
+                     f"before without it, and an attack's text is made per model while it is scored; pass "
+                     f"--no-resume to score them again with their samples.")  # fmt: skip
+
     def finish(self) -> dict[str, Any]:
         config, base, records, tasks = self.config, self.base_id, self.records(), self.tasks
+        if config.log_samples:
+            self.fill_samples(records)
         title = f"{base.label} · {config.method} · seed {config.seed} · {config.split}"
         skipped = CellStore(config.output).scan().skipped  # files in the store that are not records: said, not hidden
         tables = all_tables(records, self.index.benchmarks(), title, skipped)

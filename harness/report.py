@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import html
 import io
-import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from rich.table import Table as RichTable
 
+from .jsonio import dumps
 from .metrics import mean, task_score
 from .references import reference_for
 from .stats import CORRECTION_NAMES, Estimate
@@ -181,7 +181,7 @@ class Table:
 
     def render(self, fmt: str) -> str:
         if fmt == "json":
-            return json.dumps(self.to_json(), ensure_ascii=False, indent=2) + "\n"
+            return dumps(self.to_json(), ensure_ascii=False, indent=2) + "\n"
         return {"markdown": self.to_markdown, "csv": self.to_csv, "latex": self.to_latex, "html": self.to_html}[fmt]()
 
 

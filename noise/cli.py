@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table as RichTable
 from rich.text import Text
+
+from ..jsonio import dumps
 
 console = Console()
 
@@ -135,7 +136,7 @@ def noise_preview(
         for before, after in zip(clean, noisy):
             for field, a, b in _field_texts(before, after, noisy_task.fields):
                 row = {"doc": before["id"], "field": field, "clean": a, "noisy": b, "edits": cluster_edits(a, b)}
-                click.echo(json.dumps(row, ensure_ascii=False))
+                click.echo(dumps(row, ensure_ascii=False))
         click.echo(summary, err=True)
         return
     table = RichTable(title=f"{noisy_task.name} · seed {seed}", title_justify="left", show_lines=True)

@@ -110,9 +110,10 @@ class TaskType:
         """The gold answer the metrics compare a prediction with."""
         return example["target"]
 
-    def correct(self, example: dict[str, Any], prediction: Any) -> bool:
-        """Whether one prediction is right, for the samples file (span QA: exact match after normalisation)."""
-        return self.reference(example) == prediction
+    def correct(self, reference: Any, prediction: Any) -> bool:
+        """Whether one prediction is right, for the samples file (span QA: exact match after normalisation); both
+        as ``show`` writes them, so that the stored predictions file answers it without the model."""
+        return bool(reference == prediction)
 
     def show(self, prediction: Any, cfg: TaskConfig) -> Any:
         """A prediction (or gold answer) as written to files: label names rather than indices."""
