@@ -26,7 +26,6 @@ from .errors import ExportRefused, HarnessError
 from .paths import write_atomic
 from .registry import TaskIndex
 from .results import CellStore
-from .tasktypes import get_task_type
 
 #: families of XTREME-R that evaluate.py lists but cannot read, and why
 UNREADABLE = {
@@ -57,6 +56,8 @@ def export_xtreme(run_dir: Path, dest: Path, intermediate: str = NO_INTERMEDIATE
         settings = sorted({(r["intermediate"], r["condition"]) for r in result["results"]})
         raise HarnessError(f"Run {run_dir.name} has no records for intermediate {intermediate!r} and condition "
                            f"{condition!r}; it has: {', '.join(f'{i} / {c}' for i, c in settings)}.")  # fmt: skip
+    from .tasktypes import get_task_type  # torch: imported once the arguments are known to be right
+
     benchmarks = TaskIndex().benchmarks()
     store = CellStore(run_dir.parent)
     out = Export()

@@ -110,16 +110,19 @@ def noise_preview(
     if limit is None and count != "all":
         raise click.BadParameter(f"{count!r}: give a positive number of docs or `all`.", param_hint="-n")
     from ..registry import TaskIndex
-    from ..task import DocSelection, Task
-    from .measure import error_rates
-    from .noisy import wrap
+    from .spec import parse
 
+    parse(spec)  # the spec, task and language are checked before torch and datasets are imported
     index = TaskIndex(include_paths)
     configs = [index.task(name) for name in index.expand(task_name)]
     languages = sorted({c.language for c in configs})
     chosen = [c for c in configs if language is None or c.language == language]
     if not chosen or (language is None and len(languages) > 1):
         raise HarnessError(f"Task {task_name!r}: choose a language with --lang; it has {', '.join(languages)}.")
+    from ..task import DocSelection, Task
+    from .measure import error_rates
+    from .noisy import wrap
+
     task = Task(chosen[0])
     split_name = task.cfg.validation_split if split == "validation" else task.cfg.test_split
     if split_name is None:

@@ -44,7 +44,7 @@ for name, args in json.loads(sys.argv[1]).items():
         os.environ.pop("HF_HUB_OFFLINE", None)
         os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"  # the discard port: refused at once
         hub.offline_reason.cache_clear()
-    result = CliRunner().invoke(cli, ["run", *args])
+    result = CliRunner().invoke(cli, args)
     out[name] = {"code": result.exit_code, "output": " ".join(result.output.split()),
                  "heavy": [m for m in HEAVY if m in sys.modules], "offline": os.environ.get("HF_HUB_OFFLINE")}
 print(json.dumps(out))
@@ -52,15 +52,21 @@ print(json.dumps(out))
 
 
 def test_every_argument_mistake_is_said_before_torch_is_imported(tmp_path) -> None:
-    cases = {name: [*args, "--output", str(tmp_path / "runs")] for name, (args, _) in MISTAKES.items()}
-    cases["probe"] = ["--tasks", "xnli", "--model", "xlm-roberta-base", "--output", str(tmp_path / "runs")]
-    cases["output is a file"] = ["--tasks", "xnli", "--output", __file__]
+    cases = {name: ["run", *args, "--output", str(tmp_path / "runs")] for name, (args, _) in MISTAKES.items()}
+    cases["probe"] = ["run", "--tasks", "xnli", "--model", "xlm-roberta-base", "--output", str(tmp_path / "runs")]
+    cases["output is a file"] = ["run", "--tasks", "xnli", "--output", __file__]
+    cases["train"] = ["train", "--task", "mnlii", "--model", "tiny", "--output", str(tmp_path / "runs")]
+    cases["noise preview"] = ["noise", "preview", "tpyo:0.1", "--task", "xnli", "--lang", "de"]
+    cases["export"] = ["export-predictions", str(tmp_path)]
     done = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(cases)], capture_output=True, text=True,
                           cwd=tmp_path, check=True)  # fmt: skip
     results = json.loads(done.stdout)
     expected = {name: text for name, (_, text) in MISTAKES.items()}
     expected["probe"] = "the Hugging Face hub cannot be reached (127.0.0.1:9 cannot be reached"
     expected["output is a file"] = "is a file; results go into a folder"
+    expected["train"] = "Unknown task, group or tag 'mnlii'. Did you mean: mnli"
+    expected["noise preview"] = "Unknown perturbation 'tpyo'. Did you mean 'typo'?"
+    expected["export"] = "is not a run folder (no readable results.json"
     for name, text in expected.items():
         result = results[name]
         assert result["code"] == 2 and text in result["output"], (name, result)
