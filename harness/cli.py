@@ -136,14 +136,11 @@ class Limit(click.ParamType):
     name = "N|SHARE"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> int | float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            number: float = value
-        else:
-            try:
-                number = float(value)
-            except ValueError:
-                self.fail(f"{value!r} is neither a number of docs nor a share of them (0.1)", param, ctx)
-        if number >= 1 and number == int(number):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is neither a number of docs nor a share of them (0.1)", param, ctx)
+        if number >= 1 and number.is_integer():
             return int(number)
         if 0 < number < 1:
             return number

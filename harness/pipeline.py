@@ -20,7 +20,6 @@ safe to share between processes (``harness.locks``).
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
@@ -40,6 +39,7 @@ from .cells import Cell, Evaluator, record_key, sample_rows, samples_path
 from .config import NO_INTERMEDIATE, RunConfig, parse_stage
 from .errors import HarnessError
 from .hub import SMOKE_PRESETS
+from .jsonio import loads
 from .mlm import MlmMix, held_out_text, read_corpus
 from .models import Base, identify_base, load_base, resolve_device, resolve_dtype
 from .paths import cache_root, remove_stale_temps, write_atomic
@@ -433,7 +433,7 @@ class Runner:
                 continue
             examples = cell.examples if cell.scored is None else [cell.examples[i] for i in cell.scored]
             lines = store.predictions_path(record["key"]).read_text(encoding="utf-8").splitlines()
-            write_samples(path, sample_rows(cell.task, examples, [json.loads(line) for line in lines]))
+            write_samples(path, sample_rows(cell.task, examples, [loads(line) for line in lines]))
         if without:
             self.say(f"[yellow]--log-samples[/]: no samples file for {', '.join(dict.fromkeys(without))}: scored "
                      f"before without it, and an attack's text is made per model while it is scored; pass "

@@ -107,7 +107,8 @@ def test_task_names_with_underscores_and_space_separated_lists_reach_the_run(tmp
 
 def test_limit_takes_a_share_of_each_languages_docs_drawn_as_the_number_is() -> None:
     assert Limit().convert("0.1", None, None) == 0.1 and Limit().convert("200", None, None) == 200
-    for bad in ("0", "1.5", "-3", "ten"):
+    assert Limit().convert(0.25, None, None) == 0.25 and Limit().convert("1", None, None) == 1
+    for bad in ("0", "1.5", "-3", "ten", "inf", "nan"):
         with pytest.raises(Exception, match="--limit|number|share"):
             Limit().convert(bad, None, None)
     rows = list(range(1, 1001, 7))  # 143 docs: a tenth is 15, rounded up
