@@ -197,9 +197,9 @@ def options(*decorators: Callable[[Callable], Callable]) -> Callable[[Callable],
 MODEL_AND_DATA = options(
     click.option("--model", "-m", default="xlm-roberta-large", show_default=True,
                  help="Hub id, local folder, or 'tiny' (an offline smoke model built from the run's text)."),
-    click.option("--model-args", help="How the base is loaded, lm-eval style: revision=REV,attn_implementation="
-                 "eager|sdpa|flash_attention_2|flex_attention,dtype=DTYPE (as --dtype),trust_remote_code=true "
-                 "(off unless given; it runs the model repository's code)."),
+    click.option("--model-args", help="How the base is loaded, lm-eval style, e.g. revision=main,dtype=bfloat16. Keys: "
+                 "revision, attn_implementation (eager, sdpa, flash_attention_2, flex_attention), dtype (as "
+                 "--dtype), trust_remote_code (off unless true: it runs the model repository's code)."),
     click.option("--method", "methods", type=CommaList(["full", "lora"]), default="full", show_default=True,
                  help="Full fine-tuning (Phang et al.) or LoRA adapters on the one resident base; `harness run` "
                  "takes both (lora,full) and runs the grid under each."),
