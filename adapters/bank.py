@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -39,6 +39,9 @@ from harness.training import Stream, TaskModel, TrainArgs, train
 from .lora import STACKS, LoraHost, lora_config
 from .store import ArtefactStore, StoreError
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
+
 #: scores a newly trained stage on its dev data: family -> metric -> value
 DevScorer = Callable[["Trained"], dict[str, dict[str, float]]]
 
@@ -52,7 +55,7 @@ class Trained:
     heads: dict[str, nn.Module | None] = field(default_factory=dict)  # family -> head (families may share one)
     adapters: list[str] = field(default_factory=list)  # LoRA adapters active when this model runs
     host: LoraHost | None = None  # where those adapters live (the resident base, or a merged copy of it)
-    encoder: nn.Module | None = None  # full fine-tuning: the stage's own encoder
+    encoder: PreTrainedModel | None = None  # full fine-tuning: the stage's own encoder
     info: dict[str, Any] = field(default_factory=dict)  # what result records say about the model
 
     def encoder_module(self, base: Base) -> nn.Module:
@@ -62,6 +65,14 @@ class Trained:
 
     def model(self, family: str, task_type: Any, base: Base) -> TaskModel:
         return TaskModel(self.encoder_module(base), self.heads.get(family), task_type)
+
+    def modules(self, base: Base) -> list[nn.Module]:
+        """Every module this model's forward passes read: its encoder (with all adapters) and its heads."""
+        if self.host is not None:
+            encoder = self.host.peft if self.host.peft is not None else self.host.base
+        else:
+            encoder = self.encoder if self.encoder is not None else base.encoder
+        return [encoder, *(head for head in self.heads.values() if head is not None)]
 
 
 def stack_of(config: RunConfig, on_top_key: str | None) -> str | None:
@@ -211,7 +222,8 @@ class ModelBank:
         assert self.host is not None
         stack, host, below = self._stack(on_top), self.host, on_top.adapters
         if stack == "merge":  # the stage below folded into a copy of the base (parity with full fine-tuning)
-            host, below = LoraHost(on_top.host.merged_copy(below)), []  # type: ignore[union-attr]
+            assert on_top.host is not None, "a stage stacked on LoRA adapters has their host"
+            host, below = LoraHost(on_top.host.merged_copy(below)), []
         elif stack == "continue":
             if len(below) != 1:
                 raise HarnessError(
@@ -230,7 +242,9 @@ class ModelBank:
                dev: DevScorer | None) -> Trained:  # fmt: skip
         config, base, started = self.config, self.base, time.perf_counter()
         heads = self._heads(jobs)
-        encoder, host, adapters = None, None, []
+        encoder: PreTrainedModel | None = None
+        host: LoraHost | None = None
+        adapters: list[str] = []
         if self.host is not None:
             host, adapters = self._place(key, on_top)
             module = host.activate(adapters, train=key)
@@ -290,13 +304,13 @@ class ModelBank:
         self.store.save(key, meta, lambda folder: self._write(folder, key, heads, host, encoder))
         return trained
 
-    def _mlm_stream(self, mix: MlmMix, module: nn.Module, encoder: nn.Module, args: TrainArgs) -> Stream:
+    def _mlm_stream(self, mix: MlmMix, module: nn.Module, encoder: PreTrainedModel, args: TrainArgs) -> Stream:
         """Masked-LM batches on the stage's encoder, through the base model's own lm_head (tied to ``encoder``'s
         input embeddings, which LoRA leaves frozen and full fine-tuning trains)."""
         head = load_lm_head(self.base.path, encoder.get_input_embeddings())
         features = mlm_features(mix.corpus, self.base.tokenizer, args.max_length)
         objective = MaskedLM(self.base.tokenizer, mix.rate, self.config.seed)
-        return Stream(TaskModel(module, head, objective), features, ratio=mix.ratio, name="mlm")  # type: ignore[arg-type]
+        return Stream(TaskModel(module, head, objective), features, ratio=mix.ratio, name="mlm")
 
     def _write(
         self,
@@ -304,7 +318,7 @@ class ModelBank:
         key: str,
         heads: dict[str, nn.Module | None],
         host: LoraHost | None,
-        encoder: nn.Module | None,
+        encoder: PreTrainedModel | None,
     ) -> None:
         if host is not None:
             host.save(key, folder / "adapter")

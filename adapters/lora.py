@@ -17,11 +17,14 @@ from __future__ import annotations
 import copy
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from peft import LoraConfig, PeftModel, get_peft_model
+from peft import LoraConfig, LoraModel, PeftModel, get_peft_model
 from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
 from torch import nn
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 DEFAULT_TARGET_MODULES = ("query", "value")
 STACKS = ("frozen", "continue", "merge")
@@ -39,7 +42,7 @@ def lora_config(
 class LoraHost:
     """The resident base encoder plus its named LoRA adapters."""
 
-    def __init__(self, encoder: nn.Module) -> None:
+    def __init__(self, encoder: PreTrainedModel) -> None:
         self.base = encoder
         self.peft: PeftModel | None = None
         self._combined: dict[tuple[str, ...], str] = {}
@@ -84,7 +87,9 @@ class LoraHost:
         if self.peft is None:
             assert not names, "no adapter added or loaded yet"
             return self.base
-        self.peft.base_model.set_adapter(list(names) or self.adapters[:1], inference_mode=True)
+        tuner = self.peft.base_model  # a LoraModel (whose set_adapter takes a stack), typed as a plain Module by PEFT
+        assert isinstance(tuner, LoraModel)
+        tuner.set_adapter(list(names) or self.adapters[:1], inference_mode=True)
         self.peft.set_requires_grad(self.adapters, False)
         if not names:
             return BaseOnly(self.peft)

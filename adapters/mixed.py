@@ -73,7 +73,7 @@ class StackedLora:
             rank = max(module.r[n] for n in names if n in module.lora_A)
             a = base.weight.new_zeros((len(names), rank, base.in_features))
             b = base.weight.new_zeros((len(names), base.out_features, rank))
-            scale = base.weight.new_zeros((len(names), 1, 1))
+            scale = torch.zeros((len(names), 1, 1), device=base.weight.device)  # fp32 with bf16 weights too
             for k, name in enumerate(names):
                 if name in module.lora_A:
                     r = module.r[name]
@@ -170,8 +170,11 @@ def predict_mixed(
     what one ``batch_size`` batch of a single model costs. Raises (with PEFT's
     hooks removed) if PEFT cannot mix these adapters; the caller then switches.
     """
+    peft, heads = host.peft, [head for _, head in members if head is not None]
+    if peft is None or len(heads) < len(members):
+        raise ValueError("a mixed pass needs every model's adapters on the host and a head for each")
     names = [host.combine(adapters) for adapters, _ in members]
     host.activate([])  # adapter_names picks each row's adapter
-    model = TaskModel(MixedEncoder(host.peft, names), GroupedHead([head for _, head in members]), task_type)
-    with hooks_restored(host.peft):
+    model = TaskModel(MixedEncoder(peft, names), GroupedHead(heads), task_type)
+    with hooks_restored(peft):
         return predict_copies(model, features, batch_size, device, dtype, pad_id, len(members), on_batch, max_tokens)

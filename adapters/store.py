@@ -233,9 +233,10 @@ class ArtefactStore:
             if len(keys) != 1 or f"{next(iter(keys))}/{META}" not in names:
                 raise StoreError(f"{archive} does not hold exactly one artefact folder with a {META}.")
             key = check_key(keys.pop(), where=f"{archive}: its folder ")
+            meta_file = tar.extractfile(f"{key}/{META}")  # None: a folder named meta.json
             try:
-                meta = loads(tar.extractfile(f"{key}/{META}").read())  # type: ignore[union-attr]
-            except (AttributeError, ValueError) as exc:  # AttributeError: a folder named meta.json
+                meta = loads(meta_file.read() if meta_file is not None else b"")
+            except ValueError as exc:
                 raise StoreError(f"{archive}: its {META} is not JSON ({exc}); the archive is damaged.") from None
             if not isinstance(meta, dict) or meta.get("key") != key:
                 found = meta.get("key") if isinstance(meta, dict) else None
@@ -243,8 +244,10 @@ class ArtefactStore:
             self.root.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=temp_prefix(key)))
             try:
-                safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # Python >= 3.10.12
-                tar.extractall(tmp, **safe)
+                if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12
+                    tar.extractall(tmp, filter="data")
+                else:
+                    tar.extractall(tmp)
                 actual = folder_fingerprint(tmp / key, exclude=(META,))
                 if actual != meta.get("content_hash"):
                     raise StoreError(

@@ -2,13 +2,15 @@
 
 Random-weight XLM-R (built from its config: the compute and memory are those of real weights) over real
 XNLI, XQuAD and PAN-X text from the XTREME data folder, tokenised by a Unigram tokenizer the suite trains on
-that text (as the ``tiny`` preset does; no hub). In order:
+that text (as the ``tiny`` preset does; no hub), each language's text resized so that the sequences have
+XLM-R's lengths (``xlmr_lengths``). In order:
 
 1. the device's matmul ceiling (bf16 on a GPU, fp32 on a CPU), measured first: every throughput below is
    also given as a fraction of it;
-2. evaluation throughput for classification, span QA and tagging: the harness path (``predict_features`` and
-   the task type's folding, from cached features) against a bare forward loop (weights in the compute dtype,
-   batches collated and on the device beforehand) over the same length-sorted batches;
+2. evaluation throughput for classification, span QA and tagging: the harness path (bf16 evaluation weights,
+   ``predict_features`` and the task type's folding, from cached features) against a bare forward loop (weights
+   in the compute dtype, batches collated and on the device beforehand) over the same length-sorted batches;
+   beside it the harness with fp32 weights recast by autocast, and through ``torch.compile`` (on a GPU);
 3. retrieval: the encoder stopped at the pooled layer against all layers;
 4. K = 1, 2, 4, 8 adapter combinations in one mixed batch against one combination, with the stacked-LoRA path
    and with PEFT's ``adapter_names`` path;
@@ -23,6 +25,8 @@ table is printed last.
 
     python benchmarks/gpu_suite.py --size large --data-dir ../shared/data --out gpu_suite.json
     OMP_NUM_THREADS=1 python benchmarks/gpu_suite.py --size base --data-dir ../shared/data
+
+``--dtype bfloat16 --compile eager`` runs the GPU's paths on a CPU (the test does, at ``tiny``).
 """
 
 from __future__ import annotations
@@ -45,9 +49,18 @@ from harness import evaluation as evaluation_module
 from harness.adapters import mixed
 from harness.adapters.lora import LoraHost, lora_config
 from harness.adapters.mixed import predict_mixed
-from harness.evaluation import predict_features
+from harness.evaluation import compiled_forwards, predict_features
 from harness.features import featurize, length_batches
-from harness.models import TinySize, autocast, build_tiny, load_encoder, quiet_transformers, resolve_device
+from harness.models import (
+    TinySize,
+    autocast,
+    build_tiny,
+    evaluation_weights,
+    load_encoder,
+    quiet_transformers,
+    resolve_device,
+    resolve_dtype,
+)
 from harness.registry import TaskIndex
 from harness.task import DocSelection, Task
 from harness.tasktypes.pools import layers_up_to
@@ -102,6 +115,19 @@ XTREME_R = {
     "mewslix": (15_000 + 1_000_000, "classification", XTREME_DEPTH),  # approximate: ~1M candidate entities
 }
 HALF_LENGTH = {"tatoeba"}  # one sentence where the stand-in has a pair
+#: XLM-R's SentencePiece tokens and the characters (code points) of the same text, FLORES-200 in each language: the
+#: columns XLM-RoBERTa (the xlm-roberta-base tokenizer, which Large shares; no special tokens) and UTF-32 of
+#: assets/tokenization_lengths.csv in github.com/AleksandarPetrov/tokenization-fairness (commit 365c3f8), the data of
+#: Petrov et al., "Language Model Tokenizers Introduce Unfairness Between Languages" (NeurIPS 2023)
+XLMR_TOKENS_AND_CHARACTERS = {
+    "en": (59_656, 259_170),
+    "de": (69_727, 302_377),
+    "ru": (70_031, 282_208),
+    "zh": (57_887, 87_445),  # Simplified
+    "hi": (74_861, 258_472),
+    "sw": (69_335, 271_792),
+    "th": (64_512, 248_859),
+}
 
 
 def sync(device: torch.device) -> None:
@@ -142,9 +168,17 @@ def ceiling(size: Size, device: torch.device, dtype: torch.dtype) -> dict[str, A
 
 def evaluation(
     task: Task, examples: list[dict], tokenizer: Any, encoder: torch.nn.Module, size: Size, device: torch.device,
-    dtype: torch.dtype, peak: float, compile_: bool = False,
+    dtype: torch.dtype, peak: float, backend: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Harness path vs bare forward over the same batches: seconds, tokens/s, fraction of the ceiling."""
+    """Harness path vs bare forward over the same batches: seconds, tokens/s, fraction of the ceiling.
+
+    The harness path is a cell as ``harness run`` scores it: the Linear weights cast to the compute dtype for the
+    cell (``evaluation_weights``, inside the timing), ``predict_features`` with collation ahead in a worker, the
+    task type's folding. Beside it: the same with fp32 weights recast by autocast at every forward (the path before
+    bf16 evaluation weights; on an fp32 device the two are one), with collation in series, and, given a compile
+    ``backend``, through ``torch.compile`` (``harness run --compile``: the encoder, compiled once, serves every task
+    type; the first call's time is the compile time).
+    """
     max_length, pad = MAX_LENGTH[task.type.name], tokenizer.pad_token_id
     features = featurize(task.type, examples, tokenizer, max_length, task.cfg)
     torch.manual_seed(0)
@@ -154,9 +188,6 @@ def evaluation(
     padded = [len(b) * max(lengths[i] for i in b) for b in batches]
     flops = sum(n * flops_per_token(size, n // len(b)) for n, b in zip(padded, batches))
     bare_model = copy.deepcopy(model).to(dtype)  # weights in the compute dtype: no per-forward casts
-    if compile_:  # both paths: the warm-up call of ``timed`` compiles (one graph per shape kind, dynamic lengths)
-        model.encoder = torch.compile(model.encoder, dynamic=True)
-        bare_model.encoder = torch.compile(bare_model.encoder, dynamic=True)
     collated = [to_device(task.type.collate(rows_of(features, b), pad), device) for b in batches]
 
     def bare() -> None:
@@ -165,8 +196,9 @@ def evaluation(
                 bare_model(batch)
         sync(device)
 
-    def harness() -> None:
-        outputs = predict_features(model, features, size.eval_batch, device, dtype, pad)
+    def harness(weights: bool = True, compiled: str | None = None) -> None:
+        with evaluation_weights([model] if weights else [], device, dtype), compiled_forwards(compiled):
+            outputs = predict_features(model, features, size.eval_batch, device, dtype, pad)
         task.type.predict(outputs, features, examples, task.cfg)
 
     def serial(batches: list[list[int]], make: Any) -> Any:  # the harness before collating ahead in a worker
@@ -178,15 +210,29 @@ def evaluation(
         t_serial = timed(harness, size.repeats, device)
     finally:
         evaluation_module.prefetched = ahead
-    return {
+    t_recast = timed(lambda: harness(weights=False), size.repeats, device) if dtype != torch.float32 else None
+    out: dict[str, Any] = {
         "task": task.cfg.task, "examples": len(examples), "features": len(features), "batch_size": size.eval_batch,
         "tokens": sum(lengths), "padded_tokens": sum(padded), "padding": 1 - sum(lengths) / sum(padded),
         "bare_s": t_bare, "harness_s": t_harness, "harness_over_bare": t_harness / t_bare,
         "harness_collating_in_series_s": t_serial, "series_over_bare": t_serial / t_bare,
+        "harness_fp32_weights_recast_s": t_recast, "recast_over_bf16_weights": t_recast and t_recast / t_harness,
         "tokens_per_s": sum(lengths) / t_harness, "bare_tokens_per_s": sum(lengths) / t_bare,
         "fraction_of_ceiling": flops / t_harness / peak, "bare_fraction_of_ceiling": flops / t_bare / peak,
         "mean_tokens_per_example": sum(lengths) / len(examples),
     }  # fmt: skip
+    if backend is not None:  # the first (warm-up) call compiles: its time is the compile time, apart
+        started = time.perf_counter()
+        try:
+            harness(compiled=backend)
+        except Exception as exc:  # a backend that fails here must not cost the other figures of a rare GPU run
+            out["compile_error"] = f"{type(exc).__name__}: {str(exc)[:500]}"
+            return out
+        sync(device)
+        out["compile_first_call_s"] = time.perf_counter() - started
+        out["harness_compiled_s"] = timed(lambda: harness(compiled=backend), size.repeats, device)
+        out["compiled_over_harness"] = out["harness_compiled_s"] / t_harness
+    return out
 
 
 def retrieval_cut(encoder: torch.nn.Module, batch: dict[str, torch.Tensor], size: Size, device, dtype) -> dict:
@@ -221,8 +267,14 @@ def mixed_adapters(
         host.add(name, config)
     heads = [task.type.make_head(size.hidden, task.cfg).to(device).eval() for _ in names]
     host.peft.to(device)
+
+    def cell(predict: Any) -> Any:  # as harness run scores a cell: Linear weights in the compute dtype
+        with evaluation_weights([host.peft, *heads], device, dtype):
+            return predict()
+
     one = TaskModel(host.activate(names[:1]), heads[0], task.type)
-    t_one = timed(lambda: predict_features(one, features, size.eval_batch, device, dtype, pad), size.repeats, device)
+    t_one = timed(lambda: cell(lambda: predict_features(one, features, size.eval_batch, device, dtype, pad)),
+                  size.repeats, device)  # fmt: skip
     out: dict[str, Any] = {"single_s": t_one, "examples": len(features), "batch_size": size.eval_batch}
     build = mixed.StackedLora.build
     for path in ("stacked", "peft"):
@@ -232,8 +284,8 @@ def mixed_adapters(
             for k in (1, 2, 4, 8):
                 members = list(zip([[n] for n in names[:k]], heads[:k]))
                 seconds = timed(
-                    lambda members=members: predict_mixed(
-                        host, members, task.type, features, size.eval_batch, device, dtype, pad
+                    lambda members=members: cell(
+                        lambda: predict_mixed(host, members, task.type, features, size.eval_batch, device, dtype, pad)
                     ),
                     size.repeats,
                     device,
@@ -309,32 +361,83 @@ def full_xtreme_r(evals: dict[str, dict], size: Size, peak: float) -> dict[str, 
     return {"seconds": total, "floor_s": floor, "over_floor": total / floor, "tasks": tasks}
 
 
-def load_examples(data_dir: Path, per_task: int, n_languages: int) -> dict[str, tuple[Task, list[dict]]]:
-    """Real examples per task type, an equal share from each sampled language (seeded)."""
+def load_examples(data_dir: Path, per_task: int, n_languages: int) -> dict[str, tuple[Task, dict[str, list[dict]]]]:
+    """Real examples per task type and sampled language, an equal share from each (seeded)."""
     index, out = TaskIndex(), {}
     for type_name, (family, all_languages) in EVAL_TASKS.items():
         languages = all_languages[:n_languages]
         share = max(1, (per_task // 2 if type_name == "span_qa" else per_task) // len(languages))  # ~2 windows each
-        examples: list[dict] = []
+        by_language: dict[str, list[dict]] = {}
         for lang in languages:
             task = Task(index.task(f"{family}_{lang}"))
             split = task.cfg.validation_split or task.cfg.test_split
-            for e in task.examples(split, data_dir, DocSelection(limit=share, seed=0)):
-                examples.append({**e, "index": len(examples)})
-        out[type_name] = (task, examples)
+            by_language[lang] = task.examples(split, data_dir, DocSelection(limit=share, seed=0))
+        out[type_name] = (task, by_language)
     return out
 
 
-def corpus(data: dict[str, tuple[Task, list[dict]]]) -> list[str]:
-    lines = []
-    for _, examples in data.values():
-        for e in examples:
-            for key in ("text", "text_pair", "question", "context"):
-                if isinstance(e.get(key), str):
-                    lines.append(e[key])
-            if isinstance(e.get("tokens"), list):
-                lines.append(" ".join(map(str, e["tokens"])))
-    return lines
+def texts(example: dict) -> list[str]:
+    """The text an example feeds the model: its string fields, and tagging's words joined by spaces."""
+    found = [example[key] for key in ("text", "text_pair", "question", "context") if isinstance(example.get(key), str)]
+    return found + ([" ".join(map(str, example["tokens"]))] if isinstance(example.get("tokens"), list) else [])
+
+
+def tokens_per_character(examples: list[dict], tokenizer: Any) -> float:
+    lines = [line for e in examples for line in texts(e)]
+    pieces = tokenizer(lines, add_special_tokens=False)["input_ids"]
+    return sum(map(len, pieces)) / sum(map(len, lines))
+
+
+def resized(example: dict, factor: float) -> dict:
+    """``example`` with each text (tagging: its words and their tags) cut to ``factor`` of its length, or, above 1,
+    continued by repeating itself."""
+
+    def fit(seq: Any) -> Any:
+        n = max(1, round(len(seq) * factor))
+        if isinstance(seq, str):
+            return ((seq + " ") * (n // (len(seq) + 1) + 1))[:n]
+        return [seq[i % len(seq)] for i in range(n)]
+
+    out = dict(example)
+    for key in ("text", "text_pair", "question", "context"):
+        if isinstance(example.get(key), str) and example[key]:
+            out[key] = fit(example[key])
+    if isinstance(example.get("tokens"), list) and example["tokens"]:
+        out["tokens"], out["target"] = fit(example["tokens"]), fit(example["target"])
+    return out
+
+
+def xlmr_lengths(data: dict[str, tuple[Task, dict[str, list[dict]]]], tokenizer: Any) -> tuple[dict, dict]:
+    """The examples resized so that the suite's tokenizer gives them XLM-R's lengths, and the factors per language.
+
+    The suite's 8,000-piece tokenizer cuts text finer than XLM-R's 250,002 pieces,
+    so its sequences are longer and pad differently. Per language, the factor is
+    XLM-R's tokens per character (``XLMR_TOKENS_AND_CHARACTERS``, FLORES-200)
+    over the suite tokenizer's on the sampled text, and each example's text is cut
+    (or continued) by it: the mean length per language is then XLM-R's, and the
+    spread across examples the real text's. An approximation: XLM-R's rate is
+    measured on FLORES's news-style sentences, not on these tasks' text, and
+    applied as one mean per language.
+    """
+    resized_data, factors = {}, {}
+    for type_name, (task, by_language) in data.items():
+        examples: list[dict] = []
+        for lang, own in by_language.items():
+            xlmr_tokens, characters = XLMR_TOKENS_AND_CHARACTERS[lang]
+            suite = tokens_per_character(own, tokenizer)
+            factor = xlmr_tokens / characters / suite
+            made = [{**resized(e, factor), "index": len(examples) + i} for i, e in enumerate(own)]
+            examples += made
+            achieved = tokens_per_character(made, tokenizer) * factor  # the suite's tokens per original character
+            factors[f"{type_name}/{lang}"] = {"xlmr_tokens_per_char": xlmr_tokens / characters,
+                                              "suite_tokens_per_char": suite, "factor": factor,
+                                              "resized_tokens_per_char": achieved}  # fmt: skip
+        resized_data[type_name] = (task, examples)
+    return resized_data, factors
+
+
+def corpus(data: dict[str, tuple[Task, dict[str, list[dict]]]]) -> list[str]:
+    return [line for _, by_language in data.values() for own in by_language.values() for e in own for line in texts(e)]
 
 
 def table(results: dict[str, Any]) -> str:
@@ -344,12 +447,21 @@ def table(results: dict[str, Any]) -> str:
     def pct(x: float | None) -> str:
         return "" if x is None else f"{100 * x:.0f}%"
 
-    rows = [("matmul ceiling (TFLOP/s)", f"{results['ceiling']['flops_per_s'] / 1e12:.2f}", "")]
+    factors = [f["factor"] for f in results["xlmr_lengths"].values()]
+    rows = [("matmul ceiling (TFLOP/s)", f"{results['ceiling']['flops_per_s'] / 1e12:.2f}", ""),
+            ("text resized to XLM-R's lengths: factors", f"{min(factors):.2f}-{max(factors):.2f}", "")]  # fmt: skip
     for name, e in evals.items():
         rows.append((f"{name}: harness / bare (collating in series)",
                      f"{e['harness_over_bare']:.3f} ({e['series_over_bare']:.3f})", "<= 1.05"))  # fmt: skip
         rows.append((f"{name}: tokens/s (of ceiling)", f"{e['tokens_per_s']:,.0f} ({pct(e['fraction_of_ceiling'])})",
                      ">= 60%"))  # fmt: skip
+        if e["recast_over_bf16_weights"] is not None:
+            rows.append((f"{name}: fp32 weights recast / bf16 weights", f"{e['recast_over_bf16_weights']:.3f}", ""))
+        if "compiled_over_harness" in e:
+            rows.append((f"{name}: compiled / eager (compiling: s)",
+                         f"{e['compiled_over_harness']:.3f} ({e['compile_first_call_s']:.0f})", ""))  # fmt: skip
+        elif "compile_error" in e:
+            rows.append((f"{name}: compiled / eager", "failed (see JSON)", ""))
     rows.append(("retrieval: cut / all layers", f"{results['retrieval']['cut_over_all']:.3f}", ""))
     for k in (2, 4, 8):
         rows.append((f"mixed K={k} / single, per combination (stacked | PEFT)",
@@ -376,38 +488,44 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--data-dir", type=Path, default=SHARED)
     parser.add_argument("--out", type=Path, default=Path("gpu_suite.json"))
-    parser.add_argument("--compile", action="store_true", help="torch.compile the encoder of the evaluation paths")
+    parser.add_argument("--dtype", default="auto", help="auto (bf16 on a GPU, fp32 on a CPU), bfloat16, float32")
+    parser.add_argument("--compile", nargs="?", const="inductor", default="auto", metavar="BACKEND",
+                        help="also time the evaluation paths through torch.compile with BACKEND (alone: inductor); "
+                        "auto: inductor on a GPU, not on a CPU; none: never")  # fmt: skip
     args = parser.parse_args(argv)
     quiet_transformers()
     if not args.data_dir.is_dir():
         sys.exit(f"gpu_suite: needs the XTREME data folder (XNLI, XQuAD, PAN-X); {args.data_dir} is not one. "
                  f"Pass --data-dir.")  # fmt: skip
     size, device = SIZES[args.size], resolve_device(args.device)
-    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    dtype = resolve_dtype(args.dtype, device)
+    backend = {"auto": "inductor" if device.type == "cuda" else None, "none": None}.get(args.compile, args.compile)
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
     started = time.perf_counter()
-    data = load_examples(args.data_dir, size.examples, size.languages)
-    tokenizer_dir = build_tiny(corpus(data), TinySize(vocab_size=8000, max_corpus_lines=10**6))
+    raw = load_examples(args.data_dir, size.examples, size.languages)
+    tokenizer_dir = build_tiny(corpus(raw), TinySize(vocab_size=8000, max_corpus_lines=10**6))
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    data, factors = xlmr_lengths(raw, tokenizer)
     vocab = size.vocab or len(tokenizer)
     results: dict[str, Any] = {
         "size": args.size, **asdict(size), "device": str(device), "dtype": str(dtype), "torch": torch.__version__,
         "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None, "cpu": platform.processor(),
-        "threads": torch.get_num_threads(), "compile": args.compile,
+        "threads": torch.get_num_threads(), "compile": backend, "xlmr_lengths": factors,
     }  # fmt: skip
     results["seconds"] = {"load_and_tokenizer": time.perf_counter() - started}
 
-    def lap(name: str) -> None:
+    def lap(name: str) -> None:  # the JSON so far is written after each part: a late failure keeps the rest
         results["seconds"][name] = time.perf_counter() - started - sum(results["seconds"].values())
+        args.out.write_text(json.dumps(results, indent=1, default=str))
 
     results["ceiling"] = ceiling(size, device, dtype)
     peak = results["ceiling"]["flops_per_s"]
     encoder = make_encoder(size, vocab, device)
     results["evaluation"] = {
-        name: evaluation(task, examples, tokenizer, encoder, size, device, dtype, peak, args.compile)
+        name: evaluation(task, examples, tokenizer, encoder, size, device, dtype, peak, backend)
         for name, (task, examples) in data.items()
     }
     lap("evaluation")

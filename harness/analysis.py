@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from .metrics import METRICS, QA_SCORE, metrics_from_sums
-from .report import Table
 from .results import CellStore
 from .stats import Combine, Estimate, Stratum, adjust, interval, point, randomisation_test, worst_case
+from .tables import Table
 
 Key = tuple[str, ...]  # (family, metric, *setting values)
 
@@ -83,17 +83,16 @@ class Analysis:
     def stratum(self, cells: Sequence[Sequence[dict[str, Any]]], metric: str) -> Stratum | None:
         """One language: each cell's seeds' outcomes on the examples every cell and seed has, or None when some
         record has no outcomes (a user's own metric, an unlabelled split, records from before outcomes)."""
-        loaded = [[self.outcomes(r) for r in seeds] for seeds in cells]
-        if any(o is None for seeds in loaded for o in seeds) or len({len(s) for s in cells}) != 1:
+        loaded = [[o for r in seeds if (o := self.outcomes(r)) is not None] for seeds in cells]
+        if any(len(o) < len(s) for o, s in zip(loaded, cells)) or len({len(s) for s in cells}) != 1:
             return None
         first = loaded[0][0]
-        assert first is not None
         common = set(first["id"])
         for seeds in loaded:
             for o in seeds:
-                common &= set(o["id"])  # type: ignore[index]
+                common &= set(o["id"])
         ids = [i for i in first["id"] if i in common]
-        if len(ids) < max(len(o["id"]) for seeds in loaded for o in seeds):  # type: ignore[index]
+        if len(ids) < max(len(o["id"]) for seeds in loaded for o in seeds):
             self.notes.append(f"{cells[0][0]['task']}: compared on the {len(ids)} examples every compared cell has.")
         columns = sorted(cells[0][0]["outcomes"])
         arrays = []

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from .report import Table
+from .tables import Table
 
 
 def _is_attack(record: dict[str, Any]) -> bool:

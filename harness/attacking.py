@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -45,9 +46,13 @@ from .spec import stable_hash
 if TYPE_CHECKING:
     from .cells import Cell, Evaluator
 
-#: attacks compare scores of near-identical texts: in fp32 the differences batching makes (~1e-6) stay far below
-#: the search's tie grid, so the same seed gives the same examples whatever the batch size; bf16's (~1e-3) would not
+#: attacks compare scores of near-identical texts: in fp32 the differences batching makes (~1e-7) stay below the
+#: search's tie grid; bf16's (~1e-3) would not
 QUERY_DTYPE = torch.float32
+#: rows per query batch, whatever --batch-size says: a row's fp32 scores move by ~1e-7 with the batch it shares,
+#: and a barely trained model's candidates differ by little more, so batches of their own make every score, and
+#: with it every choice of the search, the same bit for bit under any --batch-size
+QUERY_BATCH = 64
 
 
 def evaluate_attack(ev: Evaluator, cell: Cell, models: list[tuple[str, Trained]]) -> list[dict[str, Any]]:
@@ -75,7 +80,7 @@ def _attack(ev: Evaluator, cell: Cell, models: list[tuple[str, Trained]], todo: 
     reason, sets = _prepare(ev, cell, models, max_length)
     if reason is not None:
         ev.say(f"[yellow]{cell.task.name}[/] under {cell.condition}: skipped ({reason})")
-        return {key: _skipped(ev, cell, name, trained, key, reason) for name, trained, key in todo}
+        return {key: ev.skip(cell, name, trained, key, reason) for name, trained, key in todo}
     made = [sets(name, trained) for name, trained, _ in todo]
     shared: dict[int, list[int]] = {}  # models scored on the same set (transfer, attack-set): one (mixed) pass
     for i, (rows, _) in enumerate(made):
@@ -124,7 +129,7 @@ def _generate(ev: Evaluator, cell: Cell, name: str, trained: Trained, transform:
     path = config.output / "attack-sets" / f"{task.cfg.task}@{spec.recipe}@{name}-{ident}.jsonl"
     if path.is_file():
         return read_set(path), None
-    query = ModelQuery(trained, task, ev.base, ev.device, QUERY_DTYPE, config.batch_size, max_length)
+    query = ModelQuery(trained, task, ev.base, ev.device, QUERY_DTYPE, QUERY_BATCH, max_length)
     started = time.perf_counter()
     with ev.progress() as progress:
         progress.add_task(f"attack {task.name} ({spec.recipe}) against {name}", total=None)
@@ -159,7 +164,7 @@ def _score(ev: Evaluator, cell: Cell, models: list[tuple[str, Trained, str]],
     timings = {"predict_s": (time.perf_counter() - started) / len(models), "models_per_pass": len(models)}
     records = {}
     for (name, trained, key), (_, query), out in zip(models, made, outputs):
-        query = query or ModelQuery(trained, task, ev.base, ev.device, QUERY_DTYPE, ev.config.batch_size, max_length)
+        query = query or ModelQuery(trained, task, ev.base, ev.device, QUERY_DTYPE, QUERY_BATCH, max_length)
         stats = _stats(cell, rows, clean, query(clean), query(adversarial))
         records[key] = ev.record(scored, name, trained, key, out, features, max_length, timings, {"attack": stats})
     return records
@@ -198,20 +203,25 @@ def _shift(task: Any, before: list[Any], after: list[Any]) -> dict[str, Any]:
             "attacked": dict(Counter(show(s.prediction) for s in after)), "flips": dict(flips)}  # fmt: skip
 
 
-def _skipped(ev: Evaluator, cell: Cell, name: str, trained: Trained, key: str, reason: str) -> dict[str, Any]:
-    """A record that says why a cell was not attacked (tables list it, never average it)."""
-    task, config = cell.task, ev.config
-    record = {"key": key, "task": task.cfg.task, "family": task.family, "language": task.language,
-              "condition": cell.condition, "role": trained.role, "model": config.model, "model_label": ev.base.label,
-              "smoke": ev.base.smoke, "method": config.method, "intermediate": name, "seed": config.seed,
-              "metrics": {}, "score": None, "score_name": None, "skipped": reason, "noise": None,
-              "train_noise": config.train_noise}  # fmt: skip
-    ev.store.put(key, record)
-    return record
-
-
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
+
+
+def check_dictionaries(cells: list[Cell], data_dir: Path | None) -> None:
+    """A language with no dictionary skips a ``codeswitch`` noise or ``codemix`` attack (a row says so); a
+    condition that no language of the run has a dictionary for is a wrong path, an error before any training."""
+    missing: dict[str, list[str | None]] = {}
+    for cell in cells:
+        reason = cell.skipped
+        if isinstance(cell.attack, AttackSpec) and cell.attack.recipe == "codemix":
+            path = cell.attack.dictionary(cell.task.language, data_dir)
+            reason = None if path.is_file() else f"no dictionary file {path} for language {cell.task.language!r}"
+        missing.setdefault(cell.condition, []).append(reason)
+    for condition, reasons in missing.items():
+        if all(reasons):
+            raise NoiseError(f"{condition}: no language of this run has a dictionary ({reasons[0]}). Give one MUSE "
+                             f"file per language with dict=PATH, {{lang}} for the language code; a language "
+                             f"without one is skipped, and the tables say so.")  # fmt: skip
 
 
 def attack_cells(clean: list[Cell], conditions: list[Any]) -> list[Cell]:

@@ -10,8 +10,9 @@ record is not evaluated again.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,14 +22,15 @@ import datasets
 import torch
 
 from harness.adapters.bank import Trained
+from harness.adapters.lora import LoraHost
 from harness.adapters.mixed import predict_mixed
 
 from .attacking import evaluate_attack
 from .config import RunConfig
-from .evaluation import EvalContext, auto_batching, predict_features
+from .evaluation import EvalContext, auto_batching, compiled_forwards, predict_features
 from .features import featurize
 from .metrics import METRICS, compute, example_outcomes, headline, scorers
-from .models import Base
+from .models import Base, evaluation_weights
 from .paths import file_name
 from .planning import TrainingJob, eval_split_of
 from .results import CellStore, write_samples
@@ -63,6 +65,7 @@ class Cell:
     examples: list[dict[str, Any]]
     noise: dict[str, Any] | None = None  # the condition and the error rates it applied
     attack: Any = None  # an attack condition (``noise.attacks``): examples are made per model, see ``attacking``
+    skipped: str | None = None  # why this language cannot take the condition (a missing dictionary): never scored
     #: positions of the examples scored (the --limit sample), when the others are there as the retrieval pool
     scored: list[int] | None = None
 
@@ -98,14 +101,27 @@ class Evaluator:
     def evaluate(self, cell: Cell, models: list[tuple[str, Trained]]) -> list[dict[str, Any]]:
         """One record per (intermediate name, trained model), in that order."""
         if cell.attack is not None:
-            return evaluate_attack(self, cell, models)
+            with self.forwards(models):
+                return evaluate_attack(self, cell, models)
         max_length = models[0][1].info["args"]["max_length"]
         keys = [self.key(cell, trained, max_length) for _, trained in models]
+        if cell.skipped:
+            return [self.skip(cell, name, trained, key, cell.skipped) for (name, trained), key in zip(models, keys)]
         done = self.finished(keys)
         if len(done) < len(keys):
             with self.store.claim(stable_hash(keys, 20), self.say):  # another process scoring this cell: wait for it
-                self.score(cell, models, keys, max_length, {**done, **self.finished(keys)})
-        return [self.store.get(k) if k not in done else done[k] for k in keys]  # type: ignore[misc]
+                with self.forwards(models):
+                    self.score(cell, models, keys, max_length, {**done, **self.finished(keys)})
+        records = {**done, **{k: r for k in keys if k not in done and (r := self.store.get(k)) is not None}}
+        return [records[k] for k in keys]
+
+    @contextlib.contextmanager
+    def forwards(self, models: list[tuple[str, Trained]]) -> Iterator[None]:
+        """How a cell's forward passes run: the models' Linear weights stored in the compute dtype
+        (``evaluation_weights``), the encoder compiled with ``--compile``'s backend (``compiled_forwards``)."""
+        modules = [m for _, trained in models for m in trained.modules(self.base)]
+        with evaluation_weights(modules, self.device, self.dtype), compiled_forwards(self.config.compile):
+            yield
 
     def finished(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         return {k: r for k in keys if self.config.resume and (r := self.store.get(k)) is not None}
@@ -132,16 +148,17 @@ class Evaluator:
         batch_size, max_tokens = self.batching(first, features)
         with self.progress() as progress:
             bar = progress.add_task(f"eval {task.name} ×{len(models)}", total=len(features) * len(models))
-            if self.mixable(task, models):
+            host = self.mixed_host(task, models)
+            if host is not None:
                 try:
                     members = [(m.adapters, m.heads.get(task.family)) for m in models]
                     return predict_mixed(
-                        models[0].host,
+                        host,
                         members,
                         task.type,
                         features,
                         batch_size,
-                        self.device,  # type: ignore[arg-type]
+                        self.device,
                         self.dtype,
                         pad,
                         on_batch=lambda n: progress.advance(bar, n * len(models)),
@@ -170,15 +187,16 @@ class Evaluator:
             return self.config.batch_size, None
         return auto_batching(model, features, self.device, self.dtype, self.base.tokenizer.pad_token_id)
 
-    def mixable(self, task: Task, models: list[Trained]) -> bool:
+    def mixed_host(self, task: Task, models: list[Trained]) -> LoraHost | None:
+        """The LoRA host holding every model's adapters when they can share one mixed pass (else None)."""
         host = models[0].host
-        return (
+        mixable = (
             self.config.mixed
             and len(models) > 1
             and task.type.mixable
-            and host is not None
             and all(m.host is host and m.adapters and m.heads.get(task.family) is not None for m in models)
         )
+        return host if mixable else None
 
     def record(self, cell: Cell, intermediate: str, trained: Trained, key: str, outputs: list[Any],
                features: datasets.Dataset, max_length: int, timings: dict[str, float],
@@ -235,6 +253,18 @@ class Evaluator:
             self.store.put_outcomes(key, [e["id"] for e in examples], outcomes)
         if config.log_samples:
             write_samples(samples_path(config.output, record), sample_rows(task, examples, shown))
+        self.store.put(key, record)
+        self.written += 1
+        return record
+
+    def skip(self, cell: Cell, intermediate: str, trained: Trained, key: str, reason: str) -> dict[str, Any]:
+        """A record that says why a cell was not scored (tables list it, never average it)."""
+        task, config = cell.task, self.config
+        record = {"key": key, "task": task.cfg.task, "family": task.family, "language": task.language,
+                  "condition": cell.condition, "role": trained.role, "model": config.model,
+                  "model_label": self.base.label, "smoke": self.base.smoke, "method": config.method,
+                  "intermediate": intermediate, "seed": config.seed, "metrics": {}, "score": None, "score_name": None,
+                  "skipped": reason, "noise": None, "train_noise": config.train_noise}  # fmt: skip
         self.store.put(key, record)
         self.written += 1
         return record

@@ -2,7 +2,9 @@
 
 Errors caused by the user's input (``HarnessError``) are printed as one
 paragraph with a non-zero exit code; anything else keeps its traceback, because
-it is a bug.
+it is a bug. Commands import the package's heavy modules inside their functions:
+``--help`` and argument errors must not wait seconds for torch, transformers and
+datasets (the only reason an own module is imported inside a function here).
 """
 
 from __future__ import annotations
@@ -79,8 +81,10 @@ def lm_eval_spellings(command: click.Command, args: list[str]) -> list[str]:
 class Interrupted(SystemExit):
     """Ctrl-C or SIGTERM ended the work; what is finished is on disk (exit status 130, as a shell reports Ctrl-C)."""
 
+    status = 130
+
     def __init__(self) -> None:
-        super().__init__(130)
+        super().__init__(self.status)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -254,7 +258,11 @@ MODEL_AND_DATA = options(
     click.option("--noise-seed", type=int, default=0, show_default=True, help="Which edits the noise makes."),
     click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
     click.option("--dtype", default="auto", show_default=True,
-                 help="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16."),
+                 help="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16. Under bf16 evaluation stores the "
+                 "Linear weights in bf16 (the same outputs as autocast, without recasting them every forward)."),
+    click.option("--compile", is_flag=False, flag_value="inductor", default=None, metavar="[BACKEND]",
+                 help="Run evaluation forward passes through torch.compile (dynamic shapes) with this backend "
+                 "[--compile alone: inductor]. Off by default; pays on a GPU for long cells, not on a CPU."),
     click.option("--no-resume", is_flag=True, help="Re-evaluate cells that already have a record."),
 )  # fmt: skip
 
@@ -484,20 +492,34 @@ def tasks() -> None:
 @include_path_option
 @click.option("--all", "show_all", is_flag=True, help="Also list every per-language task.")
 def tasks_ls(include_paths: tuple[Path, ...], show_all: bool) -> None:
-    """The groups, tasks and tags the registry knows."""
+    """The benchmark groups (with their member tasks), the tasks and the tags the registry knows."""
     from .registry import TaskIndex
 
     index = TaskIndex(include_paths)
-    grouped = {t for g in index.names("group") for t in index.group(g).task}
-    table = RichTable(title="Tasks", title_justify="left")
+    benchmarks = index.benchmarks()
+    if benchmarks:
+        groups = RichTable(title="Benchmark groups (scored as the benchmark scores them)", title_justify="left")
+        for col in ("name", "tasks (languages scored)", "languages"):
+            groups.add_column(col)
+        for name, scored in benchmarks.items():
+            languages = {index.task(t).language for t in index.expand(name)}
+            listed = [f"{m} ({len(index.expand(m)) if keep is None else len(keep)})" for m, keep in scored.items()]
+            groups.add_row(name, " ".join(listed), str(len(languages)))
+        console.print(groups)
+    family = {t: g for g in index.names("group") if g not in benchmarks for t in index.group(g).task}
+    table = RichTable(title="Tasks (a group: one task per language)", title_justify="left")
     for col in ("name", "kind", "type", "role", "languages"):
         table.add_column(col)
+    tags = RichTable(title="Tags", title_justify="left")
+    for col in ("name", "tasks", "groups and tasks"):
+        tags.add_column(col)
     for name in index.names():
         entry = index.entries[name]
-        if entry.kind == "task" and name in grouped and not show_all:
+        if name in benchmarks or (entry.kind == "task" and name in family and not show_all):
             continue
         if entry.kind == "tag":
-            table.add_row(name, "tag", "", "", f"{len(index.expand(name))} tasks")
+            tasks_of_tag = index.expand(name)
+            tags.add_row(name, str(len(tasks_of_tag)), " ".join(dict.fromkeys(family.get(t, t) for t in tasks_of_tag)))
             continue
         members = [index.task(t) for t in index.expand(name)]
         langs = sorted({t.language for t in members})
@@ -509,6 +531,8 @@ def tasks_ls(include_paths: tuple[Path, ...], show_all: bool) -> None:
             f"{len(langs)}: {' '.join(langs)}",
         )
     console.print(table)
+    if tags.row_count:
+        console.print(tags)
 
 
 @tasks.command("show")
@@ -677,4 +701,4 @@ def main() -> None:
             ray.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(exc.code)  # type: ignore[arg-type]
+        os._exit(exc.status)

@@ -46,6 +46,7 @@ class RunConfig:
     noise_seed: int = 0  # which edits the noise makes (evaluation and --train-noise)
     device: str = "auto"
     dtype: str = "auto"
+    compile: str | None = None  # a torch.compile backend for evaluation forward passes (--compile); None: eager
     log_samples: bool = False
     resume: bool = True
     noise: list[str] = field(default_factory=list)  # conditions evaluated besides clean, e.g. ["typo:0.1"]

@@ -165,8 +165,11 @@ def load_docs(cfg: TaskConfig, split: str, data_dir: Path | None, lang: str | No
     pick one language out of a multilingual hub dataset (TyDiQA-GoldP).
     """
     lang = lang or split_language(cfg, split)
-    local = data_dir is not None and cfg.data_files
-    docs = load_local(cfg, split, data_dir, lang) if local else load_hub(cfg, split, lang)  # type: ignore[arg-type]
+    docs = (
+        load_local(cfg, split, data_dir, lang)
+        if data_dir is not None and cfg.data_files
+        else load_hub(cfg, split, lang)
+    )
     if cfg.process_docs is not None:
         wants_language = "language" in inspect.signature(cfg.process_docs.resolve()).parameters
         where = f"{cfg.source.where('process_docs') if cfg.source else cfg.task}: process_docs ({lang} {split})"

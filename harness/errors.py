@@ -28,6 +28,10 @@ class DataError(HarnessError):
     """Data that cannot be found or read (offline hub, missing local file)."""
 
 
+class NoiseError(HarnessError):
+    """A noise spec that cannot be applied: bad syntax, unknown name, bad value, missing data."""
+
+
 class ModelError(HarnessError):
     """A model that cannot be loaded (bad path, unknown hub id offline)."""
 

@@ -6,8 +6,10 @@ scores do not depend on how the work was batched.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,50 @@ def auto_batching(
                 budget //= 2
         _PROBED[key] = max(budget, lengths[longest])
     return GPU_MAX_TOKENS, _PROBED[key]
+
+
+#: the ``torch.compile`` backend evaluation forward passes run under (``--compile``); None: eager
+_COMPILE: ContextVar[str | None] = ContextVar("compile_backend", default=None)
+
+
+@contextlib.contextmanager
+def compiled_forwards(backend: str | None) -> Iterator[None]:
+    """Inside the block, evaluation forward passes (``iter_outputs``) run the encoder compiled with ``backend``."""
+    token = _COMPILE.set(backend)
+    try:
+        yield
+    finally:
+        _COMPILE.reset(token)
+
+
+class CompiledForms(dict[str, Any]):
+    """One module's compiled wrappers by backend, kept on the module; a copy or pickle of the module (full
+    fine-tuning starts from a deep copy of the base) starts without them."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> CompiledForms:
+        return CompiledForms()
+
+    def __reduce__(self) -> tuple[type, tuple[()]]:
+        return CompiledForms, ()
+
+
+def forward_of(model: TaskModel) -> TaskModel:
+    """``model``, with its encoder compiled when ``compiled_forwards`` asks for it.
+
+    The encoder is compiled once per (encoder, backend) and kept on the encoder
+    (training runs the plain one), with dynamic shapes, so that one graph serves
+    every batch size and length. It pays where one encoder runs many batches: the
+    base, a full fine-tuned encoder, long cells. A change of active LoRA adapters
+    or of the mixed-batch deltas is a guard that fails, so those compile again
+    per combination (and past dynamo's recompile limit run eagerly).
+    """
+    backend = _COMPILE.get()
+    if backend is None:
+        return model
+    cache = model.encoder.__dict__.setdefault("_harness_compiled", CompiledForms())  # an attribute, not a submodule
+    if backend not in cache:
+        cache[backend] = torch.compile(model.encoder, backend=backend, dynamic=True)
+    return TaskModel(cache[backend], model.head, model.task_type)
 
 
 def repeat_batch(batch: dict[str, torch.Tensor], times: int) -> dict[str, torch.Tensor]:
@@ -111,12 +157,13 @@ def iter_outputs(
     """
     read = model.task_type.scores if scores else model.task_type.outputs
     model.to(device).eval()
+    forward = forward_of(model)
     budget = None if max_tokens is None else max(1, max_tokens // copies)
     batches = length_batches(features["length"], max(1, batch_size // copies), budget)
     for indices, batch in prefetched(batches, lambda b: collated(model.task_type, features, b, pad_id, device)):
         with torch.inference_mode():  # entered per batch: the caller's code between batches runs normally
             with autocast(device, dtype):
-                logits = model(repeat_batch(batch, copies))
+                logits = forward(repeat_batch(batch, copies))
             parts = logits.chunk(copies) if copies > 1 else [logits]
             outputs = [read(part, batch) for part in parts]
         yield indices, outputs

@@ -61,7 +61,9 @@ def sharing_key(unit: Unit) -> str:
 def assign(units: list[Unit], workers: int) -> list[list[Unit]]:
     """Units per worker: a unit goes where the units it shares models with went, unless that worker is already
     more than one unit's work ahead of the least loaded one."""
-    load, home, out = [0.0] * workers, {}, [[] for _ in range(workers)]  # type: ignore[var-annotated]
+    load = [0.0] * workers
+    home: dict[str, int] = {}
+    out: list[list[Unit]] = [[] for _ in range(workers)]
     for unit in units:
         least = min(range(workers), key=load.__getitem__)
         preferred = home.get(sharing_key(unit), least)

@@ -41,7 +41,7 @@ def apply_experiment_file(ctx: click.Context, path: Path) -> None:
     if not isinstance(data, dict) or node is None or not isinstance(node, yaml.MappingNode):
         raise HarnessError(f"{path}: an experiment file is a mapping of option names to values (tasks: [xnli]).")
     lines = {key.value: key.start_mark.line + 1 for key, _ in node.value}
-    known = option_keys(ctx.command)  # type: ignore[arg-type]
+    known = option_keys(ctx.command)
     for raw, value in data.items():
         key = str(raw).replace("_", "-")
         param = known.get(key)

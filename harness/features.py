@@ -20,23 +20,13 @@ from typing import Any
 
 import datasets
 
+from .models import tokenizer_fingerprint
 from .paths import cache_root, folder_fingerprint, write_folder_atomic
 from .spec import TaskConfig, stable_hash
 from .tasktypes import TaskType
 
 CHUNK = 1000
 CHECKSUM = "checksum.txt"
-
-
-def tokenizer_fingerprint(tokenizer: Any) -> str:
-    """A hash of the tokenizer's full serialisation, computed once per tokenizer object."""
-    cached = getattr(tokenizer, "_harness_fingerprint", None)
-    if cached is None:
-        backend = getattr(tokenizer, "backend_tokenizer", None)
-        blob = backend.to_str() if backend is not None else repr(sorted(tokenizer.get_vocab().items()))
-        cached = stable_hash([type(tokenizer).__name__, blob], 16)
-        tokenizer._harness_fingerprint = cached
-    return cached
 
 
 def featurize(

@@ -20,7 +20,7 @@ from typing import Any
 
 from .analysis import Analysis
 from .plots import noise_axis
-from .report import Table, all_tables, setting_value, skipped_table, varying_keys
+from .report import Table, all_tables, setting_value, skipped_table, target_records, varying_keys
 from .stats import Estimate
 
 STYLE = """
@@ -105,7 +105,7 @@ def page(
         body += [f"<figure>{svg}<figcaption>{html.escape(caption)}</figcaption></figure>"
                  for svg, caption in (f for f in figures if f)]  # fmt: skip
     body += [t.to_html() for t in (skipped_table(skipped), analysis.notes_table()) if t]
-    body.append(configuration([r for _, records, _ in sections for r in records]).to_html())
+    body.append(configuration(target_records(r for _, records, _ in sections for r in records)).to_html())
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{STYLE}</style><script>{SCRIPT}</script></head><body>{''.join(body)}</body></html>\n")  # fmt: skip
 

@@ -33,7 +33,7 @@ def dumps(data: Any, reason: str = NOTHING_TO_SCORE, **kwargs: Any) -> str:
     return json.dumps(finite, allow_nan=False, **kwargs)
 
 
-def loads(text: str) -> Any:
+def loads(text: str | bytes) -> Any:
     """What ``dumps`` wrote, with the nulls that ``null_reasons`` lists read back as NaN."""
     data = json.loads(text)
     for pointer in data.get(NULLS) or {} if isinstance(data, dict) else ():

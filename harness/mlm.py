@@ -20,7 +20,7 @@ import datasets
 import torch
 from torch import nn
 
-from .errors import DataError
+from .errors import DataError, ModelError
 from .spec import stable_hash
 from .tasktypes.classification import encoder_states
 
@@ -111,8 +111,6 @@ def load_lm_head(path: str, embeddings: nn.Embedding) -> nn.Module:
     as the stage is evaluated on tasks, not on masked-LM.
     """
     from transformers import AutoModelForMaskedLM
-
-    from .errors import ModelError
 
     try:
         model, info = AutoModelForMaskedLM.from_pretrained(path, output_loading_info=True)

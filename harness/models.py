@@ -22,10 +22,10 @@ import logging
 import os
 import random
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -34,6 +34,9 @@ from .errors import ModelError
 from .hub import DTYPES, SMOKE_PRESETS, check_model_name, names_a_folder
 from .paths import cache_root, folder_fingerprint, write_folder_atomic
 from .spec import stable_hash
+
+if TYPE_CHECKING:  # transformers is imported where a model is loaded, not on every start
+    from transformers import PreTrainedModel
 
 TINY_VERSION = 3  # 3: saved with a masked-LM head (lm_head), which +mlm stages train with
 TINY_CORPUS = Path(__file__).resolve().parent / "tiny_corpus" / "tatoeba_sample.txt"
@@ -68,12 +71,23 @@ class BaseId:
 class Base(BaseId):
     """A loaded base encoder and its tokenizer, with what identifies them."""
 
-    encoder: nn.Module
+    encoder: PreTrainedModel
     tokenizer: Any
 
     @property
     def hidden_size(self) -> int:
         return int(self.encoder.config.hidden_size)
+
+
+def tokenizer_fingerprint(tokenizer: Any) -> str:
+    """A hash of the tokenizer's full serialisation, computed once per tokenizer object."""
+    cached = getattr(tokenizer, "_harness_fingerprint", None)
+    if cached is None:
+        backend = getattr(tokenizer, "backend_tokenizer", None)
+        blob = backend.to_str() if backend is not None else repr(sorted(tokenizer.get_vocab().items()))
+        cached = stable_hash([type(tokenizer).__name__, blob], 16)
+        tokenizer._harness_fingerprint = cached
+    return cached
 
 
 def quiet_transformers() -> None:
@@ -123,7 +137,44 @@ def autocast(device: torch.device, dtype: torch.dtype) -> Iterator[None]:
             yield
 
 
-def load_encoder(path: str, model_args: dict[str, Any] | None = None) -> nn.Module:
+@contextlib.contextmanager
+def evaluation_weights(modules: Iterable[nn.Module], device: torch.device, dtype: torch.dtype) -> Iterator[None]:
+    """Inside the block, every ``nn.Linear`` weight and bias of ``modules`` is stored in ``dtype`` on ``device``.
+
+    Under bf16 (or fp16) autocast a Linear layer casts its fp32 weight and bias to
+    ``dtype`` on every call: for XLM-R Large about 300M weights read and written
+    again per forward pass, only to get the same values. Cast once for the whole
+    evaluation instead, the layers get those values from storage (autocast leaves
+    a tensor already in its dtype alone), so every output is bit for bit the one
+    fp32 weights under autocast give; everything autocast keeps in fp32
+    (embeddings, LayerNorm, softmax) stays fp32. The fp32 tensors are kept and put
+    back on exit, so training always steps its fp32 master weights, also in a
+    process that evaluates between training runs; the price is the memory of the
+    ``dtype`` copy (half the Linear weights) while inside. With fp32 (the CPU's
+    default) nothing changes. LoRA layers are Linear layers too: their A and B
+    are cast with the base.
+    """
+    kept: list[tuple[torch.Tensor, torch.Tensor]] = []
+    if dtype != torch.float32:
+        seen: set[int] = set()
+        for module in modules:
+            module.to(device)
+            for layer in module.modules():
+                if not isinstance(layer, nn.Linear):
+                    continue
+                for param in (layer.weight, layer.bias):
+                    if param is not None and param.dtype == torch.float32 and id(param) not in seen:
+                        seen.add(id(param))
+                        kept.append((param, param.data))
+                        param.data = param.data.to(dtype)
+    try:
+        yield
+    finally:
+        for param, data in kept:
+            param.data = data
+
+
+def load_encoder(path: str, model_args: dict[str, Any] | None = None) -> PreTrainedModel:
     """``model_args``: ``--model-args`` (revision, attn_implementation, trust_remote_code); sdpa attention unless
     they say otherwise."""
     from transformers import AutoModel

@@ -70,10 +70,10 @@ def process_dead(host: object, pid: object) -> bool:
     """Whether the process ``pid`` of machine ``host`` is known to have ended: the one liveness check of
     temporaries and locks. Only a pid of this machine can be checked; another machine's, an unreadable pid,
     or another user's live process is not known to be dead."""
-    if host != host_name():
+    if host != host_name() or not isinstance(pid, (int, str)):
         return False
     try:
-        os.kill(int(pid), 0)  # type: ignore[call-overload]
+        os.kill(int(pid), 0)
     except ProcessLookupError:
         return True
     except (PermissionError, TypeError, ValueError, OverflowError):

@@ -34,7 +34,7 @@ from harness.adapters.lora import LoraHost
 from harness.adapters.store import ArtefactStore
 from harness.noise import NoiseSpec, noisy_variants, parse, parse_conditions, wrap
 
-from .attacking import attack_cells
+from .attacking import attack_cells, check_dictionaries
 from .cells import Cell, Evaluator, record_key, sample_rows, samples_path
 from .config import NO_INTERMEDIATE, RunConfig, parse_stage
 from .errors import HarnessError
@@ -98,6 +98,13 @@ def execute(unit: Unit) -> bool:
     return runner.execute(unit)
 
 
+def cell_name(cell: Cell) -> str:
+    """``xnli_de@clean``, ``xnli_de@typo:0.1`` (a noisy task's own name), ``xnli_de@attack:charflip:...``."""
+    if cell.attack is not None:
+        return f"{cell.task.name}@{cell.condition}"
+    return cell.task.name + "@clean" * (cell.noise is None)
+
+
 class Runner:
     """One run configuration: its plan (data, units) and, once a unit runs here, the resident models."""
 
@@ -149,9 +156,13 @@ class Runner:
         clean = [self.clean_cell(task, job) for job in self.jobs for task in job.tasks]
         self.stages = {name: self.stage_jobs(name, clean) for name in self.intermediate_names()}
         noises = [c for c in self.conditions if isinstance(c, NoiseSpec)]
-        cells = clean + [Cell(v.task, c.job, v.condition, v.examples, v.record, c.scored)
+        cells = clean + [Cell(v.task, c.job, v.condition, v.examples, v.record, scored=c.scored, skipped=v.skipped)
                          for c in clean for v in noisy_variants(c.task, c.examples, noises, config.noise_seed)]  # fmt: skip
         cells += attack_cells(clean, self.conditions)  # their examples are made per model, when evaluated
+        check_dictionaries(cells, config.data_dir)
+        for cell in cells:
+            if cell.skipped:
+                self.say(f"[yellow]{cell.task.name}[/] under {cell.condition}: skipped ({cell.skipped})")
         self.cells = sorted(cells, key=lambda c: self.jobs.index(c.job))  # a job's cells together: its models stay
         self.base_id = identify_base(config.model, model_args=config.model_args)
         _RUNNERS[stable_hash(asdict(config))] = self
@@ -183,7 +194,7 @@ class Runner:
                 if cell.job is job:
                     keys = tuple(record_key(cell, key, config.split, max_length) for key in targets.values())
                     deps = tuple(targets.values()) if job.trainable else tuple(k for k in below.values() if k)
-                    units.append(Unit("eval", stable_hash(keys, 20), f"eval {cell.task.name}{'@clean' * (cell.noise is None)} "
+                    units.append(Unit("eval", stable_hash(keys, 20), f"eval {cell_name(cell)} "
                                       f"×{len(keys)} ({tag})", config, cell=c, deps=deps, outputs=keys,
                                       work=len(cell.examples) * len(keys)))  # fmt: skip
         return units
@@ -318,7 +329,8 @@ class Runner:
             stage = self.intermediate(unit.stage) if unit.job is None else self.target(unit.stage, unit.job)
             keys, computed = [stage.key], not stage.info["reused"]
         else:
-            cell = self.cells[unit.cell]  # type: ignore[index]
+            assert unit.cell is not None  # an "eval" unit names its cell
+            cell = self.cells[unit.cell]
             models = [(name, self.target(name, self.jobs.index(cell.job))) for name in self.stages]
             keys = [record["key"] for record in evaluator.evaluate(cell, models)]
             computed = evaluator.written > written
@@ -413,10 +425,13 @@ class Runner:
         """This configuration's records, in plan order (a cell's models in ``--intermediate`` order)."""
         store = CellStore(self.config.output)
         keys = [key for unit in self.units() if unit.kind == "eval" for key in unit.outputs]
-        missing = [key for key in keys if store.get(key) is None]
-        if missing:
-            raise HarnessError(f"{len(missing)} of {len(keys)} records are missing under {store.dir} after the run.")
-        return [store.get(key) for key in keys]  # type: ignore[misc]
+        records = [store.get(key) for key in keys]
+        found = [record for record in records if record is not None]
+        if len(found) < len(keys):
+            raise HarnessError(
+                f"{len(keys) - len(found)} of {len(keys)} records are missing under {store.dir} after the run."
+            )
+        return found
 
     def fill_samples(self, records: list[dict[str, Any]]) -> None:
         """``--log-samples`` on a resumed run: a cell recorded without it gets its samples file from its stored
@@ -426,7 +441,7 @@ class Runner:
         without = []
         for record in records:
             path, cell = samples_path(self.config.output, record), cells[record["key"]]
-            if path.exists():
+            if path.exists() or record.get("skipped"):  # a skipped cell has no predictions: nothing to show
                 continue
             if cell.attack is not None:
                 without.append(f"{record['task']}@{record['condition']}")

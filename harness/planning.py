@@ -182,7 +182,8 @@ def training_split(task: Task, config: RunConfig, smoke: bool) -> tuple[str | No
     assert split is not None  # languages are missing only from a split
     lang = missing[0]
     source = task.training_source(split, lang)
-    patterns = local_patterns(source, split, config.data_dir, lang) if split in source.data_files else []  # type: ignore[arg-type]
+    data_dir = config.data_dir
+    patterns = local_patterns(source, split, data_dir, lang) if split in source.data_files and data_dir else []
     files = ", ".join(map(str, patterns)) or "-"
     hub = hub_path(source, split, lang)
     raise DataError(

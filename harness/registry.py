@@ -54,6 +54,7 @@ class TaskIndex:
             if "__pycache__" in path.parts:
                 continue
             raw = read_spec(path)
+            kind: Literal["task", "group"]
             if "group" in raw.data:
                 name, kind = str(raw.data["group"]), "group"
             elif "task" in raw.data:
@@ -63,7 +64,7 @@ class TaskIndex:
             if name in seen:
                 raise SpecError(f"Task name {name!r} is defined twice in {root}: {seen[name]} and {path}. Rename one.")
             seen[name] = path
-            self.entries[name] = Entry(name, kind, path, raw)  # type: ignore[arg-type]
+            self.entries[name] = Entry(name, kind, path, raw)
             tags = raw.data.get("tag") or []
             for tag in [tags] if isinstance(tags, str) else tags:
                 tag_entry = self.entries.setdefault(tag, Entry(tag, "tag", None))

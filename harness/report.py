@@ -7,38 +7,30 @@ language, and the average over languages as XTREME-R computes it (macro mean).
 Computed numbers are ``Estimate``s: with outcomes, their 95% bootstrap interval
 (shown as ± half its width), their spread over seeds, and for a comparison its
 paired test, corrected over the table's comparisons and marked ``*`` where
-significant. The formats are written by hand rather than with a table library:
-each needs the same three things (a number, its ±, a mark), which a few lines
-per format say more simply than adapting a library's cell model.
+significant. The tables and their formats are ``tables.Table``.
 """
 
 from __future__ import annotations
 
-import csv
-import html
-import io
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
-from rich.table import Table as RichTable
 
-from .jsonio import dumps
+from harness.noise import stats_table
+
+from .analysis import Analysis, direction
+from .attack_report import attack_tables
+from .errors import HarnessError
 from .metrics import mean, task_score
 from .references import reference_for
 from .stats import CORRECTION_NAMES, Estimate
-
-if TYPE_CHECKING:
-    from .analysis import Analysis
+from .tables import InLanguage, Table
 
 #: the training language of XTREME's zero-shot setting, whose own column XTREME-R's average includes
 XTREME_SOURCE = "en"
-
-
-class InLanguage(float):
-    """A score in a language the model was fine-tuned in (not zero-shot there): marked ``†`` in tables."""
 
 
 def averaged(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -52,150 +44,6 @@ def averaged(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     records = list(records)
     compared = {r["family"] for r in records if r.get("train_language") not in (None, XTREME_SOURCE)}
     return [r for r in records if r.get("zero_shot", True) or r["family"] not in compared]
-
-
-@dataclass
-class Table:
-    title: str
-    columns: list[str]
-    rows: list[list[Any]] = field(default_factory=list)
-    caption: str = ""
-    label_columns: int = 1  # leading text columns; the rest are numbers
-
-    def cell(self, value: Any) -> str:
-        """A number as shown: one decimal; an estimate with ± half its interval and * when significant."""
-        if isinstance(value, Estimate):
-            text = self.cell(value.value)
-            if text and not math.isnan(value.low):
-                text += f" ±{value.half_width:.1f}"
-            return text + ("*" if value.significant else "")
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return ""
-        if isinstance(value, float):
-            mark = "†" if isinstance(value, InLanguage) else ""
-            return f"{value + 0.0:.1f}".replace("-0.0", "0.0") + mark  # no negative zero in a table of differences
-        return str(value)
-
-    def to_rich(self, width: int | None = None) -> list[RichTable]:
-        """Terminal tables; wide ones are cut into several, each repeating the label and average columns."""
-        fixed = self.label_columns + 1  # labels, then the average
-        widths = [max(len(c), *(len(self.cell(r[i])) for r in self.rows)) + 3 for i, c in enumerate(self.columns)]
-        budget = max(20, (width or 10**6) - sum(widths[:fixed]) - 4)
-        chunks: list[list[int]] = [[]]
-        used = 0
-        for i in range(fixed, len(self.columns)):
-            if chunks[-1] and used + widths[i] > budget:
-                chunks.append([])
-                used = 0
-            chunks[-1].append(i)
-            used += widths[i]
-        tables = []
-        for n, chunk in enumerate(chunks):
-            last = n == len(chunks) - 1
-            table = RichTable(
-                title=self.title if n == 0 else None,
-                caption=self.caption if last and self.caption else None,
-                title_justify="left",
-            )
-            for i in [*range(fixed), *chunk]:
-                table.add_column(self.columns[i], justify="left" if i < self.label_columns else "right", no_wrap=True)
-            for row in self.rows:
-                table.add_row(*[self.cell(row[i]) for i in [*range(fixed), *chunk]])
-            tables.append(table)
-        return tables
-
-    def to_markdown(self) -> str:
-        align = ["---" if i < self.label_columns else "---:" for i in range(len(self.columns))]
-        lines = [f"### {self.title}", "", "| " + " | ".join(self.columns) + " |", "| " + " | ".join(align) + " |"]
-        lines += ["| " + " | ".join(self.cell(v) for v in row) + " |" for row in self.rows]
-        if self.caption:
-            lines += ["", self.caption]
-        return "\n".join(lines) + "\n"
-
-    def to_csv(self) -> str:
-        """Numbers as plain columns; intervals, seed spreads and tests (where there are any) in columns of their own."""
-        uncertain = lambda v: isinstance(v, Estimate) and not (math.isnan(v.low) and math.isnan(v.std))  # noqa: E731
-        extra = [i for i in range(len(self.columns)) if any(uncertain(r[i]) for r in self.rows)]
-        suffixes = ("ci95_low", "ci95_high", "seed_std", "p", "p_adjusted", "significant")
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow([*self.columns, *(f"{self.columns[i]} {s}" for i in extra for s in suffixes)])
-        for row in self.rows:
-            cells = [_plain(v.value if isinstance(v, Estimate) else v) for v in row]
-            for i in extra:
-                e = row[i] if isinstance(row[i], Estimate) else Estimate(math.nan)
-                tested = not math.isnan(e.p)
-                cells += [_plain(e.low), _plain(e.high), _plain(e.std), _plain(e.p), _plain(e.p_adjusted),
-                          int(e.significant) if tested else ""]  # fmt: skip
-            writer.writerow(cells)
-        return buf.getvalue()
-
-    def to_latex(self) -> str:
-        """A booktabs table in a float with its caption: ``value{\\scriptsize ±half-width}``, ``$^{*}$`` marks."""
-        spec = "l" * self.label_columns + "r" * (len(self.columns) - self.label_columns)
-
-        def cell(v: Any) -> str:
-            if not isinstance(v, Estimate):
-                return _latex_escape(self.cell(v))
-            text = self.cell(v.value)
-            if text and not math.isnan(v.low):
-                text += r"{\scriptsize$\pm$" + f"{v.half_width:.1f}" + "}"
-            return text + (r"$^{*}$" if v.significant else "")
-
-        caption = _latex_escape(self.title + (". " + self.caption if self.caption else ""))
-        lines = [r"\begin{table}", r"\centering", r"\begin{tabular}{" + spec + "}", r"\toprule",
-                 " & ".join(_latex_escape(c) for c in self.columns) + r" \\", r"\midrule"]  # fmt: skip
-        lines += [" & ".join(cell(v) for v in row) + r" \\" for row in self.rows]
-        lines += [r"\bottomrule", r"\end{tabular}", r"\caption{" + caption + "}", r"\end{table}"]
-        return "\n".join(lines) + "\n"
-
-    def json_rows(self) -> list[list[Any]]:
-        """Rows with each estimate as a dict (its value, interval, test), for a JSON file."""
-        return [[v.to_dict() if isinstance(v, Estimate) else _plain(v) for v in row] for row in self.rows]
-
-    def to_json(self) -> dict[str, Any]:
-        """Every number with its interval (and test): rows as column → value."""
-        value = lambda v: v.to_dict() if isinstance(v, Estimate) else _plain(v) if v != "" else v  # noqa: E731
-        return {"title": self.title, "caption": self.caption, "columns": self.columns,
-                "rows": [{c: value(v) for c, v in zip(self.columns, row)} for row in self.rows]}  # fmt: skip
-
-    def to_html(self) -> str:
-        """A table the HTML page's script sorts (``data-sort``) and filters; intervals and tests in tooltips."""
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
-        body = "".join("<tr>" + "".join(self._html_cell(v) for v in row) + "</tr>" for row in self.rows)
-        note = f'<p class="note">{html.escape(self.caption)}</p>' if self.caption else ""
-        return (f'<table class="report"><caption>{html.escape(self.title)}</caption><thead><tr>{head}</tr></thead>'
-                f"<tbody>{body}</tbody></table>{note}\n")  # fmt: skip
-
-    def _html_cell(self, v: Any) -> str:
-        number = v.value if isinstance(v, Estimate) else v
-        sort = f' data-sort="{number!r}"' if isinstance(number, float) and not math.isnan(number) else ""
-        tip, cls = "", ""
-        if isinstance(v, Estimate):
-            parts = [f"95% CI [{v.low:.2f}, {v.high:.2f}]"] if not math.isnan(v.low) else []
-            parts += [f"std over {v.seeds} seeds {v.std:.2f}"] if v.seeds > 1 else []
-            parts += [f"p = {v.p:.4f}, adjusted {v.p_adjusted:.4f}"] if not math.isnan(v.p) else []
-            tip = f' title="{html.escape("; ".join(parts))}"' if parts else ""
-            cls = ' class="sig"' if v.significant else ""
-        return f"<td{sort}{tip}{cls}>{html.escape(self.cell(v))}</td>"
-
-    def render(self, fmt: str) -> str:
-        if fmt == "json":
-            return dumps(self.to_json(), ensure_ascii=False, indent=2) + "\n"
-        return {"markdown": self.to_markdown, "csv": self.to_csv, "latex": self.to_latex, "html": self.to_html}[fmt]()
-
-
-FORMATS = ("markdown", "csv", "latex", "json", "html")
-
-
-def _plain(v: Any) -> Any:
-    return None if isinstance(v, float) and math.isnan(v) else v
-
-
-def _latex_escape(text: str) -> str:
-    for char in "&%$#_{}":
-        text = text.replace(char, "\\" + char)
-    return text.replace("±", r"$\pm$").replace("Δ", r"$\Delta$").replace("−", "-")
 
 
 #: what tells a table's rows apart (and what a group score never averages across)
@@ -320,13 +168,11 @@ def _with_contrasts(
         out[key] = rows[key]
         base = rows.get((*key[:at], reference, *key[at + 1 :]))
         if base is not None and key[at] != reference:
-            out[(*key[:at], f"{label} {key[at]}", *key[at + 1 :])] = _versus(rows[key], base, sign(key))
+            out[key[:at] + (f"{label} {key[at]}",) + key[at + 1 :]] = _versus(rows[key], base, sign(key))
     return out
 
 
 def _direction(cells: Cells, family: str) -> int:
-    from .analysis import direction
-
     record = next(rs[0] for key, by_lang in cells.items() if key[0] == family for rs in by_lang.values())
     return direction(record)
 
@@ -383,8 +229,6 @@ def leaderboard(
     intermediate's row (and drop) by its difference from the no-intermediate
     baseline: the last is the difference in drop, the research question's number.
     """
-    from .analysis import Analysis
-
     records = list(records)
     analysis = analysis or Analysis(None)
     varying = varying_keys(records)
@@ -397,7 +241,7 @@ def leaderboard(
         # a row per metric the record asks to show (QA: EM and F1), else its score
         for metric in r.get("table_metrics") or [r["score_name"]]:
             cell = (r["family"], *_setting(r, settings))
-            rows[(r["family"], metric, *cell[1:])] = Contrast([cell])
+            rows[(r["family"], metric) + cell[1:]] = Contrast([cell])
     if "condition" in settings:
         rows = _with_contrasts(rows, 2 + settings.index("condition"), "clean", "drop",
                                lambda key: -_direction(cells, key[0]))  # fmt: skip
@@ -449,8 +293,6 @@ def robustness_summary(
 
     None when neither noise conditions nor intermediates vary (the leaderboard says it all).
     """
-    from .analysis import Analysis
-
     records = averaged(records)  # zero-shot cells only: a training language is not averaged in
     analysis = analysis or Analysis(None)
     varying = varying_keys(records)
@@ -477,12 +319,24 @@ def robustness_summary(
         estimates += [v for v in values.values() if isinstance(v, Estimate)]
         table.rows.append([*row, *(values.get(c) for c in columns)])
     tested = analysis.correct(estimates)
-    notes = [_notes(records, varying), "rel. drop = drop / clean score × 100.",
+    notes = [_notes(records, varying), _fewer_languages(records), "rel. drop = drop / clean score × 100.",
              "worst case: each example scored under its worst condition (clean and every noise condition).",
              "Δ drop = drop with the intermediate − drop without: negative = more robust." if at is not None else "",
              _caption_statistics(analysis, tested, "seed" in varying and not by_seed)]  # fmt: skip
     table.caption = " ".join(n for n in notes if n)
     return table
+
+
+def _fewer_languages(records: list[dict[str, Any]]) -> str:
+    """Which conditions a row averages over fewer languages than clean (a language skipped, e.g. no dictionary):
+    their drops are paired per language, but their averages cover other languages than the clean column's."""
+    languages: dict[tuple[str, str], set[str]] = {}
+    for r in records:
+        languages.setdefault((r["family"], r["condition"]), set()).add(r["language"])
+    short = [f"{family} {condition} (not {', '.join(sorted(languages[(family, 'clean')] - langs))})"
+             for (family, condition), langs in languages.items()
+             if condition != "clean" and languages.get((family, "clean"), langs) - langs]  # fmt: skip
+    return f"Averaged over fewer languages than clean: {'; '.join(short)}." if short else ""
 
 
 def _ratio(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
@@ -512,7 +366,7 @@ def _robustness_row(
         values[f"drop {c}"] = estimate([(*row, "clean"), (*row, c)], drop, 1)
         values[f"rel. drop {c} %"] = estimate([(*row, "clean"), (*row, c)], lambda v: _ratio(drop(v), v[..., 0]))
     if noisy and present == conditions:
-        values["worst case"] = analysis.worst([cells[(*row, c)] for c in conditions], metric, languages)
+        values["worst case"] = analysis.worst([cells[row + (c,)] for c in conditions], metric, languages)
     if at is not None and row[1 + at] != "none":
         base = (*row[: 1 + at], "none", *row[2 + at :])
         for c in conditions:
@@ -601,9 +455,7 @@ def report_sections(
     kept: the Δ need it). A value no record has is an error naming the values
     the store has, rather than an empty or silently partial table.
     """
-    from .errors import HarnessError
-
-    records = target_records(records)
+    records = [r for r in records if r.get("role") != "intermediate"]  # skipped cells too: a table says why
     fields = {"tasks": ("family", "task"), "languages": ("language",), "conditions": ("condition",),
               "intermediates": ("intermediate",)}  # fmt: skip
     always = {"conditions": "clean", "intermediates": "none"}
@@ -638,6 +490,18 @@ def target_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in records if r.get("role") != "intermediate" and not r.get("skipped")]
 
 
+def skipped_cells_table(records: Iterable[dict[str, Any]]) -> Table | None:
+    """Noise conditions a language could not take (``codeswitch`` without a dictionary for it): one row per task,
+    condition and language, with the reason (attacks list theirs in the attack table)."""
+    rows = {(r["family"], r["condition"], r["language"]): r["skipped"] for r in records
+            if r.get("skipped") and not str(r["condition"]).startswith(("attack:", "attack-set:"))}  # fmt: skip
+    if not rows:
+        return None
+    caption = "These cells have no score: every table above leaves them out, and averages say which languages."
+    return Table("Noise conditions skipped per language", ["task", "condition", "language", "why"],
+                 [[*k, why] for k, why in rows.items()], caption, label_columns=4)  # fmt: skip
+
+
 def skipped_table(skipped: Iterable[Any]) -> Table | None:
     """The files of the results store that no table counts (``results.Skipped``): a torn record would otherwise
     move an average without a word."""
@@ -658,14 +522,10 @@ def all_tables(
 ) -> list[Table]:
     """Every table a set of records gives: the leaderboard, benchmark scores, robustness, applied noise, and the
     files of the store that were skipped."""
-    from harness.noise import stats_table  # noise reports on its own records; it imports Table from here
-
-    from .attack_report import attack_tables  # likewise
-
     targets = target_records(records)
     tables = [leaderboard(targets, title, analysis, by_seed), *benchmark_tables(targets, benchmarks),
-              robustness_summary(targets, analysis, by_seed), stats_table(targets), *attack_tables(records),
-              skipped_table(skipped)]  # fmt: skip
+              robustness_summary(targets, analysis, by_seed), stats_table(targets), skipped_cells_table(records),
+              *attack_tables(records), skipped_table(skipped)]  # fmt: skip
     return [t for t in tables if t]
 
 

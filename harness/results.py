@@ -134,7 +134,7 @@ class CellStore:
 
 def environment() -> dict[str, Any]:
     """Package versions, Python, platform and the harness's git commit, for every result file."""
-    packages = {}
+    packages: dict[str, str | None] = {}
     for name in ("xtreme-noise-harness", "torch", "transformers", "peft", "datasets", "tokenizers", "numpy"):
         try:
             packages[name] = metadata.version(name)

@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as scipy_stats  # type: ignore[import-untyped]
+from scipy import stats as scipy_stats
 
 Score = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (column sums (..., k), example counts (...)) -> values (...)
 Combine = Callable[[np.ndarray], np.ndarray]  # cell values (..., cells) -> statistic (...)

@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import datasets
 import torch
@@ -20,22 +20,36 @@ from torch import nn
 
 from .features import shuffled_batches
 from .models import autocast
-from .tasktypes import TaskType
 
 #: steps between the loss values the progress bar shows (each read is a device sync)
 SHOW_LOSS_EVERY = 25
 
 
-class TaskModel(nn.Module):
+class Objective(Protocol):
+    """What training needs of a task type: ``TaskType`` has it, and so has the masked-LM objective mixed into a
+    stage (``mlm.MaskedLM``), which is no task type (nothing to evaluate)."""
+
+    def collate(self, rows: list[dict[str, Any]], pad_id: int) -> dict[str, torch.Tensor]: ...
+
+    def forward(self, encoder: nn.Module, head: nn.Module | None, batch: dict[str, torch.Tensor]) -> Any: ...
+
+    def loss(self, logits: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor: ...
+
+
+#: a ``TaskModel``'s task type: a ``TaskType`` to evaluate (``TaskModel[TaskType]``), any ``Objective`` to train
+TypeT = TypeVar("TypeT", bound=Objective)
+
+
+class TaskModel(nn.Module, Generic[TypeT]):
     """The encoder (possibly carrying LoRA adapters) and one task head."""
 
-    def __init__(self, encoder: nn.Module, head: nn.Module | None, task_type: TaskType) -> None:
+    def __init__(self, encoder: nn.Module, head: nn.Module | None, task_type: TypeT) -> None:
         super().__init__()
         self.encoder = encoder
         self.head = head
         self.task_type = task_type
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def forward(self, batch: dict[str, torch.Tensor]) -> Any:
         return self.task_type.forward(self.encoder, self.head, batch)
 
 
@@ -66,7 +80,8 @@ def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str,
 
 
 def _optimizer(model: nn.Module, args: TrainArgs) -> torch.optim.Optimizer:
-    decay, no_decay = [], []
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for name, param in model.named_parameters():
         if param.requires_grad:
             (no_decay if param.ndim < 2 or "LayerNorm" in name or name.endswith("bias") else decay).append(param)
@@ -78,7 +93,7 @@ def _optimizer(model: nn.Module, args: TrainArgs) -> torch.optim.Optimizer:
 class Stream:
     """One task's model (encoder + its head) and training features; multi-task training has several."""
 
-    model: TaskModel
+    model: TaskModel[Objective]
     features: datasets.Dataset
     #: batches of this stream per task batch (masked-LM batches mixed into a stage), instead of a share by
     #: size; its examples do not count towards epochs, and its losses are reported apart

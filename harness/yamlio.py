@@ -15,13 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from .errors import SpecError
 
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:  # one interface; libyaml's loader is used where it is installed (the stubs always declare it)
+    _BaseLoader = yaml.CSafeLoader
+else:
+    _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -104,10 +107,10 @@ class RawSpec:
         return f"{path}, line {line}" if line else str(path)
 
 
-def _loader_for(path: Path) -> type:
+def _loader_for(path: Path) -> type[_BaseLoader]:
     base_dir = path.parent
 
-    class Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    class Loader(_BaseLoader):
         pass
 
     def function_constructor(loader: Any, node: yaml.Node) -> FunctionRef:

@@ -45,6 +45,8 @@ class Typo(OptionPerturbation):
         "layout": Param(str, None, "layout to use instead of the text's language's (a language code, e.g. de)"),
         "strict": Param(bool, False, "only the language's own layout: no script fallback, error if it has none"),
     }
+    layout: str | None
+    strict: bool
 
     def __init__(self, rate: float | None = None, language: str = "en", **params: object) -> None:
         super().__init__(rate, language, **params)

@@ -1,4 +1,8 @@
-"""``harness noise ls`` and ``harness noise preview``: what the perturbations are and what they do."""
+"""``harness noise ls`` and ``harness noise preview``: what the perturbations are and what they do.
+
+Imported by the ``harness`` command line on every start, so the catalogue, the tasks and the models are
+imported inside the commands that use them.
+"""
 
 from __future__ import annotations
 
@@ -154,9 +158,11 @@ def noise_preview(
 
 
 def _field_texts(before: dict[str, Any], after: dict[str, Any], fields: list[str]) -> list[tuple[str, str, str]]:
-    out = []
+    out: list[tuple[str, str, str]] = []
     for field in fields:
-        a, b = before.get(field), after.get(field)
+        if field not in before:
+            continue
+        a, b = before[field], after[field]
         if isinstance(a, str):
             out.append((field, a, b))
         elif isinstance(a, list) and field == "tokens":

@@ -105,7 +105,7 @@ def _rules() -> _Rules:
     for code in range(0x10000):
         for pattern in (_GCB, _INCB):
             m = pattern.match(chr(code))
-            if m:
+            if m and m.lastgroup:
                 table[code] |= _FLAG[m.lastgroup]
     flags = np.frombuffer(bytes(table), dtype=np.uint8).copy()
     # a conjunct sign that is not a mark (two Vedic signs) would need rules we do not model

@@ -67,10 +67,15 @@ class Dictionary:
         return groups
 
 
+class MissingDictionary(NoiseError):
+    """No dictionary file for a language: MUSE covers some languages and not others (English has no en-en file),
+    so the codeswitch noise and the codemix attack skip that language, with a record that says why."""
+
+
 def load_dictionary(path: str | Path, language: str) -> Dictionary:
     resolved = Path(path).expanduser().resolve()
     if not resolved.is_file():
-        raise NoiseError(
+        raise MissingDictionary(
             f"codeswitch: dictionary file {path} (for language {language!r}) does not exist. Give one MUSE file per "
             f"language pair with dict=PATH, using {{lang}} for the language code."
         )

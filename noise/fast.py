@@ -13,16 +13,27 @@ segmentation rules (``clusters.py``, tier 3) take the ordinary path.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
 from .clusters import has_linker, is_regular, segment, starts
-from .perturbation import fits
+from .orthography import fits
 from .rng import Rng
 
-if TYPE_CHECKING:
-    from .perturbation import OptionPerturbation
+
+class OptionPerturbation(Protocol):
+    """What this pass needs of ``perturbation.OptionPerturbation`` (which calls it, so it is not imported)."""
+
+    rate: float
+
+    def options(self, unit: str) -> tuple[str, ...]: ...
+
+    def replace(self, unit: str, fraction: float) -> str | None: ...
+
+    def apply(self, units: list[str] | str, check: bool, drawn: bytes) -> str: ...
+
 
 _POINTS: dict[int, tuple[tuple[str, ...], np.ndarray | None]] = {}
 
@@ -40,7 +51,7 @@ def _as_code_points(options: tuple[str, ...]) -> np.ndarray | None:
     return cached[1]
 
 
-def perturb_batch(p: OptionPerturbation, texts: list[str], rngs: list[Rng]) -> list[str]:
+def perturb_batch(p: OptionPerturbation, texts: list[str], rngs: Sequence[Rng]) -> list[str]:
     out: list[str] = list(texts)
     regular = [k for k, text in enumerate(texts) if text and is_regular(text)]
     chosen = set(regular)
@@ -54,7 +65,7 @@ def perturb_batch(p: OptionPerturbation, texts: list[str], rngs: list[Rng]) -> l
     return out
 
 
-def _vectorised(p: OptionPerturbation, texts: list[str], rngs: list[Rng]) -> list[str]:
+def _vectorised(p: OptionPerturbation, texts: list[str], rngs: Sequence[Rng]) -> list[str]:
     joined = "".join(texts)
     cps = _code_points(joined)
     lengths = np.array([len(t) for t in texts], dtype=np.int64)
@@ -85,7 +96,8 @@ def _vectorised(p: OptionPerturbation, texts: list[str], rngs: list[Rng]) -> lis
     edits = _python_edits(p, joined, cluster_at, cluster_end, owner[rest], counts, linked, rest, fraction[~done])
     if not edits:
         return [result[a : a + n] for a, n in zip(text_at.tolist(), lengths.tolist())]
-    pieces, last, shift, shifts = [], 0, 0, []
+    pieces: list[str] = []
+    last, shift, shifts = 0, 0, []
     for a, b, new in edits:
         pieces += (result[last:a], new)
         last = b
@@ -160,10 +172,11 @@ def _single_code_points(
             if points is not None:
                 flat.append(points)
                 size += len(options)
-        if segments[id(options)] is None:
+        place = segments[id(options)]
+        if place is None:
             handled[u] = False
         else:
-            offset[u], count[u] = segments[id(options)]
+            offset[u], count[u] = place
     table = np.concatenate([*flat, np.zeros(1, dtype=np.uint32)])  # a last entry for rows without options
     n, start = count[which], offset[which]
     k = np.floor(fraction * n).astype(np.int64)

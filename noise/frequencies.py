@@ -32,7 +32,7 @@ def weighted_letters(script: str) -> tuple[str, ...] | None:
     """The script's letters seen in real text, each repeated 1 to 8 times by the log of its count (None: no counts)."""
     rows = [
         line.split("\t")
-        for line in resources.files(__package__).joinpath("data", TABLE).read_text(encoding="utf-8").splitlines()
+        for line in (resources.files(__package__) / "data" / TABLE).read_text(encoding="utf-8").splitlines()
     ]
     counts = {letter: int(n) for s, letter, n in rows if s == script}
     if not counts:

@@ -34,13 +34,14 @@ an error for languages without one.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Container
 from dataclasses import dataclass
 from functools import cache, cached_property
 
 from .clusters import attaches, cluster_list
 from .frequencies import weighted_letters
 from .orthography import kind_of, repair, same_kind, starts_syllable
-from .readings import INPUT_METHODS, common_han, input_method_typos
+from .readings import INPUT_METHODS, characters_by_reading, common_han, kana_romaji, pinyin_reading
 from .text import script_of
 
 EMPTY = "·"
@@ -389,6 +390,52 @@ def _neighbours(layers: tuple[tuple[str, str, str, str], ...]) -> dict[str, tupl
         if len(up) == 1 and up != k and up not in near:
             near[up] = {n.upper(): None for n in near[k] if len(n.upper()) == 1}
     return {k: tuple(v) for k, v in near.items()}
+
+
+def _slips(reading: str, known: Container[str]) -> list[str]:
+    """The readings of ``known`` that one finger slip on a QWERTY key turns ``reading`` into."""
+    near = LAYOUTS["en"].near
+    out = []
+    for i, letter in enumerate(reading):
+        for other in near.get(letter, ()):
+            slipped = reading[:i] + other + reading[i + 1 :]
+            if slipped != reading and slipped in known and slipped not in out:
+                out.append(slipped)
+    return out
+
+
+@cache
+def pinyin_typos(char: str) -> tuple[str, ...]:
+    """What typing ``char`` by pinyin with one slip gives: as often a homophone (the wrong candidate) as a
+    character of a reading one key away; empty for a character outside the table."""
+    reading = pinyin_reading(char)
+    if reading is None:
+        return ()
+    syllables = characters_by_reading()
+    homophones = tuple(c for c in syllables[reading] if c != char)
+    near = tuple(c for other in _slips(reading, syllables) for c in syllables[other])
+    return homophones * max(1, round(len(near) / max(1, len(homophones)))) + near
+
+
+@cache
+def romaji_typos(kana: str) -> tuple[str, ...]:
+    """Kana one romaji key slip away (same script: hiragana for hiragana, katakana for katakana)."""
+    table = kana_romaji()
+    reading = table.get(kana)
+    if reading is None:
+        return ()
+    katakana = ord(kana) >= 0x30A0
+    by_reading = {r: k for k, r in table.items() if (ord(k) >= 0x30A0) == katakana}
+    return tuple(by_reading[r] for r in _slips(reading, by_reading))
+
+
+def input_method_typos(language: str, cluster: str) -> tuple[str, ...]:
+    """The input-method slips of ``cluster`` for a typist of ``language`` (empty: none modelled)."""
+    if language == "zh":
+        return pinyin_typos(cluster)
+    if language == "ja":
+        return romaji_typos(cluster)
+    return ()
 
 
 @cache

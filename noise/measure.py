@@ -16,7 +16,7 @@ from typing import Any
 
 from rapidfuzz.distance import Levenshtein
 
-from ..report import Table
+from ..tables import Table
 from .clusters import cluster_list
 from .guards import Guard
 from .text import is_no_space_unit, word_list
@@ -105,7 +105,7 @@ def stats_table(records: list[dict[str, Any]]) -> Table | None:
         return None
     languages = sorted({r["language"] for r in noisy}, key=lambda lang: (lang != "en", lang))
     rows: dict[tuple[str, str, str], dict[str, float]] = {}
-    skipped = set()
+    skipped: set[str] = set()
     for r in noisy:
         for measure in ("cer", "wer", "labels_touched", "protected_hit"):
             if measure in r["noise"]:

@@ -36,7 +36,7 @@ def misspellings(language: str) -> dict[str, tuple[str, ...]]:
             f"character noise in this language."
         )
     try:
-        text = resources.files("codespell_lib").joinpath("data", "dictionary.txt").read_text(encoding="utf-8")
+        text = (resources.files("codespell_lib") / "data" / "dictionary.txt").read_text(encoding="utf-8")
     except ModuleNotFoundError:
         raise NoiseError(
             "misspell reads its English list from codespell, which is not installed: "

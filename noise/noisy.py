@@ -15,6 +15,7 @@ from typing import Any
 from ..data import split_language
 from ..spec import stable_hash
 from ..task import DocSelection, Task
+from .dictionaries import MissingDictionary
 from .guards import Guard, guard_for
 from .measure import error_rates
 from .perturbation import NoiseError
@@ -61,13 +62,16 @@ class NoisyTask(Task):
         return stable_hash([self.cfg.fingerprint(), str(self.spec), self.seed, NOISE_VERSION])
 
     def examples(
-        self, split: str, data_dir: Path | None, selection: DocSelection | None = None
+        self, split: str, data_dir: Path | None, selection: DocSelection | None = None, lang: str | None = None
     ) -> list[dict[str, Any]]:
-        return self.perturb(super().examples(split, data_dir, selection or DocSelection()), split)
+        return self.perturb(super().examples(split, data_dir, selection or DocSelection(), lang), split, lang)
 
-    def perturb(self, examples: list[dict[str, Any]], split: str | None = None) -> list[dict[str, Any]]:
-        """Noised copies of this task's (clean) examples of ``split`` (default: the evaluation language)."""
-        language = split_language(self.cfg, split) if split else self.language
+    def perturb(
+        self, examples: list[dict[str, Any]], split: str | None = None, lang: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Noised copies of this task's (clean) examples of ``split`` in ``lang`` (default: the split's language,
+        without a split the evaluation language)."""
+        language = lang or (split_language(self.cfg, split) if split else self.language)
         return perturb_examples(
             examples,
             self.spec,
@@ -102,6 +106,7 @@ class Variant:
     task: NoisyTask
     examples: list[dict[str, Any]]
     record: dict[str, Any]
+    skipped: str | None = None  # why this language cannot take the condition (no dictionary): nothing is scored
 
     @property
     def condition(self) -> str:
@@ -109,10 +114,15 @@ class Variant:
 
 
 def noisy_variants(task: Task, clean: list[dict[str, Any]], specs: list[NoiseSpec], seed: int) -> list[Variant]:
-    """One noisy variant of ``task``'s evaluation examples per condition, with its noise statistics."""
+    """One noisy variant of ``task``'s evaluation examples per condition, with its noise statistics; a language
+    with no dictionary for a ``codeswitch`` step is a variant that says so (its clean examples, never scored)."""
     out = []
     for spec in specs:
         noisy_task = wrap(task, spec, seed)
-        noisy = noisy_task.perturb(clean)
+        try:
+            noisy = noisy_task.perturb(clean)
+        except MissingDictionary as exc:
+            out.append(Variant(noisy_task, clean, {"spec": str(spec)}, skipped=str(exc)))
+            continue
         out.append(Variant(noisy_task, noisy, noisy_task.noise_record(clean, noisy)))
     return out

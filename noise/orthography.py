@@ -40,7 +40,7 @@ from functools import lru_cache
 
 import regex
 
-from .clusters import cluster_list
+from .clusters import cluster_list, joins
 from .text import script_of
 
 # Indic_Syllabic_Category classes (the `regex` module carries the Unicode data)
@@ -174,6 +174,12 @@ def keeps_order(left: str, new: str, right: str) -> bool:
         sequence = [left, *cluster_list(new), right]
         return all(may_follow(a, b) for a, b in zip(sequence, sequence[1:]))
     return True
+
+
+def fits(left: str, new: str, right: str) -> bool:
+    """Whether ``new`` between ``left`` and ``right`` (as edited so far) fuses with neither and
+    leaves the script's order intact (``keeps_order``: a Thai leading vowel before its consonant)."""
+    return not (joins(left, new or right) or joins(new, right)) and keeps_order(left, new, right)
 
 
 def same_kind(a: str, b: str) -> bool:

@@ -17,18 +17,16 @@ whose ``origin`` carries each word's label; perturbations that add words
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ..errors import HarnessError
-from .clusters import is_simple, join, joins, segment
-from .orthography import keeps_order
+from ..errors import NoiseError
+from . import fast
+from .clusters import is_simple, join, segment
+from .orthography import fits
 from .rng import Rng, select
 from .text import Words, is_letter_cluster
-
-
-class NoiseError(HarnessError):
-    """A noise spec that cannot be applied: bad syntax, unknown name, bad value, missing data."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +97,7 @@ class Perturbation:
     def perturb(self, text: str, rng: Rng) -> str:
         raise NotImplementedError
 
-    def perturb_batch(self, texts: list[str], rngs: list[Rng]) -> list[str]:
+    def perturb_batch(self, texts: list[str], rngs: Sequence[Rng]) -> list[str]:
         """``perturb`` for many texts, each with its own generator (subclasses may vectorise it)."""
         return [self.perturb(text, rng) for text, rng in zip(texts, rngs)]
 
@@ -153,10 +151,8 @@ class OptionPerturbation(CharPerturbation):
     def replace(self, unit: str, fraction: float) -> str | None:
         return pick_other(self.options(unit), fraction, unit)
 
-    def perturb_batch(self, texts: list[str], rngs: list[Rng]) -> list[str]:
-        from .fast import perturb_batch
-
-        return perturb_batch(self, texts, rngs)
+    def perturb_batch(self, texts: list[str], rngs: Sequence[Rng]) -> list[str]:
+        return fast.perturb_batch(self, texts, rngs)
 
 
 def keeps_clusters(units: list[str] | str, i: int, new: str, edits: list[tuple[int, str]], width: int = 1) -> bool:
@@ -179,17 +175,12 @@ def keeps_clusters(units: list[str] | str, i: int, new: str, edits: list[tuple[i
     return fits(left, new, right)
 
 
-def fits(left: str, new: str, right: str) -> bool:
-    """Whether ``new`` between ``left`` and ``right`` (as edited so far) fuses with neither and
-    leaves the script's order intact (``orthography.keeps_order``: a Thai leading vowel before its consonant)."""
-    return not (joins(left, new or right) or joins(new, right)) and keeps_order(left, new, right)
-
-
 def splice(units: list[str] | str, edits: list[tuple[int, str]]) -> str:
     """``units`` joined, with unit ``i`` replaced by its new text for each ``(i, new)`` (ascending ``i``)."""
     if not edits:
         return join(units)
-    parts, last = [], 0
+    parts: list[str] = []
+    last = 0
     for i, new in edits:
         parts += (join(units[last:i]), new)
         last = i + 1

@@ -1,11 +1,12 @@
-"""Typos of scripts typed through an input method: Chinese by pinyin, Japanese kana by romaji.
+"""Readings of scripts typed through an input method: Chinese by pinyin, Japanese kana by romaji.
 
 Nobody types a Chinese character with a key of its own: a typist types its
 reading and picks among the characters that have it, so a slip is a homophone
 (the wrong candidate) or the character of a reading one key away (``shi`` typed
 ``shu``), and it is always a character in common use. Japanese kana are typed
 as romaji, so a slip turns ``ka`` into ``ki``/``ko``/``ga``-like neighbours
-through the QWERTY keys around each letter.
+through the QWERTY keys around each letter. This module holds the readings;
+``keyboards.py``, which has the keys, makes the slips.
 
 The Chinese table ships with the package (``data/zh_readings.tsv``: the 6,000
 most frequent characters of jieba's MIT-licensed dictionary, character
@@ -22,7 +23,6 @@ from __future__ import annotations
 import math
 import sys
 from collections import Counter
-from collections.abc import Container
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -45,7 +45,7 @@ _KANA_ROMAJI = (
 
 
 def _rows() -> list[tuple[str, str, int]]:
-    text = resources.files(__package__).joinpath("data", TABLE).read_text(encoding="utf-8")
+    text = (resources.files(__package__) / "data" / TABLE).read_text(encoding="utf-8")
     return [(c, r, int(f)) for c, r, f in (line.split("\t") for line in text.splitlines() if line)]
 
 
@@ -62,7 +62,7 @@ def common_han() -> tuple[str, ...]:
 
 
 @cache
-def _by_syllable() -> dict[str, tuple[str, ...]]:
+def characters_by_reading() -> dict[str, tuple[str, ...]]:
     """Toneless pinyin syllable -> its characters, repeated by frequency class."""
     rows = _rows()
     least = rows[-1][2]
@@ -82,60 +82,13 @@ def pinyin_reading(char: str) -> str | None:
     return _reading_of().get(char)
 
 
-def _slips(reading: str, known: Container[str]) -> list[str]:
-    """The readings of ``known`` that one finger slip on a QWERTY key turns ``reading`` into."""
-    from .keyboards import LAYOUTS
-
-    near = LAYOUTS["en"].near
-    out = []
-    for i, letter in enumerate(reading):
-        for other in near.get(letter, ()):
-            slipped = reading[:i] + other + reading[i + 1 :]
-            if slipped != reading and slipped in known and slipped not in out:
-                out.append(slipped)
-    return out
-
-
 @cache
-def pinyin_typos(char: str) -> tuple[str, ...]:
-    """What typing ``char`` by pinyin with one slip gives: as often a homophone (the wrong candidate) as a
-    character of a reading one key away; empty for a character outside the table."""
-    reading = pinyin_reading(char)
-    if reading is None:
-        return ()
-    syllables = _by_syllable()
-    homophones = tuple(c for c in syllables[reading] if c != char)
-    near = tuple(c for other in _slips(reading, syllables) for c in syllables[other])
-    return homophones * max(1, round(len(near) / max(1, len(homophones)))) + near
-
-
-@cache
-def _kana() -> dict[str, str]:
+def kana_romaji() -> dict[str, str]:
+    """Kana (hiragana and katakana) -> the romaji typed for it."""
     pairs = {item[0]: item[1:] for item in _KANA_ROMAJI.split()}
     # katakana sit 0x60 above their hiragana
     pairs.update({chr(ord(k) + 0x60): r for k, r in list(pairs.items())})
     return pairs
-
-
-@cache
-def romaji_typos(kana: str) -> tuple[str, ...]:
-    """Kana one romaji key slip away (same script: hiragana for hiragana, katakana for katakana)."""
-    table = _kana()
-    reading = table.get(kana)
-    if reading is None:
-        return ()
-    katakana = ord(kana) >= 0x30A0
-    by_reading = {r: k for k, r in table.items() if (ord(k) >= 0x30A0) == katakana}
-    return tuple(by_reading[r] for r in _slips(reading, by_reading))
-
-
-def input_method_typos(language: str, cluster: str) -> tuple[str, ...]:
-    """The input-method slips of ``cluster`` for a typist of ``language`` (empty: none modelled)."""
-    if language == "zh":
-        return pinyin_typos(cluster)
-    if language == "ja":
-        return romaji_typos(cluster)
-    return ()
 
 
 def build_table(path: Path) -> None:

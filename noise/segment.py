@@ -16,6 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache, lru_cache
 
+from ..errors import NoiseError
+from .clusters import joins
+
 SEGMENTERS = {"zh": "jieba", "ja": "fugashi with unidic-lite", "th": "pythainlp (newmm)"}
 _PACKAGES = {"zh": "jieba", "ja": "fugashi", "th": "pythainlp"}
 
@@ -37,8 +40,6 @@ def _segmenter(language: str) -> Callable[[str], list[str]]:
 
         return lambda text: word_tokenize(text, engine="newmm", keep_whitespace=False)
     except (ImportError, RuntimeError) as error:
-        from .perturbation import NoiseError  # (it imports text.py, which imports this module)
-
         raise NoiseError(
             f"Word-level noise and WER in {language!r} segment words with {SEGMENTERS[language]}, which is not "
             f"installed ({error}). Install it with `pip install 'xtreme-noise-harness[segment]'` "
@@ -54,8 +55,6 @@ def segments(language: str) -> bool:
 @lru_cache(maxsize=1 << 16)
 def split_run(language: str, run: str) -> tuple[str, ...]:
     """A run of text without spaces as its words (the segmenter's, joined back where it cut a cluster)."""
-    from .clusters import joins
-
     words: list[str] = []
     for piece in _segmenter(language)(run):
         if not piece:

@@ -18,7 +18,7 @@ parameters, so ``typo`` and ``typo:0.1`` name the same condition.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from functools import lru_cache
@@ -108,7 +108,7 @@ class Chain:
             text = p.perturb(text, rng)
         return text
 
-    def perturb_batch(self, texts: list[str], rngs: list[Rng], guard: Guard | None = None) -> list[str]:
+    def perturb_batch(self, texts: list[str], rngs: Sequence[Rng], guard: Guard | None = None) -> list[str]:
         """``perturb`` for many texts, each with its own generator: the same result, faster.
 
         ``guard``: words no perturbation may touch (``guards.py``). Character
@@ -136,7 +136,7 @@ class Chain:
     def perturb_sentences(
         self,
         sentences: list[list[str]],
-        rngs: list[Rng],
+        rngs: Sequence[Rng],
         frozen: list[frozenset[int]] | None = None,
         guard: Guard | None = None,
         untouchable: list[frozenset[int]] | None = None,
@@ -178,6 +178,7 @@ class Chain:
                 ]
                 current = [Words.of_tokens(new, w.origin, w.frozen) for new, w in zip(edited, current)]
             elif not p.adds_words:
+                assert isinstance(p, WordPerturbation), f"{p.name}: word-level perturbations edit Words"
                 current = [_edit_words(p, w, rng, word_of[k]) for k, (w, rng) in enumerate(zip(current, rngs))]
         return [(w.words, w.origin) for w in current]
 
@@ -194,7 +195,7 @@ def _perturb_around(p: Perturbation, text: str, rng: Rng, protected: list[tuple[
     return "".join(parts)
 
 
-def _edit_tokens(p: Perturbation, sentences: list[list[str]], rngs: list[Rng]) -> list[list[str]]:
+def _edit_tokens(p: Perturbation, sentences: list[list[str]], rngs: Sequence[Rng]) -> list[list[str]]:
     joinable = [k for k, tokens in enumerate(sentences) if tokens and all(t and " " not in t for t in tokens)]
     chosen = set(joinable)
     out = [
@@ -209,18 +210,18 @@ def _edit_tokens(p: Perturbation, sentences: list[list[str]], rngs: list[Rng]) -
     return out
 
 
-def _edit_words(p: Perturbation, tokens: Words, rng: Rng, word_of: list[int] | None = None) -> Words:
+def _edit_words(p: WordPerturbation, tokens: Words, rng: Rng, word_of: list[int] | None = None) -> Words:
     """A word edit on tokens; a word that became empty or several tokens (a romanisation with
     spaces) stays as it was. Tokens of one segmenter word (PAN-X's Chinese characters; ``word_of``:
     the word of each input token, see ``token_words``) are dropped and moved together, so a rate
     means a share of words there too."""
-    if word_of and not p.rewrites_words:  # type: ignore[attr-defined]
+    if word_of and not p.rewrites_words:
         groups = _runs([word_of[o] for o in tokens.origin])
         grouped = Words.of_tokens(
             ["".join(tokens.words[a:b]) for a, b in groups],
             frozen=frozenset(g for g, (a, b) in enumerate(groups) if any(tokens.keeps(i) for i in range(a, b))),
         )
-        moved = p.edit(grouped, rng)  # type: ignore[attr-defined]
+        moved = p.edit(grouped, rng)
         if moved is grouped:
             return tokens
         spans = [groups[g] for g in moved.origin]
@@ -229,8 +230,8 @@ def _edit_words(p: Perturbation, tokens: Words, rng: Rng, word_of: list[int] | N
             [o for a, b in spans for o in tokens.origin[a:b]],
             tokens.frozen,
         )
-    edited = p.edit(tokens, rng)  # type: ignore[attr-defined]
-    if edited is tokens or not p.rewrites_words:  # type: ignore[attr-defined]
+    edited = p.edit(tokens, rng)
+    if edited is tokens or not p.rewrites_words:
         return edited
     before = dict(zip(tokens.origin, tokens.words))
     new = [w if w and not _SPACE.search(w) else before[o] for w, o in zip(edited.words, edited.origin)]

@@ -22,6 +22,7 @@ non-English side).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from .guards import Guard, guard_for
@@ -63,9 +64,7 @@ def perturb_examples(
                 noisy[name] = text
             continue
         for example, noisy in zip(examples, out):
-            noisy.update(
-                perturb_field(example, name, chain, lambda f, d=example["id"]: keys.rng(d, f), task_type, spec, guard)
-            )
+            noisy.update(perturb_field(example, name, chain, partial(keys.rng, example["id"]), task_type, spec, guard))
     return out
 
 

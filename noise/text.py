@@ -74,7 +74,7 @@ _SCRIPT = regex.compile("|".join(rf"(?P<{s}>\p{{sc={s}}})" for s in SCRIPTS))
 def script_of(char: str) -> str:
     """The script of a character (of a cluster's first character), or "Common"."""
     m = _SCRIPT.match(char[:1])
-    return m.lastgroup if m else "Common"
+    return (m and m.lastgroup) or "Common"
 
 
 def is_letter_cluster(cluster: str) -> bool:

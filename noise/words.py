@@ -177,6 +177,7 @@ class Case(WordSubstitution):
 
     name = "case"
     params = {"to": Param(str, "random", "random, lower, upper or title")}
+    to: str
     _FORMS = ("lower", "upper", "title")
 
     def __init__(self, rate: float | None = None, language: str = "en", **params: object) -> None:
@@ -232,6 +233,7 @@ class Codeswitch(WordPerturbation):
     default_rate = 0.3
     rewrites_words = True
     params = {"dict": Param(str, None, "MUSE dictionary file (`source target` per line); {lang} = language code")}
+    dict: str | None
 
     def __init__(self, rate: float | None = None, language: str = "en", **params: object) -> None:
         super().__init__(rate, language, **params)

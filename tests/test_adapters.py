@@ -14,7 +14,7 @@ from harness.adapters.mixed import GroupedHead, MixedEncoder, hooks_restored
 from harness.adapters.store import ArtefactStore, StoreError
 from harness.evaluation import repeat_batch
 from harness.features import featurize
-from harness.models import load_base
+from harness.models import autocast, evaluation_weights, load_base
 from harness.registry import TaskIndex
 from harness.task import Task
 from harness.training import Stream, TaskModel, TrainArgs, train
@@ -128,6 +128,42 @@ def test_stacked_deltas_equal_switching_for_adapters_of_other_ranks_and_layers(s
     assert torch.allclose(
         logits(encoder, GroupedHead(heads), task, repeat_batch(batch, len(names))), stacked, atol=1e-5
     )
+
+
+def test_bf16_evaluation_weights_give_autocast_outputs_bit_for_bit_and_keep_the_fp32_masters(setup) -> None:
+    """bf16 asked for explicitly on the CPU: Linear weights cast once for evaluation give exactly what fp32 weights
+    recast by autocast on every forward give (single adapter, stacked mixed, PEFT's mixed path), and afterwards the
+    model holds its very fp32 tensors again."""
+    base, task, _, batch = setup
+    cpu, bf16 = torch.device("cpu"), torch.bfloat16
+    host = LoraHost(base.encoder)
+    for name in ("i1", "t1", "t2"):
+        host.add(name, random_lora())
+    torch.manual_seed(0)
+    heads = [task.type.make_head(base.hidden_size, task.cfg) for _ in range(2)]
+    names = [host.combine(["i1", "t1"]), "t2"]
+
+    def outputs() -> list[torch.Tensor]:
+        with autocast(cpu, bf16):
+            single = logits(host.activate(["i1", "t1"]), heads[0], task, batch)
+            host.activate([])
+            mixed = MixedEncoder(host.peft, names)
+            stacked = logits(mixed, GroupedHead(heads), task, repeat_batch(batch, 2))
+            mixed.stacked = None
+            return [single, stacked, logits(mixed, GroupedHead(heads), task, repeat_batch(batch, 2))]
+
+    params = [p for module in (host.peft, *heads) for p in module.parameters()]
+    before = [(p.data_ptr(), p.dtype) for p in params]  # the same storage afterwards: the very fp32 tensors
+    recast = outputs()
+    with evaluation_weights([host.peft, *heads], cpu, bf16):
+        query = host.peft.base_model.model.encoder.layer[0].attention.self.query
+        assert query.base_layer.weight.dtype == query.lora_A["t1"].weight.dtype == bf16
+        assert base.encoder.embeddings.word_embeddings.weight.dtype == torch.float32  # autocast does not cast it
+        stored = outputs()
+    assert all(r.dtype == bf16 and torch.equal(r, s) for r, s in zip(recast, stored))
+    assert [(p.data_ptr(), p.dtype) for p in params] == before
+    with evaluation_weights([host.peft], cpu, torch.float32):  # fp32 (the CPU default): nothing is cast
+        assert all(p.dtype == torch.float32 for p in host.peft.parameters())
 
 
 def save_adapter(store: ArtefactStore, host: LoraHost, name: str, base_fp: str, task_type: str) -> str:

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from harness.adapters.bank import Trained
 from harness.adapters.lora import LoraHost, lora_config
+from harness.attacking import QUERY_BATCH
 from harness.cli import cli
 from harness.models import load_base
 from harness.noise import NoiseError, parse_conditions
@@ -20,6 +21,7 @@ from harness.noise.text import Words
 from harness.pipeline import RunConfig, Runner
 from harness.query import ModelQuery, QueryBudgetError
 from harness.registry import TaskIndex
+from harness.report import all_tables
 from harness.task import Task
 
 CHARFLIP = "attack:charflip:words=0.2:queries=500"
@@ -32,11 +34,12 @@ def config(model: Path, toy_tasks: Path, toy_data: Path, out: Path, **kw) -> Run
 
 @pytest.fixture(scope="module")
 def attacked(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
-    """Classification, span QA and tagging toys, trained, under typo and charflip (adaptive and transfer)."""
+    """Classification, multiple choice, span QA and tagging toys, trained, under typo and charflip (adaptive and
+    transfer)."""
     from conftest import FIXTURES
 
     out = tmp_path_factory.mktemp("attacks") / "run"
-    cfg = config(tiny_model_dir, FIXTURES / "tasks", FIXTURES / "data", out, tasks=["toy", "toyqa", "toytag"],
+    cfg = config(tiny_model_dir, FIXTURES / "tasks", FIXTURES / "data", out, tasks=["toy", "toymc", "toyqa", "toytag"],
                  noise=["typo:0.05", "attack:charflip"], limit=24)  # fmt: skip
     return Runner(cfg).run(), out
 
@@ -101,7 +104,7 @@ def test_charflip_lowers_accuracy_more_than_typo_changing_fewer_words(attacked) 
 def test_every_stored_example_keeps_its_budget_and_changes_only_its_edits(attacked) -> None:
     _, out = attacked
     sets = sorted((out / "attack-sets").glob("*.jsonl"))
-    assert {p.name.split("@")[0] for p in sets} == {f"{t}_{lang}" for t in ("toy", "toyqa", "toytag")
+    assert {p.name.split("@")[0] for p in sets} == {f"{t}_{lang}" for t in ("toy", "toymc", "toyqa", "toytag")
                                                    for lang in ("en", "de")}  # fmt: skip
     task_index = TaskIndex([Path(__file__).parent / "fixtures" / "tasks"])
     for path in sets:
@@ -153,6 +156,20 @@ def test_tagging_attacks_keep_one_label_per_word(attacked) -> None:
         assert r["score"] <= records(result, "toytag", "clean")[language]["score"]
 
 
+def test_multiple_choice_attacks_edit_the_text_and_each_choice_apart(attacked) -> None:
+    result, out = attacked
+    rows = [row for path in (out / "attack-sets").glob("toymc_*.jsonl") for row in read_set(path)]
+    edited = {(e["field"], e["item"]) for row in rows for e in row["edits"]}
+    assert ("text", -1) in edited and {("choices", 0), ("choices", 1)} & edited  # premise and choices are words
+    assert all(len(row["example"]["choices"]) == 2 and row["example"]["target"] in (0, 1) for row in rows)
+    clean = records(result, "toymc", "clean")
+    for language, r in records(result, "toymc", CHARFLIP).items():
+        stats = r["attack"]
+        assert stats["attackable"] == round(clean[language]["score"] * clean[language]["n"] / 100) > 0
+        assert stats["success_rate"] is not None and r["score"] <= clean[language]["score"]
+        assert sum(stats["shift"]["attacked"].values()) == clean[language]["n"]
+
+
 def test_a_stored_set_on_its_source_model_reproduces_the_adaptive_numbers(attacked, tiny_model_dir, toy_tasks,
                                                                           toy_data) -> None:  # fmt: skip
     result, out = attacked
@@ -172,17 +189,29 @@ def test_a_stored_set_on_its_source_model_reproduces_the_adaptive_numbers(attack
                 assert got[language]["attack"][key] == want["attack"][key]
 
 
-def test_attacks_do_not_depend_on_the_batch_size(attacked, tiny_model_dir, toy_tasks, toy_data, tmp_path) -> None:
+def test_attacks_do_not_depend_on_the_batch_size(attacked, tiny_model_dir, toy_tasks, toy_data, tmp_path,
+                                                 monkeypatch) -> None:  # fmt: skip
     _, out = attacked
-    made = {}
-    for batch_size in (1, 64):
+    made, scores = {}, {}
+    asked = ModelQuery.__call__
+
+    def recorded(query: ModelQuery, examples: list) -> list:
+        answers = asked(query, examples)
+        scores.setdefault(query.batch_size, []).extend(s.probs for s in answers)
+        return answers
+
+    monkeypatch.setattr(ModelQuery, "__call__", recorded)
+    for batch_size in (1, 5):
         cfg = config(tiny_model_dir, toy_tasks, toy_data, tmp_path / str(batch_size), tasks=["toy"],
                      languages=["de"], noise=[f"{CHARFLIP}:mode=adaptive"], batch_size=batch_size, limit=16)  # fmt: skip
         cfg.adapter_dir = out.parent / "store"  # the trained model of the module's run
+        scores.clear()
         Runner(cfg).run()
         (path,) = (tmp_path / str(batch_size) / "attack-sets").glob("*.jsonl")
         made[batch_size] = [{k: r[k] for k in ("example", "edits", "queries")} for r in read_set(path)]
-    assert made[1] == made[64]
+        assert set(scores) == {QUERY_BATCH}  # attack queries go in batches of their own, whatever --batch-size
+        made[batch_size].append(scores[QUERY_BATCH])  # every score the attack saw, to the last bit
+    assert made[1] == made[5]
 
 
 def test_cli_report_shows_attacks_beside_noise_and_the_prediction_shift(attacked) -> None:
@@ -210,19 +239,34 @@ def test_attack_conditions_parse_and_bad_ones_say_how_to_fix_them(tmp_path) -> N
             parse_conditions([bad])
 
 
-def test_a_language_without_a_dictionary_is_a_reported_skip(attacked, tiny_model_dir, toy_tasks, toy_data,
-                                                            tmp_path) -> None:  # fmt: skip
+def test_a_language_without_a_dictionary_is_a_reported_skip_for_noise_and_attack_alike(attacked, tiny_model_dir,
+                                                                                      toy_tasks, toy_data,
+                                                                                      tmp_path) -> None:  # fmt: skip
     from conftest import FIXTURES
 
     _, out = attacked
-    cfg = config(tiny_model_dir, toy_tasks, toy_data, tmp_path / "run", tasks=["toy"],
-                 noise=[f"attack:codemix:dict={FIXTURES}/muse/{{lang}}-en.txt:mode=adaptive"])  # fmt: skip
+    muse = f"dict={FIXTURES}/muse/{{lang}}-en.txt"
+    codeswitch, codemix = f"codeswitch:0.5:{muse}", f"attack:codemix:{muse}:mode=adaptive"
+    cfg = config(tiny_model_dir, toy_tasks, toy_data, tmp_path / "run", tasks=["toy"], noise=[codeswitch, codemix])
     cfg.adapter_dir = out.parent / "store"
     result = Runner(cfg).run()
-    (condition,) = {r["condition"] for r in result["results"] if r["condition"] != "clean"}
-    got = records(result, "toy", condition)
-    assert "en-en.txt" in got["en"]["skipped"] and got["en"]["score"] is None  # English has no en-en dictionary
-    assert got["de"]["attack"]["words_changed"] > 0 and not got["de"].get("skipped")
-    table = next(t for t in result["table_objs"] if t.title.startswith("Adversarial"))
-    assert any("en-en.txt" in str(row[-1]) for row in table.rows)
+    conditions = [c for c in dict.fromkeys(r["condition"] for r in result["results"]) if c != "clean"]
+    for condition in conditions:  # English has no en-en dictionary: skipped, German is scored
+        got = records(result, "toy", condition)
+        assert "en-en.txt" in got["en"]["skipped"] and got["en"]["score"] is None
+        assert not got["de"].get("skipped") and got["de"]["score"] is not None
+    assert records(result, "toy", conditions[0])["de"]["noise"]["wer"] > 0
+    assert records(result, "toy", conditions[1])["de"]["attack"]["words_changed"] > 0
+    for tables in (result["table_objs"], all_tables(result["results"], {}, "")):  # the run's and harness report's
+        titled = {t.title.split(" (")[0]: t for t in tables}
+        assert [row[:3] for row in titled["Noise conditions skipped per language"].rows] == [
+            ["toy", conditions[0], "en"]]  # fmt: skip
+        assert any("en-en.txt" in str(row[-1]) for row in titled["Adversarial attacks"].rows)
+        assert f"toy {conditions[0]} (not en)" in titled["Robustness summary"].caption
     assert all(json.dumps(r) for r in result["results"])
+    shown = CliRunner().invoke(cli, ["report", str(tmp_path / "run"), "--format", "markdown"])
+    assert "### Noise conditions skipped per language" in shown.output and "en-en.txt" in shown.output
+    for condition in (codeswitch, codemix):  # no language has one: a wrong path, said before any training
+        nowhere = condition.replace(str(FIXTURES / "muse"), str(tmp_path))
+        with pytest.raises(NoiseError, match="no language of this run has a dictionary"):
+            Runner(config(tiny_model_dir, toy_tasks, toy_data, tmp_path / "bad", tasks=["toy"], noise=[nowhere])).run()

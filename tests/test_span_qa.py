@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import math
+import random
 from pathlib import Path
 
 import datasets
+import numpy as np
 import pytest
+import torch
+from span_search_reference import reference_answer, window_n_best
 from test_pipeline import one
 from transformers import AutoTokenizer
 
@@ -27,9 +31,10 @@ from harness.tasktypes.span_qa import (
     DOC_STRIDE,
     MAX_ANSWER_TOKENS,
     MAX_QUESTION_TOKENS,
+    N_BEST,
     SpanQA,
     answer_chars,
-    best_answer,
+    max_context,
 )
 from harness.templating import render
 from harness.yamlio import FunctionRef
@@ -79,9 +84,9 @@ def test_an_answer_near_the_end_of_a_long_context_is_found_in_a_later_window(tok
     start, end = gold_span(f)
     assert context[f["offsets"][start][0] : f["offsets"][end][1]] == "Madrid"
     # the prediction folds the windows back: best span in the window that holds the answer
-    outputs = [{"starts": [(0, 1.0)], "ends": [(0, 1.0)], "null": 0.0} for _ in features]
-    outputs[labelled[-1]] = {"starts": [(start, 9.0), (0, 1.0)], "ends": [(end, 9.0)], "null": 0.0}
-    columns = {k: [f[k] for f in features] for k in ("example_index", "offsets", "window_start")}
+    outputs = [{"best": (2.0, 0, 1), "null": 0.0} for _ in features]
+    outputs[labelled[-1]] = {"best": (18.0, f["offsets"][start][0], f["offsets"][end][1]), "null": 0.0}
+    columns = {"example_index": [f["example_index"] for f in features]}
     assert QA.predict(outputs, columns, [ex], TaskConfig(task="t", task_type="span_qa")) == ["Madrid"]
 
 
@@ -127,39 +132,124 @@ def test_prepare_rejects_malformed_answers():
 # ----------------------------------------------------------------------------- n-best search
 
 
-def windows(*outs: dict, length: int = 50, step: int = 10, offsets=None) -> list:
-    offsets = offsets or [[i * 2, i * 2 + 1] for i in range(200)]
-    return [(out, offsets[k * step : k * step + length], k * step) for k, out in enumerate(outs)]
+CONTEXT = "".join(f"{chr(97 + i % 26)} " for i in range(400))
 
 
-CONTEXT = "".join(f"{chr(97 + i % 26)} " for i in range(200))
+def window(logits: list, context_start: int, first: int, n: int) -> dict:
+    """One window: per-token (start, end) logits, ``n`` context tokens from context token ``first``."""
+    return {"logits": logits, "context_start": context_start, "window_start": first,
+            "offsets": [[2 * p, 2 * p + 1] for p in range(first, first + n)]}  # fmt: skip
 
 
-def test_best_answer_respects_order_and_maximum_length():
-    out = {"starts": [(10, 5.0), (3, 0.1)], "ends": [(5, 5.0), (10 + MAX_ANSWER_TOKENS, 4.0), (12, 0.5)], "null": 0.0}
+def search(questions: list[list[dict]], allow_no_answer: bool, device: str = "cpu", seed: int = 0) -> list[str]:
+    """Answers through the harness's path: every question's windows (``window``) collated in shuffled, padded
+    batches, searched on ``device`` (``outputs``), folded per question by ``predict``."""
+    rows = []
+    for q, windows in enumerate(questions):
+        flags = max_context([(w["window_start"], len(w["offsets"])) for w in windows])
+        for w, window_flags in zip(windows, flags):
+            rows.append({**w, "input_ids": [5] * len(w["logits"]), "max_context": window_flags, "example_index": q,
+                         "start_position": 0, "end_position": 0})  # fmt: skip
+    order, rng = list(range(len(rows))), random.Random(seed)
+    rng.shuffle(order)
+    outputs: list = [None] * len(rows)
+    while order:
+        taken = order[: rng.randint(1, 9)]
+        order = order[len(taken) :]
+        batch = QA.collate([rows[i] for i in taken], pad_id=1)
+        logits = torch.randn(len(taken), batch["input_ids"].shape[1], 2) * 3  # padding: anything (not context)
+        for b, i in enumerate(taken):
+            logits[b, : len(rows[i]["logits"])] = torch.tensor(rows[i]["logits"])
+        batch = {k: v.to(device) for k, v in batch.items()}
+        for i, out in zip(taken, QA.outputs(logits.to(device), batch)):
+            outputs[i] = out
+    columns = {"example_index": [r["example_index"] for r in rows]}
+    examples = [{"index": q, "context": CONTEXT} for q in range(len(questions))]
+    cfg = TaskConfig(task="t", task_type="span_qa", allow_no_answer=allow_no_answer)
+    return QA.predict(outputs, columns, examples, cfg)
+
+
+def flat(n: int, value: float = -5.0) -> list[list[float]]:
+    return [[value, value] for _ in range(n)]
+
+
+def test_the_search_respects_order_and_maximum_length():
+    logits = flat(60)
+    logits[11][0], logits[4][0] = 5.0, 0.1  # starts: context tokens 10 and 3 (the context starts at token 1)
+    logits[6][1], logits[11 + MAX_ANSWER_TOKENS][1], logits[13][1] = 5.0, 4.0, 0.5  # ends: 5, 40 and 12
     # (10, 5) ends before it starts, (10, 40) is 31 tokens long: (10, 12) scores 5.5, beating (3, 5) at 5.1
-    assert best_answer(CONTEXT, windows(out), allow_no_answer=False) == CONTEXT[20:25]
-    assert best_answer(CONTEXT, windows({"starts": [], "ends": [], "null": 0.0}), allow_no_answer=False) == ""
+    assert search([[window(logits, 1, 0, 58)]], allow_no_answer=False) == [CONTEXT[20:25]]
+    assert search([[window(flat(10), 9, 0, 0)]], allow_no_answer=False) == [""]  # no context token: no span
 
 
 def test_a_start_counts_only_in_the_window_where_it_has_most_context():
-    # token 15 sits 15 from the left edge of window 0 (length 50) and 5 of window 1 (starts at 10): window 0 wins
-    strong_in_wrong_window = {"starts": [(5, 9.0)], "ends": [(6, 9.0)], "null": 0.0}  # window 1: tokens 15..16
-    weak = {"starts": [(15, 1.0)], "ends": [(16, 1.0)], "null": 0.0}  # window 0: tokens 15..16
-    assert best_answer(CONTEXT, windows(weak, strong_in_wrong_window), allow_no_answer=False) == CONTEXT[30:33]
+    # token 15 sits 15 from the left edge of window 0 (50 tokens) and 5 from that of window 1 (from 10): window 0 wins
+    strong, weak = flat(52), flat(52)
+    strong[1 + 5][0] = strong[1 + 6][1] = 9.0  # window 1: context tokens 15..16
+    weak[1 + 15][0] = weak[1 + 16][1] = 1.0  # window 0: context tokens 15..16
+    assert search([[window(weak, 1, 0, 50), window(strong, 1, 10, 50)]], False) == [CONTEXT[30:33]]
 
 
 def test_no_answer_wins_only_when_the_lowest_null_score_beats_the_best_span():
-    def outs(null_a: float, null_b: float) -> list:
-        return windows(
-            {"starts": [(1, 2.0)], "ends": [(1, 2.0)], "null": null_a},
-            {"starts": [], "ends": [], "null": null_b},
-        )
+    def question(null_a: float, null_b: float) -> list[dict]:
+        a, b = flat(8), flat(8, value=-100.0)
+        a[0] = [null_a / 2, null_a / 2]
+        a[1 + 1] = [2.0, 2.0]  # context token 1 as start and end: 4.0
+        b[0] = [null_b / 2, null_b / 2]
+        return [window(a, 1, 0, 6), window(b, 1, 6, 0)]  # the second window has no context token
 
-    assert best_answer(CONTEXT, outs(5.0, 9.0), allow_no_answer=True) == ""  # min null 5 > 4
-    assert best_answer(CONTEXT, outs(4.0, 9.0), allow_no_answer=True) == CONTEXT[2:3]  # a tie keeps the span
-    assert best_answer(CONTEXT, outs(9.0, 3.0), allow_no_answer=True) == CONTEXT[2:3]  # min null 3 < 4
-    assert best_answer(CONTEXT, outs(5.0, 9.0), allow_no_answer=False) == CONTEXT[2:3]
+    assert search([question(5.0, 9.0)], allow_no_answer=True) == [""]  # min null 5 > 4
+    assert search([question(4.0, 9.0)], allow_no_answer=True) == [CONTEXT[2:3]]  # a tie keeps the span
+    assert search([question(9.0, 3.0)], allow_no_answer=True) == [CONTEXT[2:3]]  # min null 3 < 4
+    assert search([question(5.0, 9.0)], allow_no_answer=False) == [CONTEXT[2:3]]
+
+
+def random_question(rng: random.Random, ties: bool) -> list[dict]:
+    """1-4 overlapping windows of up to 48 tokens; logits from {-2..2} (ties everywhere) or fp32 draws."""
+    context_start, width = rng.randint(1, 6), rng.randint(8, 48)
+    room, count = width - context_start - 1, rng.randint(1, 4)
+    step = rng.randint(1, max(1, room // 2))
+    total = room + step * (count - 1) - rng.randint(0, step - 1)
+    windows = []
+    for w in range(count):
+        n = min(room, total - w * step)
+        draw = (lambda: float(rng.randint(-2, 2))) if ties else (lambda: float(np.float32(rng.gauss(0, 3))))
+        windows.append(window([[draw(), draw()] for _ in range(context_start + n + 1)], context_start, w * step, n))
+    return windows
+
+
+def reference(questions: list[list[dict]], allow_no_answer: bool) -> list[str]:
+    answers = []
+    for windows in questions:
+        searched = []
+        for w in windows:
+            starts, ends = [v[0] for v in w["logits"]], [v[1] for v in w["logits"]]
+            candidates = window_n_best(starts, ends, w["context_start"], len(w["offsets"]))
+            null = float(np.float32(starts[0]) + np.float32(ends[0]))  # summed in fp32 on the device, as before
+            searched.append({**w, **candidates, "null": null})
+        answers.append(reference_answer(CONTEXT, searched, allow_no_answer))
+    return answers
+
+
+@pytest.mark.parametrize("device", ["cpu", *(["cuda"] if torch.cuda.is_available() else [])])
+def test_the_device_search_gives_the_python_search_s_answers_ties_included(device):
+    """600 random questions (half with integer logits, so equal scores everywhere): the batched tensor search gives
+    exactly the answers of the Python loop it replaced, with and without no-answer."""
+    rng = random.Random(0)
+    questions = [random_question(rng, ties=q % 2 == 0) for q in range(600)]
+    assert max(len(w["logits"]) for q in questions for w in q) > N_BEST  # the n-best cut matters
+    for allow_no_answer in (False, True):
+        expected = reference(questions, allow_no_answer)
+        assert search(questions, allow_no_answer, device) == expected
+        assert sum(a != "" for a in expected) > 300 and len(set(expected)) > 100
+
+
+def test_max_context_flags_follow_bert_s_rule():
+    flags = max_context([(0, 50), (10, 50), (20, 5)])
+    assert flags[0] == [True] * 30 + [False] * 20  # token 30: 19 tokens to window 0's right edge, 20 in window 1
+    assert flags[1] == [False] * 20 + [True] * 30
+    assert flags[2] == [False] * 5  # a short window never gives the most context
+    assert max_context([(0, 10), (5, 0)]) == [[True] * 10, []] and max_context([]) == []
 
 
 # ----------------------------------------------------------------------------- gold answers of the real data

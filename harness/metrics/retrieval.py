@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SpecError
-from . import Outcomes, mean_outcomes, ratio_score, register_metric
+from .base import Outcomes, mean_outcomes, ratio_score, register_metric
 
 
 def best_threshold(candidates: Mapping[tuple[str, str], float], gold: set[tuple[str, str]]) -> float:
@@ -53,7 +53,7 @@ def _bucc_scores(gold: set[Any], predicted: set[Any]) -> dict[str, float]:
 
 def _kept(prediction: Mapping[str, Any] | None) -> tuple[str, str] | None:
     if prediction and prediction.get("pair") and prediction["score"] >= prediction["threshold"]:
-        return tuple(prediction["pair"].split("\t"))  # type: ignore[return-value]
+        return tuple(prediction["pair"].split("\t"))
     return None
 
 

@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from functools import cache
 
 from ..errors import SpecError
-from . import mean_outcomes, register_metric
+from .base import mean_outcomes, register_metric
 
 Normalizer = Callable[[str], str]
 

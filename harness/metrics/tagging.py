@@ -32,7 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import SpecError
-from . import Outcomes, ratio_score, register_metric
+from .base import Outcomes, ratio_score, register_metric
 
 
 def _sentence_spans(
@@ -45,7 +45,7 @@ def _sentence_spans(
     so no span crosses a sentence and the corpus counts are these counts' sums;
     both versions then divide the summed counts the same way.
     """
-    from seqeval.metrics.sequence_labeling import get_entities  # type: ignore[import-untyped]
+    from seqeval.metrics.sequence_labeling import get_entities
 
     _check(references, predictions)
     entities = (lambda tags: entities_0012([tags])) if version == SEQEVAL_0012 else get_entities
@@ -60,7 +60,7 @@ def _sentence_spans(
 
 def _seqeval_from_counts(sums: np.ndarray, n: np.ndarray) -> dict[str, np.ndarray]:
     """Micro precision, recall and F1 (0-100) by seqeval's own division code, one value per row of counts."""
-    from seqeval.metrics.v1 import _precision_recall_fscore_support  # type: ignore[import-untyped]
+    from seqeval.metrics.v1 import _precision_recall_fscore_support
 
     flat = sums.reshape(-1, 3)
     with warnings.catch_warnings():

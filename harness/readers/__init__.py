@@ -8,25 +8,13 @@ JSON, CoNLL, parallel text) have their own module here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import datasets
 
 from ..errors import DataError
-
-Reader = Callable[..., datasets.Dataset]
-READERS: dict[str, Reader] = {}
-
-
-def register_reader(name: str) -> Callable[[Reader], Reader]:
-    """Register a local-file reader: ``reader(files, **data_kwargs) -> Dataset``."""
-
-    def wrap(fn: Reader) -> Reader:
-        READERS[name] = fn
-        return fn
-
-    return wrap
+from . import conll, retrieval, squad  # noqa: F401  (each registers its readers)
+from .base import READERS, Reader, register_reader  # noqa: F401  (the registry is part of the package's interface)
 
 
 def _string_features(columns: list[str]) -> datasets.Features:
@@ -103,7 +91,3 @@ def read_csv(files: list[str], columns: list[str] | None = None) -> datasets.Dat
 @register_reader("json")
 def read_json(files: list[str], field: str | None = None) -> datasets.Dataset:
     return datasets.load_dataset("json", data_files=files, split="train", field=field)
-
-
-# Importing the modules registers the structured readers.
-from . import conll, retrieval, squad  # noqa: E402,F401

@@ -10,14 +10,14 @@ would shift every later tag against XTREME's gold files.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import datasets
 import pyarrow as pa
 
 from ..errors import DataError
-from . import register_reader
+from .base import register_reader
 
 Sentence = tuple[list[str], list[str]]
 
@@ -67,7 +67,7 @@ def _token_tag_sentences(path: str, lang_prefix: bool) -> Iterator[Sentence]:
 
 @register_reader("conll")
 def read_conll(
-    files: list[str], columns: list[str] = ("tokens", "tags"), lang_prefix: bool = False
+    files: list[str], columns: Sequence[str] = ("tokens", "tags"), lang_prefix: bool = False
 ) -> datasets.Dataset:
     """``word<TAB>tag`` lines, a blank line between sentences (XTREME's udpos/ and panx/ files).
 
@@ -118,7 +118,7 @@ def _forms_withheld(words: list[str]) -> bool:
 
 
 @register_reader("conllu")
-def read_conllu(files: list[str], columns: list[str] = ("tokens", "pos_tags")) -> datasets.Dataset:
+def read_conllu(files: list[str], columns: Sequence[str] = ("tokens", "pos_tags")) -> datasets.Dataset:
     """Universal Dependencies CoNLL-U: FORM and UPOS of each syntactic word.
 
     Comments, multi-word token ranges (``1-2 zum``) and empty nodes (``8.1``)
@@ -152,7 +152,7 @@ def _auto_sentences(path: str) -> Iterator[tuple[str, Sentence]]:
 
 
 @register_reader("ccgbank")
-def read_ccgbank(files: list[str], columns: list[str] = ("tokens", "supertags")) -> datasets.Dataset:
+def read_ccgbank(files: list[str], columns: Sequence[str] = ("tokens", "supertags")) -> datasets.Dataset:
     """CCGbank's AUTO files (LDC2005T13, ``data/AUTO/<section>/wsj_*.auto``): words and their lexical categories.
 
     Each sentence is an ``ID=wsj_0001.1 ...`` header line followed by its

@@ -21,7 +21,7 @@ from typing import Any
 import datasets
 
 from ..errors import DataError
-from . import register_reader
+from .base import register_reader
 
 
 def _lines(path: str) -> list[str]:

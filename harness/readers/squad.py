@@ -20,7 +20,7 @@ from typing import Any
 import datasets
 
 from ..errors import DataError
-from . import register_reader
+from .base import register_reader
 
 FEATURES = datasets.Features(
     {

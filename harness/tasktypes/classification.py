@@ -9,7 +9,7 @@ from torch import nn
 
 from ..errors import SpecError
 from ..spec import TaskConfig
-from . import TaskType, pad, register_task_type
+from .base import TaskType, pad, register_task_type
 
 
 def label_index(cfg: TaskConfig, value: Any, n_labels: int, example_id: Any) -> int:
@@ -48,7 +48,7 @@ def encoder_states(encoder: nn.Module, input_ids: torch.Tensor, attention_mask: 
 
 
 @register_task_type
-class Classification(TaskType):
+class Classification(TaskType[torch.Tensor]):
     name = "classification"
     fields = {"text": True, "text_pair": False, "target": True}
     noise_fields = ("text", "text_pair")

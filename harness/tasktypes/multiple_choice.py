@@ -15,7 +15,7 @@ from torch import nn
 
 from ..errors import SpecError
 from ..spec import TaskConfig
-from . import pad, register_task_type
+from .base import pad, register_task_type
 from .classification import Classification, SentenceHead, encoder_states, label_index
 
 

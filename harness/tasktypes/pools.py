@@ -22,11 +22,12 @@ from safetensors.torch import save
 from torch import nn
 
 from .. import search
+from ..models import tokenizer_fingerprint
 from ..paths import cache_root, write_atomic
 from ..spec import stable_hash
 
 if TYPE_CHECKING:
-    from ..evaluation import EvalContext
+    from .context import PredictionContext
 
 #: bump when what an embedding is (pooling, normalisation) changes, so cached pools are not reused
 POOL_VERSION = 1
@@ -63,10 +64,8 @@ def layers_up_to(encoder: nn.Module, layer_index: Callable[[int], int], enabled:
         stack.layer = layers
 
 
-def pool_key(context: EvalContext, pool: list[dict[str, Any]]) -> str | None:
+def pool_key(context: PredictionContext, pool: list[dict[str, Any]]) -> str | None:
     """The content key of a pool's embeddings under the context's model; None when the model has no key."""
-    from ..features import tokenizer_fingerprint  # features imports the task types
-
     if getattr(context, "model_key", None) is None:  # a context made elsewhere may not name its model
         return None
     settings = asdict(context.task.cfg.retrieval)
@@ -85,7 +84,9 @@ def pool_key(context: EvalContext, pool: list[dict[str, Any]]) -> str | None:
     )
 
 
-def pool_embeddings(context: EvalContext, pool: list[dict[str, Any]]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def pool_embeddings(
+    context: PredictionContext, pool: list[dict[str, Any]]
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Normalised embeddings of the pool's candidates with their pool positions, block by block.
 
     Read from the cache when this model embedded this exact pool before; else embedded

@@ -35,11 +35,11 @@ from ..errors import ExportRefused, SpecError
 from ..metrics.retrieval import best_threshold
 from ..spec import SOURCE_KEYS, RetrievalSettings, TaskConfig
 from ..templating import render
-from . import TaskType, pad, register_task_type
+from .base import TaskType, pad, register_task_type
 from .pools import layers_up_to, pool_embeddings
 
 if TYPE_CHECKING:
-    from ..evaluation import EvalContext
+    from .context import PredictionContext
 
 #: XTREME-R's run_tatoeba.sh pools XLM-R Large's hidden_states[14] (its "layer 13" of the last 24; jiant's 14)
 XTREME_DEPTH = 14 / 24
@@ -106,7 +106,7 @@ def _side(head: RetrievalHead, encoder: nn.Module, ids: torch.Tensor, mask: torc
 
 
 @register_task_type
-class Retrieval(TaskType):
+class Retrieval(TaskType[Embedded]):
     name = "retrieval"
     fields = {"text": True, "text_pair": False, "target": False}
     noise_fields = ("text",)
@@ -204,7 +204,7 @@ class Retrieval(TaskType):
         return nearest_predictions(_by_example(outputs, features, len(examples)), examples, cfg.retrieval)
 
     def predict_in_context(
-        self, context: EvalContext, outputs: list[Any], features: Any, examples: list[dict[str, Any]]
+        self, context: PredictionContext, outputs: list[Any], features: Any, examples: list[dict[str, Any]]
     ) -> list[Any]:
         cfg = context.task.cfg
         embedded = _by_example(outputs, features, len(examples))
@@ -307,7 +307,9 @@ def _gold(examples: list[dict[str, Any]]) -> set[tuple[str, str]]:
     return {tuple(e["gold"].split("\t")) for e in examples if e["gold"]}
 
 
-def mined_predictions(embedded: list[tuple[Any, Any]], examples: list[dict[str, Any]], context: EvalContext) -> list:
+def mined_predictions(
+    embedded: list[tuple[Any, Any]], examples: list[dict[str, Any]], context: PredictionContext
+) -> list:
     """The pair mined for each source sentence, with the threshold tuned on the dev split's gold.
 
     Evaluating the dev split tunes on itself (the figure XTREME's script logs for dev); evaluating test
@@ -317,6 +319,11 @@ def mined_predictions(embedded: list[tuple[Any, Any]], examples: list[dict[str, 
     candidates = mined_candidates(embedded, examples, context.device)
     if context.split == cfg.validation_split:
         threshold = best_threshold(candidates, _gold(examples))
+    elif cfg.validation_split is None:
+        raise SpecError(
+            f"Task {cfg.task!r}: retrieval search 'mine' tunes its threshold on the dev split, and the task has "
+            f"none (validation_split: null). Name the dev split in validation_split."
+        )
     else:
         dev = context.task.examples(cfg.validation_split, context.data_dir)
         dev_embedded: list[tuple[Any, Any]] = [(None, None)] * len(dev)
@@ -374,7 +381,9 @@ def rank(
     return [[-(j + 1) if last else j for j in row] for row in found.tolist()]
 
 
-def ranked_predictions(embedded: list[tuple[Any, Any]], examples: list[dict[str, Any]], context: EvalContext) -> list:
+def ranked_predictions(
+    embedded: list[tuple[Any, Any]], examples: list[dict[str, Any]], context: PredictionContext
+) -> list:
     """The ``top_k`` candidate ids of every query, from a running top-k over the embedded pool."""
     cfg = context.task.cfg
     pool = candidate_pool(cfg, context.split, context.data_dir)

@@ -21,6 +21,12 @@ The recipe of XTREME's and jiant's ``run_squad`` (BERT's original one):
   has the most context, and returns the pair with the highest start + end logit
   over all windows. With ``allow_no_answer`` (SQuAD v2) it returns "" when the
   null score (``<s>`` start + end, lowest over windows) beats that pair.
+  Ties go as in the official ``run_squad`` (stable sorts): among equal logits
+  the earlier token is the better candidate; among equal pair scores the first
+  in (window, start rank, end rank) order wins. Each window's search runs on the
+  device, as tensor operations over the whole batch (``best_spans``); the host
+  reads back one (score, first character, character after, null) row per
+  window and only picks the best window of each question.
 - The answer is cut from the original context by the tokens' character
   offsets, never decoded from tokens, so normalisation (NFKC), unknown tokens
   and whitespace do not change it, in scripts without spaces too. A token is the
@@ -34,13 +40,14 @@ import json
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from ..errors import ExportRefused, SpecError
 from ..metrics.squad import normalize_squad
 from ..spec import TaskConfig
-from . import TaskType, pad, register_task_type
+from .base import TaskType, pad, register_task_type
 from .classification import encoder_states
 
 MAX_QUESTION_TOKENS = 64
@@ -72,28 +79,66 @@ def token_span(offsets: list[list[int]], begin: int, end: int) -> tuple[int, int
     return first, last
 
 
-def max_context_window(windows: list[tuple[int, int]], position: int) -> int:
-    """Index of the window in which context token ``position`` has the most context (BERT's rule).
+def max_context(windows: list[tuple[int, int]]) -> list[list[bool]]:
+    """Per window, per token: whether this is the window in which the token has the most context (BERT's rule).
 
-    ``windows`` are ``(first token, number of tokens)``; the score is the
-    smaller of the left and right context plus 0.01 × window length; the
-    first best window wins.
+    ``windows`` are one question's ``(first context token, number of tokens)``; a
+    token's score in a window is the smaller of its left and right context plus
+    0.01 × window length, and the first best window wins. Computed once when
+    features are made, so that the span search needs no other window.
     """
-    best, best_score = -1, float("-inf")
-    for index, (first, length) in enumerate(windows):
-        if first <= position < first + length:
-            score = min(position - first, first + length - 1 - position) + 0.01 * length
-            if score > best_score:
-                best, best_score = index, score
-    return best
+    if not windows:
+        return []
+    first, length = (np.array(column)[:, None] for column in zip(*windows))
+    position = np.arange(int((first + length).max()))
+    score = np.minimum(position - first, first + length - 1 - position) + 0.01 * length
+    best = np.where((position >= first) & (position < first + length), score, -np.inf).argmax(axis=0)
+    return [(best[f : f + n] == w).tolist() for w, (f, n) in enumerate(windows)]
+
+
+def n_best(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` highest scores of each row and their positions; equal scores in position order, earlier first
+    (a stable sort, as the official ``_get_best_indexes``: ``topk`` leaves the order of ties unspecified)."""
+    values, positions = scores.sort(dim=1, descending=True, stable=True)
+    return values[:, :k], positions[:, :k]
+
+
+def best_spans(logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Each window's best answer span, searched on the logits' device: rows of (score, begin, end, null).
+
+    The ``N_BEST`` best context tokens as start and as end (``n_best``), every
+    start × end pair with ``start <= end < start + MAX_ANSWER_TOKENS`` whose start
+    has its most context in this window, scored start + end logit in float64 (the
+    sum the host's Python floats made, so equal scores stay equal), and the first
+    best pair in (start rank, end rank) order. ``begin`` and ``end`` are the
+    span's characters in the context (``[begin, end)``, from the tokens'
+    offsets), so the host needs no offsets to cut the answer out; score -inf: the
+    window offers no span. ``null`` is the ``<s>`` start + end logit (SQuAD v2's
+    no-answer score).
+    """
+    logits = logits.float()
+    outside = batch["context_mask"] == 0
+    k = min(N_BEST, logits.shape[1])
+    starts, start_at = n_best(logits[..., 0].masked_fill(outside, float("-inf")), k)
+    ends, end_at = n_best(logits[..., 1].masked_fill(outside, float("-inf")), k)
+    allowed = batch["max_context"].gather(1, start_at).bool() & (starts != float("-inf"))
+    length = end_at[:, None, :] - start_at[:, :, None]  # (batch, start rank, end rank)
+    valid = allowed[:, :, None] & (ends != float("-inf"))[:, None, :] & (length >= 0) & (length < MAX_ANSWER_TOKENS)
+    pairs = (starts.double()[:, :, None] + ends.double()[:, None, :]).masked_fill(~valid, float("-inf")).flatten(1)
+    best = pairs.argmax(dim=1, keepdim=True)  # the first of equal maxima
+    begin = batch["offsets"][..., 0].gather(1, start_at.gather(1, best // k))
+    end = batch["offsets"][..., 1].gather(1, end_at.gather(1, best % k))
+    null = (logits[:, 0, 0] + logits[:, 0, 1]).view(-1, 1)
+    return torch.cat([pairs.gather(1, best), begin.double(), end.double(), null.double()], dim=1)
 
 
 @register_task_type
-class SpanQA(TaskType):
+class SpanQA(TaskType[torch.Tensor]):
     name = "span_qa"
     fields = {"question": True, "context": True, "target": True}
     noise_fields = ("question", "context")
     default_metrics = ("squad",)
+    version = 2  # 2: each window carries its tokens' max-context flags
 
     def prepare(self, cfg: TaskConfig, example: dict[str, Any]) -> dict[str, Any]:
         example["question"], example["context"] = str(example["question"]), str(example["context"])
@@ -158,7 +203,9 @@ class SpanQA(TaskType):
                 )
         columns: dict[str, list[Any]] = defaultdict(list)
         for example, example_windows in zip(examples, windows):
-            for window in example_windows:
+            flags = max_context([(w["window_start"], len(w["offsets"])) for w in example_windows])
+            for window, window_flags in zip(example_windows, flags):
+                window["max_context"] = window_flags
                 start, end = self._label(example, window)
                 for key, value in window.items():
                     columns[key].append(value)
@@ -185,10 +232,20 @@ class SpanQA(TaskType):
         context_mask = torch.zeros_like(ids)
         for i, r in enumerate(rows):
             context_mask[i, r["context_start"] : r["context_start"] + len(r["offsets"])] = 1
+        # the context tokens' max-context flags and characters, in row-major order (numpy reads nested lists several
+        # times faster than torch.tensor does, and collating runs beside the device)
+        context = context_mask.bool()
+        max_context_mask, characters = torch.zeros_like(ids), torch.zeros((*ids.shape, 2), dtype=torch.long)
+        if context.any():
+            flags = np.concatenate([np.asarray(r["max_context"], dtype=np.int64) for r in rows])
+            pairs = np.concatenate([np.asarray(r["offsets"], dtype=np.int64).reshape(-1, 2) for r in rows])
+            max_context_mask[context], characters[context] = torch.from_numpy(flags), torch.from_numpy(pairs)
         return {
             "input_ids": ids,
             "attention_mask": (ids != pad_id).long(),
             "context_mask": context_mask,
+            "max_context": max_context_mask,
+            "offsets": characters,
             "context_start": torch.tensor([r["context_start"] for r in rows]),
             "start_positions": torch.tensor([r["start_position"] for r in rows]),
             "end_positions": torch.tensor([r["end_position"] for r in rows]),
@@ -209,28 +266,16 @@ class SpanQA(TaskType):
         return (start + end) / 2
 
     def outputs(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> list[Any]:
-        """Per window: the ``N_BEST`` best context tokens as start and as end (context-relative), and the null score."""
-        logits = logits.float()
-        outside = (batch["context_mask"] == 0).unsqueeze(-1)
-        k = min(N_BEST, logits.shape[1])
-        values, indexes = logits.masked_fill(outside, float("-inf")).topk(k, dim=1)  # (batch, k, start/end)
-        indexes = indexes - batch["context_start"].view(-1, 1, 1)
-        null = logits[:, 0, 0] + logits[:, 0, 1]
-        # read back once per batch (each read from a GPU waits for it), then split up in Python
-        scores, positions, nulls = values.cpu().tolist(), indexes.cpu().tolist(), null.cpu().tolist()
-        out = []
-        for b in range(len(nulls)):
-            best = []
-            for side in (0, 1):
-                best.append([(i[side], v[side]) for i, v in zip(positions[b], scores[b]) if v[side] != float("-inf")])
-            out.append({"starts": best[0], "ends": best[1], "null": nulls[b]})
-        return out
+        """Per window: its best span, ``(score, first character, character after)`` or None if it offers none, and
+        its null score; searched on the device and read back once per batch (each read from a GPU waits for it)."""
+        rows = best_spans(logits, batch).cpu().tolist()
+        return [{"best": None if score == float("-inf") else (score, int(begin), int(end)), "null": null}
+                for score, begin, end, null in rows]  # fmt: skip
 
     def predict(self, outputs: list[Any], features: Any, examples: list[dict[str, Any]], cfg: TaskConfig) -> list[Any]:
-        windows: dict[int, list[tuple[dict[str, Any], list[list[int]], int]]] = defaultdict(list)
-        columns = zip(outputs, features["example_index"], features["offsets"], features["window_start"])
-        for out, index, offsets, first in columns:
-            windows[index].append((out, offsets, first))
+        windows: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for out, index in zip(outputs, features["example_index"][:]):  # no other column: offsets are slow to read
+            windows[index].append(out)
         preds: list[Any] = [None] * len(examples)
         for example in examples:
             preds[example["index"]] = best_answer(example["context"], windows[example["index"]], cfg.allow_no_answer)
@@ -276,23 +321,15 @@ class SpanQA(TaskType):
         )
 
 
-def best_answer(context: str, windows: list[tuple[dict[str, Any], list[list[int]], int]], allow_no_answer: bool) -> str:
-    """The answer text of one question from the outputs of its windows (see the module docstring)."""
-    spans = [(first, len(offsets)) for _, offsets, first in windows]
-    best: tuple[float, int, int, int] | None = None  # score, window, start, end
-    for w, (out, _, first) in enumerate(windows):
-        for start, start_logit in out["starts"]:
-            if max_context_window(spans, first + start) != w:
-                continue
-            for end, end_logit in out["ends"]:
-                if start <= end < start + MAX_ANSWER_TOKENS and (best is None or start_logit + end_logit > best[0]):
-                    best = (start_logit + end_logit, w, start, end)
-    if best is None:
+def best_answer(context: str, windows: list[dict[str, Any]], allow_no_answer: bool) -> str:
+    """One question's answer text from its windows' best spans, in window order (the first best window wins)."""
+    offered = [out["best"] for out in windows if out["best"] is not None]
+    if not offered:
         return ""
-    if allow_no_answer and min(out["null"] for out, _, _ in windows) - best[0] > 0:
+    score, begin, end = max(offered, key=lambda span: span[0])
+    if allow_no_answer and min(out["null"] for out in windows) - score > 0:
         return ""
-    offsets = windows[best[1]][1]
-    return context[offsets[best[2]][0] : offsets[best[3]][1]]
+    return context[begin:end]
 
 
 def _cut_questions(questions: list[str], tokenizer: Any) -> list[str]:

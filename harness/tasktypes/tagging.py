@@ -23,7 +23,7 @@ from torch import nn
 
 from ..errors import SpecError
 from ..spec import TaskConfig
-from . import TaskType, pad, register_task_type
+from .base import TaskType, pad, register_task_type
 from .classification import encoder_states
 
 #: the label of sub-tokens that carry no tag (non-first pieces, special tokens, padding)
@@ -121,7 +121,7 @@ class TokenHead(nn.Module):
 
 
 @register_task_type
-class Tagging(TaskType):
+class Tagging(TaskType[torch.Tensor]):
     name = "tagging"
     fields = {"tokens": True, "target": True}
     noise_fields = ("tokens",)

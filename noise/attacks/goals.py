@@ -19,15 +19,19 @@ from typing import Any, Protocol
 
 
 class Scored(Protocol):
-    """What the model says about one example (``harness.query.Score``)."""
+    """What the model says about one example (``harness.query.Score``, read-only)."""
 
-    prediction: Any
-    probs: Any
-    f1: float | None
+    @property
+    def prediction(self) -> Any: ...
+    @property
+    def probs(self) -> Any: ...
+    @property
+    def f1(self) -> float | None: ...
 
 
 class Goal:
     stops = True  # stop searching an example once it is broken
+    graded = True  # the score moves with the model's probabilities (span QA's F1 moves in steps)
 
     def __init__(self, labels: list[str]) -> None:
         self.labels = labels
@@ -54,6 +58,8 @@ class Flip(Goal):
 
 
 class ZeroF1(Goal):
+    graded = False
+
     def attackable(self, example: dict[str, Any], clean: Scored) -> bool:
         return (clean.f1 or 0.0) > 0
 

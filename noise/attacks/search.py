@@ -7,7 +7,14 @@ batches however few candidates one word has. Per example:
 1. the clean text is scored (one query); an example the model gets wrong is left as it is;
 2. each attackable word is replaced by ``<unk>`` and scored (one query per word):
    the words whose loss raises the goal's score most come first (ties: text
-   order); when these queries do not fit the budget, the words go in text order;
+   order). Where the goal's score follows the model's probabilities
+   (``Goal.graded``: classification, multiple choice, tagging), a word whose
+   loss lowers it (by a ``TIE`` or more) is not tried at all: if destroying the
+   word moves the model away from the goal, one character of it rarely moves it
+   toward, and trying its candidates is where a failed attack spent most of its
+   queries. (Span QA's F1 is a step function: most words' loss leaves it as it
+   is, so every word is tried.) When these queries do not fit the budget, the words go in text
+   order, all of them;
 3. in that order, each word's candidates are scored in place of the word, on
    top of the best text so far (beam: on each of the ``beam`` best); a
    candidate replaces the current text only when it scores higher (by more
@@ -15,28 +22,31 @@ batches however few candidates one word has. Per example:
    goal is reached (tagging: never early), when ``words`` words have changed,
    when the words run out, or when the next candidates would exceed ``queries``.
 
-Scores are compared on a grid of ``TIE``, ties going to the earlier candidate,
-so the result is the same whatever the batch size.
+Scores are compared on a grid of ``TIE``, ties going to the earlier candidate.
+The harness scores candidates in query batches of a fixed size
+(``harness.attacking.QUERY_BATCH``), so the scores, and the result, are the
+same bit for bit whatever ``--batch-size`` says.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .document import UNK, Document, Slot
 from .goals import Goal, Scored
 
-#: scores closer than this are a tie (float differences from batching are far smaller)
-TIE = 1e-4
+#: scores closer than this are a tie: batching moves an fp32 probability by about 1e-7 (measured on CPU), and
+#: a barely trained model's words move it by 1e-5 to 1e-3, which a coarser grid would flatten into ties
+TIE = 1e-5
 
 
 class Transformation(Protocol):
     def candidates(self, word: str, doc_id: str, where: str) -> list[str]: ...
 
 
-Query = Callable[[list[dict[str, Any]]], list[Scored]]
+Query = Callable[[list[dict[str, Any]]], Sequence[Scored]]
 
 
 @dataclass
@@ -80,7 +90,7 @@ class _State:
     seen: set[frozenset[tuple[Slot, str]]] = field(default_factory=set)
 
 
-def _grid(score: float) -> float:
+def _grid(score: float) -> int:
     return round(score / TIE)
 
 
@@ -104,16 +114,22 @@ def attack(examples: list[dict[str, Any]], fields: list[str], task_type: str, qu
 
 
 def _rank(states: list[_State], query: Query, goal: Goal, budget: Budget) -> None:
-    """Order each example's words by leave-one-out importance (text order when it does not fit the budget)."""
-    asks = [(s, slot) for s in states for slot in s.doc.slots if 1 + len(s.doc.slots) <= budget.queries]
+    """Order each example's words by leave-one-out importance, those that do not matter left out where the
+    score is graded (all words in text order when the ranking does not fit the budget)."""
+    ranked = [s for s in states if 1 + len(s.doc.slots) <= budget.queries]
+    asks = [(s, slot) for s in ranked for slot in s.doc.slots]
     scores = query([s.doc.render({slot: UNK}) for s, slot in asks])
-    importance: dict[tuple[int, Slot], float] = {}
+    importance: dict[tuple[int, Slot], int] = {}
     for (s, slot), scored in zip(asks, scores):
-        importance[(id(s), slot)] = goal.score(s.doc.example, scored) - s.beam[0].score
+        importance[(id(s), slot)] = _grid(goal.score(s.doc.example, scored)) - _grid(s.beam[0].score)
         s.queries += 1
     for s in states:
+        s.order = list(s.doc.slots)
+    for s in ranked:
         position = {slot: i for i, slot in enumerate(s.doc.slots)}
-        s.order = sorted(s.doc.slots, key=lambda t: (-_grid(importance.get((id(s), t), 0.0)), position[t]))
+        s.order = sorted(s.doc.slots, key=lambda t: (-importance[(id(s), t)], position[t]))
+        if goal.graded:
+            s.order = [t for t in s.order if importance[(id(s), t)] >= 0]
 
 
 def _step(states: list[_State], query: Query, goal: Goal, transformation: Transformation, budget: Budget) -> None:
