@@ -26,6 +26,8 @@ MODEL_ARGS = {
     "attn_implementation": "eager, sdpa, flash_attention_2 or flex_attention",
     "trust_remote_code": "true runs the model repository's own Python code; off unless given",
 }
+#: the device types of torch a model can run on (``--device``; ``cuda:N`` names one of several)
+DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "hpu", "npu", "mtia", "xla", "meta")
 ATTENTION = ("eager", "sdpa", "flash_attention_2", "flex_attention")
 _BOOLEAN = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
@@ -37,8 +39,10 @@ def check_run(config: RunConfig, index: TaskIndex) -> RunConfig:
 
     _check_folders(config)
     tasks = [index.entry(name).name for name in config.tasks]  # did-you-mean for unknown names
-    if config.languages:
-        check_languages(tasks, config.languages, {index.task(t).language for n in tasks for t in index.expand(n)})
+    if config.languages or config.train_languages:
+        available = {index.task(t).language for n in tasks for t in index.expand(n)}
+        check_languages(tasks, config.languages or [], available)
+        check_languages(tasks, config.train_languages or [], available, "--train-language ")
     for stage in config.intermediates:
         _check_stage(stage, index)
     parse_conditions(config.noise)
@@ -46,6 +50,7 @@ def check_run(config: RunConfig, index: TaskIndex) -> RunConfig:
         parse(config.train_noise)
     if config.dtype != "auto" and config.dtype not in DTYPES:
         raise HarnessError(f"--dtype {config.dtype!r} is not one of auto, {', '.join(DTYPES)}.")
+    _check_device(config.device)
     check_model_name(config.model)
     check_hub_model(config.model, config.model_args.get("revision"))
     if config.data_dir is None:
@@ -53,15 +58,24 @@ def check_run(config: RunConfig, index: TaskIndex) -> RunConfig:
     return replace(config, tasks=tasks)
 
 
-def check_languages(tasks: list[str], languages: list[str], available: set[str]) -> None:
+def check_languages(tasks: list[str], languages: list[str], available: set[str], option: str = "") -> None:
     unknown = [lang for lang in languages if lang not in available]
     if unknown:
         close = {lang: difflib.get_close_matches(lang, sorted(available), n=1) for lang in unknown}
         hints = [f"{lang} -> {match[0]}?" for lang, match in close.items() if match]
         raise HarnessError(
-            f"Unknown language(s) {', '.join(unknown)} for tasks {', '.join(tasks)}; they cover: "
+            f"Unknown {option}language(s) {', '.join(unknown)} for tasks {', '.join(tasks)}; they cover: "
             f"{', '.join(sorted(available))}." + (f" Did you mean: {', '.join(hints)}" if hints else "")
         )
+
+
+def _check_device(device: str) -> None:
+    """The device's name (whether torch sees it is known once torch is imported)."""
+    kind, _, index = device.partition(":")
+    if device != "auto" and (kind not in DEVICE_TYPES or index and not index.isdigit()):
+        close = difflib.get_close_matches(kind, ["auto", *DEVICE_TYPES], n=1)
+        hint = f" Did you mean {close[0]}?" if close else ""
+        raise HarnessError(f"--device {device!r} is not a device.{hint} Use auto, cpu, cuda or cuda:N (or mps, xpu).")
 
 
 def _check_folders(config: RunConfig) -> None:
