@@ -39,10 +39,8 @@ def check_run(config: RunConfig, index: TaskIndex) -> RunConfig:
 
     _check_folders(config)
     tasks = [index.entry(name).name for name in config.tasks]  # did-you-mean for unknown names
-    if config.languages or config.train_languages:
-        available = {index.task(t).language for n in tasks for t in index.expand(n)}
-        check_languages(tasks, config.languages or [], available)
-        check_languages(tasks, config.train_languages or [], available, "--train-language ")
+    if config.languages:  # (training languages may be others: a translated file names its own)
+        check_languages(tasks, config.languages, {index.task(t).language for n in tasks for t in index.expand(n)})
     for stage in config.intermediates:
         _check_stage(stage, index)
     parse_conditions(config.noise)
@@ -58,13 +56,13 @@ def check_run(config: RunConfig, index: TaskIndex) -> RunConfig:
     return replace(config, tasks=tasks)
 
 
-def check_languages(tasks: list[str], languages: list[str], available: set[str], option: str = "") -> None:
+def check_languages(tasks: list[str], languages: list[str], available: set[str]) -> None:
     unknown = [lang for lang in languages if lang not in available]
     if unknown:
         close = {lang: difflib.get_close_matches(lang, sorted(available), n=1) for lang in unknown}
         hints = [f"{lang} -> {match[0]}?" for lang, match in close.items() if match]
         raise HarnessError(
-            f"Unknown {option}language(s) {', '.join(unknown)} for tasks {', '.join(tasks)}; they cover: "
+            f"Unknown language(s) {', '.join(unknown)} for tasks {', '.join(tasks)}; they cover: "
             f"{', '.join(sorted(available))}." + (f" Did you mean: {', '.join(hints)}" if hints else "")
         )
 

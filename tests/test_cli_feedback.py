@@ -27,8 +27,6 @@ MISTAKES = {
     "model args": (["--tasks", "xnli", "--model-args", "revison=v2"], "unknown key 'revison'. Did you mean 'revision'?"),
     "dtype": (["--tasks", "xnli", "--dtype", "bf61"], "--dtype 'bf61' is not one of auto, float32"),
     "device": (["--tasks", "xnli", "--device", "cudaa"], "--device 'cudaa' is not a device. Did you mean cuda?"),
-    "train language": (["--tasks", "xnli", "--train-language", "de,xx"],
-                       "Unknown --train-language language(s) xx for tasks xnli; they cover:"),
     "data dir": (["--tasks", "xnli", "--data_dir", "no-such-folder"], "--data-dir no-such-folder: no such folder."),
     "model folder": (["--tasks", "xnli", "--model", "./no-such-model"], "--model ./no-such-model: no such folder."),
     "hub model offline": (["--tasks", "xnli", "--model", "xlm-roberta-base"],
