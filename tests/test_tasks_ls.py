@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
+from harness import cli as cli_module
 from harness.cli import cli
 
 
@@ -24,8 +25,11 @@ def _names(table: str) -> list[str]:
     ]
 
 
-def test_benchmark_groups_are_listed_as_groups_with_their_tasks():
-    result = CliRunner().invoke(cli, ["tasks", "ls"], env={"COLUMNS": "250"})
+def test_benchmark_groups_are_listed_as_groups_with_their_tasks(monkeypatch):
+    # the CLI's console takes its width when harness.cli is imported, whatever COLUMNS says later: wide enough
+    # that no member list wraps
+    monkeypatch.setattr(cli_module.console, "width", 250)
+    result = CliRunner().invoke(cli, ["tasks", "ls"])
     assert result.exit_code == 0, result.output
     sections = _sections(result.output)
     assert list(sections) == ["Benchmark", "Tasks", "Tags"]
