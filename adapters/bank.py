@@ -281,7 +281,7 @@ class ModelBank:
             "seed": config.seed,
             "tasks": [job.family for job in jobs],
             "heads": {job.head_name: sorted({t.family for t in job.tasks}) for job in jobs},  # file -> families
-            "task_types": sorted({job.lead.cfg.task_type for job in jobs}),
+            "task_types": sorted({job.lead.type.name for job in jobs}),
             "versions": {job.family: job.lead.cfg.version for job in jobs},
             "base_model": base.name,
             "base_fingerprint": base.fingerprint,

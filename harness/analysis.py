@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from .metrics import METRICS, QA_SCORE, metrics_from_sums
+from .errors import HarnessError
+from .metrics import QA_SCORE, Metric, get_metric, metrics_from_sums
 from .results import CellStore
 from .stats import Combine, Estimate, Stratum, adjust, interval, point, randomisation_test, worst_case
 from .tables import Table
@@ -33,6 +34,14 @@ def direction(record: dict[str, Any]) -> int:
 
 def metric_value(record: dict[str, Any], metric: str) -> float:
     return float(record["metrics"].get(metric, record["score"] if metric == record["score_name"] else np.nan))
+
+
+def _metrics(record: dict[str, Any]) -> list[Metric] | None:
+    """The record's metrics as this process knows them; None when one is not (a plugin's, not loaded here)."""
+    try:
+        return [get_metric(entry["metric"]) for entry in record["spec"]["metric_list"]]
+    except HarnessError:
+        return None
 
 
 @dataclass
@@ -52,8 +61,12 @@ class Analysis:
         if self.store is None or not key:
             return None
         if key not in self._outcomes:
-            self._outcomes[key] = self.store.outcomes(key) if record.get("outcomes") else None
-            if self._outcomes[key] is None:
+            known = not record.get("outcomes") or _metrics(record) is not None
+            self._outcomes[key] = self.store.outcomes(key) if record.get("outcomes") and known else None
+            if not known:
+                self.notes.append(f"{record['family']}: a metric of its spec is not known to this process (a plugin "
+                                  f"not loaded here?): its numbers have no interval or test.")  # fmt: skip
+            elif self._outcomes[key] is None:
                 self.missing.add(key)
         return self._outcomes[key]
 
@@ -168,11 +181,11 @@ class Analysis:
         """The per-example score that ranks conditions for the worst case, over all of a record's columns."""
         columns = sorted(record["outcomes"])
         scorers = []
-        for entry in record["spec"]["metric_list"]:
-            outcomes = METRICS[entry["metric"]].outcomes
+        for metric in _metrics(record) or []:
+            outcomes = metric.outcomes
             if outcomes is None or outcomes.example_score is None:
                 continue
-            at = [columns.index(f"{entry['metric']}:{c}") for c in outcomes.columns]
+            at = [columns.index(f"{metric.name}:{c}") for c in outcomes.columns]
             scorers.append((at, outcomes.example_score))
         if not scorers:
             return None

@@ -30,7 +30,7 @@ def attack_table(records: list[dict[str, Any]]) -> Table | None:
     """Per task, intermediate, attack and language: clean score, random-noise drops, score under attack,
     its drop, success rate, words changed, queries per example, budget exhausted (None without attacks)."""
     records = [r for r in records if r.get("role") != "intermediate"]
-    attacked = [r for r in records if _is_attack(r)]
+    attacked = sorted((r for r in records if _is_attack(r)), key=_row_order(records))
     if not attacked:
         return None
     by_model: dict[tuple[Any, ...], dict[str, dict[str, Any]]] = {}
@@ -53,6 +53,14 @@ def attack_table(records: list[dict[str, Any]]) -> Table | None:
                      "(span QA: F1 > 0; tagging: a word right) that the attack breaks; queries per attacked example, "
                      "the clean one included.")  # fmt: skip
     return table
+
+
+def _row_order(records: list[dict[str, Any]]) -> Any:
+    """Rows by task (as the run lists them), attack, language (en first) and intermediate (none first), whatever
+    order the store gives the records in."""
+    families = {f: i for i, f in enumerate(dict.fromkeys(r["family"] for r in records))}
+    return lambda r: (families[r["family"]], str(r["condition"]), r["language"] != "en", r["language"],
+                      r.get("intermediate") != "none", str(r.get("intermediate")))  # fmt: skip
 
 
 def _source(attack: dict[str, Any]) -> str:

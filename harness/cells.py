@@ -29,11 +29,12 @@ from .attacking import evaluate_attack
 from .config import RunConfig
 from .evaluation import EvalContext, auto_batching, compiled_forwards, predict_features
 from .features import featurize
-from .metrics import METRICS, compute, example_outcomes, headline, scorers
+from .metrics import compute, example_outcomes, get_metric, headline, scorers
 from .models import Base, evaluation_weights
 from .paths import file_name
 from .planning import TrainingJob, eval_split_of
 from .results import CellStore, write_samples
+from .sample import data_setting
 from .spec import stable_hash
 from .task import Task
 from .training import TaskModel
@@ -68,6 +69,12 @@ class Cell:
     skipped: str | None = None  # why this language cannot take the condition (a missing dictionary): never scored
     #: positions of the examples scored (the --limit sample), when the others are there as the retrieval pool
     scored: list[int] | None = None
+
+    @property
+    def scorable(self) -> bool:
+        """Whether the examples scored have any gold answer (``TaskType.scorable``)."""
+        scored = self.examples if self.scored is None else [self.examples[i] for i in self.scored]
+        return self.task.type.scorable(scored, self.task.cfg)
 
     @property
     def pool(self) -> dict[str, Any] | None:
@@ -227,7 +234,9 @@ class Evaluator:
         metrics = compute(task.metric_list, references, predictions, language=task.language)
         score_name, score, table_metrics = headline(metrics)
         outcomes = example_outcomes(task.metric_list, references, predictions, task.language)
-        directions = {m["metric"]: METRICS[m["metric"]].higher_is_better for m in task.metric_list}
+        directions = {
+            metric.name: metric.higher_is_better for metric in (get_metric(m["metric"]) for m in task.metric_list)
+        }
         record = {
             "key": key, "task": task.cfg.task, "family": task.family, "language": task.language,
             "condition": cell.condition, "noise": cell.noise, "train_noise": config.train_noise, "role": trained.role,
@@ -238,7 +247,8 @@ class Evaluator:
             "train_language": cell.job.train_language,
             "zero_shot": task.language not in (cell.job.train_language or "").split(","),
             "metrics": metrics, "higher_is_better": directions, "outcomes": sorted(outcomes) if outcomes else None,
-            "settings": {k: getattr(config, k) for k in COMPARED_SETTINGS}, "score": score, "score_name": score_name,
+            "settings": {**{k: getattr(config, k) for k in COMPARED_SETTINGS}, **data_setting(config.data_dir)},
+            "score": score, "score_name": score_name,
             "table_metrics": table_metrics, "scorers": scorers(task.metric_list),
             "n": len(examples), "doc_ids": [e["id"] for e in examples] if config.limit is not None else None,
             "pool": cell.pool and {**cell.pool, "limited": config.limit is not None and config.limit_pool},

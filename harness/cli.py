@@ -29,6 +29,7 @@ from harness.noise.cli import noise as noise_commands
 
 from .errors import HarnessError
 from .jsonio import dumps
+from .plugins import plugin_option
 
 console = Console()
 err_console = Console(stderr=True)
@@ -210,6 +211,7 @@ MODEL_AND_DATA = options(
     click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
                  help="Local data laid out like XTREME's download/ folder; without it, data comes from the hub."),
     include_path_option,
+    plugin_option,
     click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
                  help="Results folder: records/ (one per finished cell) and one folder per run."),
     click.option("--adapter-dir", type=click.Path(path_type=Path),
@@ -219,7 +221,8 @@ MODEL_AND_DATA = options(
     click.option("--train-split", help="Fine-tune on this split instead of the spec's training split; if it is "
                  "also the evaluation split, a seeded half trains and the other half is evaluated."),
     click.option("--limit", type=Limit(), help="Evaluate a seeded sample of N docs per language, or a share of "
-                 "them (0.1: a tenth, rounded up); Tatoeba/BUCC: N queries against the whole pool."),
+                 "them (0.1: a tenth, rounded up); Tatoeba/BUCC: N queries against the whole pool; the smoke model "
+                 "also trains on at most N."),
     click.option("--limit-pool", is_flag=True, help="With --limit, Tatoeba/BUCC search only the sampled sentences "
                  "(faster; scores not comparable to full-pool ones, and tables say so)."),
     click.option("--max-train-examples", type=click.IntRange(min=1), help="Train on a seeded sample of N examples."),
@@ -353,6 +356,8 @@ def print_tables(tables: list[Any]) -> None:
     "XTREME-R: 14 of XLM-R Large's 24].",
 )
 @click.option("--log-samples", is_flag=True, help="Also write per-example predictions (JSONL).")
+@click.option("--train-unscorable", is_flag=True, help="Train a task even when none of its evaluation cells can "
+              "be scored (no gold labels, e.g. XTREME's blanked TyDiQA dev answers); by default it is skipped.")  # fmt: skip
 @click.option(
     "--noise",
     multiple=True,
@@ -415,9 +420,22 @@ def run_grid(tasks: str | None, languages: str | None, intermediates: str, train
              slurm_time: int, slurm_cluster: str,
              **options: Any) -> None:  # fmt: skip
     from .config import split_stages
+    from .replay import fingerprint, remember, replay
+    from .sample import default_data_dir
 
     if not tasks:
         raise HarnessError("harness run needs --tasks (or a tasks: key in the --config file), e.g. --tasks xnli.")
+    if options["data_dir"] is None:  # offline without data: the sample embedded in the package
+        options["data_dir"] = default_data_dir(_csv(tasks), list(include_paths), err_console)
+    plan = None
+    if not (dry_run or options["no_resume"] or options["log_samples"]):
+        plan = fingerprint({**options, "tasks": tasks, "languages": languages, "intermediates": intermediates,
+                            "train_languages": train_languages, "include_paths": include_paths, "noise": noise})  # fmt: skip
+        replayed = replay(options["output"], plan)
+        if replayed is not None:
+            show_results(*replayed, note="nothing to do: every cell of this plan is recorded")
+            return
+
     configs = make_configs(_csv(tasks), languages=_csv(languages) or None, include_paths=list(include_paths),
                            noise=list(noise), intermediates=split_stages(intermediates),
                            train_languages=_csv(train_languages) or None, **options)  # fmt: skip
@@ -439,6 +457,12 @@ def run_grid(tasks: str | None, languages: str | None, intermediates: str, train
         else:
             LocalExecutor(err_console).run(units)
         results = [runner.finish() for runner in runners]
+    remember(configs[0].output, plan, results, len(units))
+    show_results(results, len(units))
+
+
+def show_results(results: list[dict[str, Any]], units: int, note: str = "") -> None:
+    """The tables of one run, or of the runs of a seeds × methods grid together, and where the results are."""
     if len(results) == 1:
         print_tables(results[0]["table_objs"])
     else:
@@ -446,11 +470,11 @@ def run_grid(tasks: str | None, languages: str | None, intermediates: str, train
         from .results import CellStore
 
         records = [r for result in results for r in result["results"]]
-        skipped = CellStore(configs[0].output).scan().skipped  # files in records/ that are not records: said
-        print_tables(all_tables(records, runners[0].index.benchmarks(), f"{len(results)} runs (seeds × methods)",
+        skipped = CellStore(results[0]["run_dir"].parent).scan().skipped  # files in records/ that are not records
+        print_tables(all_tables(records, results[0]["benchmarks"], f"{len(results)} runs (seeds × methods)",
                                 skipped))  # fmt: skip
     runs = ", ".join(str(result["run_dir"] / "results.json") for result in results)
-    err_console.print(f"Done: {len(units)} units. Results: {runs}")
+    err_console.print(f"Done: {units} units{f' ({note})' if note else ''}. Results: {runs}")
 
 
 @cli.command()
@@ -526,7 +550,7 @@ def tasks_ls(include_paths: tuple[Path, ...], show_all: bool) -> None:
         table.add_row(
             name,
             entry.kind,
-            members[0].task_type if members else "",
+            str(members[0].task_type) if members else "",
             members[0].role if members else "",
             f"{len(langs)}: {' '.join(langs)}",
         )
@@ -564,14 +588,23 @@ def tasks_show(name: str, include_paths: tuple[Path, ...]) -> None:
 
 @tasks.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-def tasks_validate(paths: tuple[Path, ...]) -> None:
-    """Check task and group YAML files (keys, includes, hooks, templates' syntax)."""
-    from .validate import validate_paths
+@plugin_option
+def tasks_validate(paths: tuple[Path, ...], plugins: list[str]) -> None:
+    """Check task and group YAML files (keys, includes, hooks, templates' syntax, the plugins they use)."""
+    from .validate import plugin_rows, validate_paths
 
     checked, imported = validate_paths(list(paths))
     console.print(f"[green]OK[/]: {len(checked)} file(s) valid.")
     if imported:
         console.print(f"They import Python code (run it only if you trust it): {', '.join(map(str, imported))}")
+    rows = plugin_rows()
+    if rows:
+        table = RichTable(title="Plugins (registered from outside the package)", title_justify="left")
+        for column in ("kind", "name", "defined by", "file"):
+            table.add_column(column, overflow="fold")
+        for kind, name, origin in rows:
+            table.add_row(kind, name, origin.qualname, origin.file)
+        console.print(table)
 
 
 @tasks.command("generate")
@@ -659,7 +692,9 @@ def report(output: Path, fmt: str, plot: Path | None, include_paths: tuple[Path,
 @click.option("--out", type=click.Path(path_type=Path), help="Destination [default: RUN_DIR/xtreme].")
 @click.option("--intermediate", default="none", show_default=True, help="Which intermediate's model.")
 @click.option("--condition", default="clean", show_default=True, help="Which condition (clean or a noise spec).")
-def export_predictions(run_dir: Path, fmt: str, out: Path | None, intermediate: str, condition: str) -> None:
+@plugin_option  # a plugin's task type writes its own files
+def export_predictions(run_dir: Path, fmt: str, out: Path | None, intermediate: str, condition: str,
+                       plugins: list[str]) -> None:  # fmt: skip
     """Write a run's predictions (and gold answers) as google-research/xtreme's evaluate.py reads them.
 
     One folder per task, test-<lang> files in the format evaluate.py's reader for that task expects, and the

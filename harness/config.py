@@ -66,6 +66,10 @@ class RunConfig:
     stack: str = "frozen"  # how a LoRA target adapter sits on an intermediate one: frozen | continue | merge
     temperature: float = 1.0  # multi-task intermediate sampling: 1 = size-proportional
     mixed: bool = True  # evaluate LoRA combinations in mixed-adapter batches where possible
+    #: train targets even when none of their evaluation cells can be scored (no gold labels); their rows stay empty
+    train_unscorable: bool = False
+    #: --plugin modules and .py files (absolute paths) whose registrations the run needs, loaded by every worker
+    plugins: list[str] = field(default_factory=list)
 
 
 #: the stage part that mixes masked-LM batches on unlabelled multilingual text into a stage (``anli+mlm``)

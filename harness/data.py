@@ -111,8 +111,8 @@ def load_local(cfg: TaskConfig, split: str, data_dir: Path, lang: str | None = N
     lang = lang or split_language(cfg, split)
     files = local_files(cfg, split, data_dir, lang)
     fmt = cfg.data_format or Path(files[0]).suffix.lstrip(".")
-    if fmt not in READERS:
-        raise DataError(f"Task {cfg.task!r}: unknown data_format {fmt!r}; known readers: {', '.join(sorted(READERS))}.")
+    where = cfg.source.where("data_format") if cfg.source and "data_format" in cfg.source.data else f"Task {cfg.task!r}"
+    reader = READERS.resolve(fmt, where)
     empty = [f for f in files if Path(f).stat().st_size == 0]
     if empty:
         raise DataError(
@@ -126,7 +126,7 @@ def load_local(cfg: TaskConfig, split: str, data_dir: Path, lang: str | None = N
         **render(templated, source_context(cfg, split, lang), where=f"{cfg.task}: data_kwargs"),
     }
     try:
-        return READERS[fmt](files, **kwargs)
+        return reader(files, **kwargs)
     except DataError:
         raise
     except Exception as exc:  # a reader failing on a malformed file

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .analysis import Analysis
-from .plots import noise_axis
+from .plots import condition_axes
 from .report import Table, all_tables, setting_value, skipped_table, target_records, varying_keys
 from .stats import Estimate
 
@@ -101,7 +101,11 @@ def page(
         body += [t.to_html() for t in tables]
         robustness = next((t for t in tables if t.title.startswith("Robustness")), None)
         leaderboard = tables[0]
-        figures = [delta_heatmap(robustness), noise_curves(robustness), language_bars(leaderboard)]
+        figures = [
+            delta_heatmap(robustness),
+            noise_curves(robustness, condition_axes(records)),
+            language_bars(leaderboard),
+        ]
         body += [f"<figure>{svg}<figcaption>{html.escape(caption)}</figcaption></figure>"
                  for svg, caption in (f for f in figures if f)]  # fmt: skip
     body += [t.to_html() for t in (skipped_table(skipped), analysis.notes_table()) if t]
@@ -187,12 +191,14 @@ def delta_heatmap(robustness: Table | None) -> tuple[str, str] | None:
     ), "Δ against no intermediate task (mean over languages); * significant after correction; blue = better."
 
 
-def noise_curves(robustness: Table | None) -> tuple[str, str] | None:
-    """Score against noise rate per task, a line per setting (intermediate) and kind of noise, 95% bands."""
+def noise_curves(robustness: Table | None, rates: Mapping[str, tuple[str, float]]) -> tuple[str, str] | None:
+    """Score against noise rate per task, a line per setting (intermediate) and kind of noise, 95% bands.
+
+    ``rates``: each noise condition's (kind, rate), from its records (``plots.condition_axes``)."""
     if robustness is None:
         return None
     col = _columns(robustness)
-    conditions = [c for c in robustness.columns[robustness.label_columns :] if c == "clean" or _is_condition(c)]
+    conditions = [c for c in robustness.columns[robustness.label_columns :] if c == "clean" or c in rates]
     noisy = [c for c in conditions if c != "clean"]
     if not noisy or "clean" not in conditions:
         return None
@@ -204,7 +210,7 @@ def noise_curves(robustness: Table | None) -> tuple[str, str] | None:
             label = " · ".join(str(v) for v in row[1 : robustness.label_columns]) or family
             kinds: dict[str, list[tuple[float, Estimate]]] = {}
             for c in noisy:
-                kind, rate = noise_axis(c)
+                kind, rate = rates[c]
                 if isinstance(row[col[c]], Estimate):
                     kinds.setdefault(kind, []).append((rate, row[col[c]]))
             for kind, points in kinds.items():
@@ -223,16 +229,6 @@ def noise_curves(robustness: Table | None) -> tuple[str, str] | None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize="x-small")
     return _svg(fig), "Score against noise rate; bands: 95% bootstrap intervals."
-
-
-def _is_condition(column: str) -> bool:
-    if column.startswith(("drop ", "rel. drop ", "Δ ")) or column == "worst case":
-        return False
-    try:
-        noise_axis(column)
-    except Exception:  # noqa: BLE001 - any column that does not parse as a noise spec is not a condition
-        return False
-    return True
 
 
 def language_bars(leaderboard: Table) -> tuple[str, str] | None:

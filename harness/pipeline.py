@@ -21,13 +21,24 @@ safe to share between processes (``harness.locks``).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.progress import Task as ProgressTask
+from rich.text import Text
 
 from harness.adapters.bank import ModelBank, Trained, stage_key
 from harness.adapters.lora import LoraHost
@@ -42,7 +53,7 @@ from .hub import SMOKE_PRESETS
 from .jsonio import loads
 from .mlm import MlmMix, held_out_text, read_corpus
 from .models import Base, identify_base, load_base, resolve_device, resolve_dtype
-from .paths import cache_root, remove_stale_temps, write_atomic
+from .paths import cache_root, remove_stale_temps
 from .planning import (
     TrainingJob,
     check_metrics,
@@ -50,13 +61,17 @@ from .planning import (
     plan_training,
     resolve_tasks,
     skip_missing_languages,
+    smoke_train_limit,
     train_args,
     train_language_variants,
 )
+from .plugins import load_plugins
 from .preflight import check_run
 from .registry import TaskIndex
+from .replay import save_run
 from .report import Table, all_tables, benchmark_scores, group_scores, target_records
-from .results import CellStore, environment, write_json, write_samples
+from .results import CellStore, environment, write_samples
+from .sample import data_setting
 from .spec import stable_hash
 from .task import DocSelection, Task
 
@@ -81,6 +96,13 @@ class Unit:
     deps: tuple[str, ...] = ()  # keys of the units that must be done first
     outputs: tuple[str, ...] = ()  # what exists once it is done: the artefact key, or the record keys
     work: float = 0.0  # examples × epochs (train) or examples × models (eval): the estimate of work left
+
+
+class RateColumn(ProgressColumn):
+    """Steps (training) or features (evaluation) per second; rich's own speed column formats bytes."""
+
+    def render(self, task: ProgressTask) -> Text:
+        return Text(f"{task.speed:,.1f}/s" if task.speed else "", style="progress.data.speed")
 
 
 #: this process's runners, one per run configuration: each keeps its planned data and trained stages
@@ -110,6 +132,7 @@ class Runner:
 
     def __init__(self, config: RunConfig, console: Console | None = None) -> None:
         self.console = console or Console(stderr=True)
+        load_plugins(config.plugins)  # before anything names what they register (a worker loads them here)
         self.index = TaskIndex(config.include_paths)
         self.config = config = check_run(config, self.index)  # every argument mistake, before data or models
         self.device = resolve_device(config.device)
@@ -117,6 +140,7 @@ class Runner:
         self.smoke = config.model in SMOKE_PRESETS
         self.timings: dict[str, float] = {}
         self.skipped: dict[str, list[str]] = {}  # family -> languages without local files, not run
+        self.unscorable: dict[str, str] = {}  # family -> why it was not trained: no cell could be scored
         self.store = ArtefactStore(config.adapter_dir)
         self.events: list[str] = []
         self.conditions = parse_conditions(config.noise)
@@ -125,6 +149,15 @@ class Runner:
         self.stages: dict[str, list[TrainingJob]] = {}
         self.bank: ModelBank | None = None
         self.evaluator: Evaluator | None = None
+
+    @contextmanager
+    def step(self, what: str) -> Iterator[None]:
+        """A status line with a spinner while a step that can take seconds runs (on a terminal; nothing in a log)."""
+        if not what:
+            yield
+            return
+        with self.console.status(what):
+            yield
 
     def say(self, message: str) -> None:
         self.events.append(message)
@@ -146,28 +179,60 @@ class Runner:
         """Tasks, training jobs, intermediate stages and cells with their (noised) examples; no model is loaded."""
         start, config = time.perf_counter(), self.config
         self.remove_stale_temps()
-        tasks, skipped = skip_missing_languages(resolve_tasks(config.tasks, config, self.index), config)
-        self.skipped = skipped
-        check_metrics(tasks)
-        for family, languages in skipped.items():
-            self.say(f"[yellow]{family}[/]: no local files for {' '.join(languages)} under {config.data_dir}; skipped")
-        self.tasks = tasks
-        self.jobs = self.plan(train_language_variants(tasks, config.train_languages), noisy=True)
-        clean = [self.clean_cell(task, job) for job in self.jobs for task in job.tasks]
-        self.stages = {name: self.stage_jobs(name, clean) for name in self.intermediate_names()}
+        with self.step(f"Reading the data of {', '.join(config.tasks)}"):
+            tasks, skipped = skip_missing_languages(resolve_tasks(config.tasks, config, self.index), config)
+            self.skipped = skipped
+            check_metrics(tasks)
+            for family, languages in skipped.items():
+                self.say(f"[yellow]{family}[/]: no local files for {' '.join(languages)} under {config.data_dir}; "
+                         f"skipped")  # fmt: skip
+            self.tasks = tasks
+            self.jobs = self.plan(train_language_variants(tasks, config.train_languages), noisy=True)
+            if (
+                self.smoke
+                and config.max_train_examples is None
+                and any(job.trainable and len(job.examples) >= smoke_train_limit(config) for job in self.jobs)
+            ):
+                self.say(f"smoke model: training capped at {smoke_train_limit(config)} examples per task "
+                         f"({'--limit' if config.limit else 'the preset'}; --max-train-examples N sets it)")  # fmt: skip
+            clean = [self.clean_cell(task, job) for job in self.jobs for task in job.tasks]
+            clean = self.skip_unscorable(clean)
+            self.stages = {name: self.stage_jobs(name, clean) for name in self.intermediate_names()}
         noises = [c for c in self.conditions if isinstance(c, NoiseSpec)]
-        cells = clean + [Cell(v.task, c.job, v.condition, v.examples, v.record, scored=c.scored, skipped=v.skipped)
-                         for c in clean for v in noisy_variants(c.task, c.examples, noises, config.noise_seed)]  # fmt: skip
+        with self.step(f"Noising {len(clean)} cells under {', '.join(str(n) for n in noises)}" if noises else ""):
+            cells = clean + [Cell(v.task, c.job, v.condition, v.examples, v.record, scored=c.scored, skipped=v.skipped)
+                             for c in clean for v in noisy_variants(c.task, c.examples, noises, config.noise_seed)]  # fmt: skip
         cells += attack_cells(clean, self.conditions)  # their examples are made per model, when evaluated
         check_dictionaries(cells, config.data_dir)
         for cell in cells:
             if cell.skipped:
                 self.say(f"[yellow]{cell.task.name}[/] under {cell.condition}: skipped ({cell.skipped})")
         self.cells = sorted(cells, key=lambda c: self.jobs.index(c.job))  # a job's cells together: its models stay
-        self.base_id = identify_base(config.model, model_args=config.model_args)
+        with self.step("Building the tiny smoke model (once per machine, from the corpus shipped in the package)"
+                       if self.smoke else f"Identifying base model {config.model}"):  # fmt: skip
+            self.base_id = identify_base(config.model, model_args=config.model_args)
         _RUNNERS[stable_hash(asdict(config))] = self
         self.timings["prepare_data_s"] = time.perf_counter() - start
         return self
+
+    def skip_unscorable(self, clean: list[Cell]) -> list[Cell]:
+        """Training jobs none of whose evaluation cells can be scored (no gold labels: XTREME's download blanks
+        TyDiQA's dev answers) are not trained, and their cells not evaluated, unless --train-unscorable: said
+        now, at planning (so in --dry-run too), and in the tables' caption. Returns the cells kept."""
+        for job in list(self.jobs):
+            cells = [c for c in clean if c.job is job]
+            if not job.trainable or any(c.scorable for c in cells):
+                continue
+            languages = " ".join(dict.fromkeys(c.task.language for c in cells))
+            reason = (f"no gold labels in its {eval_split_of(job.lead, self.config)} data ({languages}): no cell "
+                      f"can be scored")  # fmt: skip
+            if self.config.train_unscorable:
+                self.say(f"[yellow]{job.family}[/]: {reason}; trained anyway (--train-unscorable), its rows stay empty")
+                continue
+            self.say(f"[yellow]{job.family}[/]: {reason}, so it is not trained (--train-unscorable trains it anyway)")
+            self.unscorable[job.family] = reason
+            self.jobs = [j for j in self.jobs if j is not job]
+        return [c for c in clean if any(c.job is j for j in self.jobs)]
 
     def units(self) -> list[Unit]:
         """The plan: train each intermediate stage, each target on each stage, then evaluate each cell under
@@ -311,7 +376,7 @@ class Runner:
         """What killed runs left half-written (temporaries whose writer is dead), removed before this run writes."""
         output, cache = self.config.output, cache_root()
         folders = [self.store.root, output / "records", output / "predictions", output / "samples",
-                   cache / "features", cache / "tiny"]  # fmt: skip
+                   output / "plans", cache / "features", cache / "tiny"]  # fmt: skip
         removed = [path for folder in folders for path in remove_stale_temps(folder)]
         if removed:
             self.say(f"Removed {len(removed)} temporary file(s) left by killed runs: "
@@ -348,7 +413,8 @@ class Runner:
             started, config = time.perf_counter(), self.config
             resident = (config.model, stable_hash(config.model_args), config.method)
             if resident not in _RESIDENT:
-                base = load_base(config.model, model_args=config.model_args)
+                with self.step(f"Loading base model {config.model}"):
+                    base = load_base(config.model, model_args=config.model_args)
                 _RESIDENT[resident] = (base, LoraHost(base.encoder) if config.method == "lora" else None)
             base, host = _RESIDENT[resident]
             self.bank = ModelBank(base, self.store, config, self.device, self.dtype, self.say, self.progress, host)
@@ -390,8 +456,9 @@ class Runner:
 
     def progress(self) -> Progress:
         """A transient bar on a terminal; nothing in a log file (rich would leave a blank line per bar there)."""
-        return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=self.console, transient=True, disable=not self.console.is_terminal)  # fmt: skip
+        return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
+                        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=self.console,
+                        transient=True, disable=not self.console.is_terminal)  # fmt: skip
 
     # -- results -------------------------------------------------------------------------------
 
@@ -412,6 +479,8 @@ class Runner:
                 groups[family]["reason"] = (
                     f"no local files for any of its languages under {self.config.data_dir}: not run"
                     if family in self.skipped and not run
+                    else f"{self.unscorable[family]}: not trained"
+                    if family in self.unscorable
                     else "no records: none of its cells was scored in this run"
                 )
         families = set(groups)
@@ -458,26 +527,22 @@ class Runner:
         config, base, records, tasks = self.config, self.base_id, self.records(), self.tasks
         if config.log_samples:
             self.fill_samples(records)
-        title = f"{base.label} · {config.method} · seed {config.seed} · {config.split}"
-        skipped = CellStore(config.output).scan().skipped  # files in the store that are not records: said, not hidden
-        tables = all_tables(records, self.index.benchmarks(), title, skipped)
-        run_id = (
-            datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + stable_hash([r["key"] for r in records], 6)
+        title = f"{base.label} · {config.method} · seed {config.seed} · {config.split}" + (
+            " · the embedded data sample" if data_setting(config.data_dir) else ""
         )
+        skipped = CellStore(config.output).scan().skipped  # files in the store that are not records: said, not hidden
+        benchmarks = self.index.benchmarks()
+        tables = all_tables(records, benchmarks, title, skipped, unscorable=self.unscorable)
         result = {
-            "run_id": run_id,
             "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
             "model": {"name": base.name, "label": base.label, "fingerprint": base.fingerprint, "smoke": base.smoke},
             "environment": environment(),
             "tasks": {t.cfg.task: t.cfg.to_dict() for t in tasks},
             "groups": self.group_scores(tasks, records),
             "results": records,
-            "tables": [{"title": t.title, "columns": t.columns, "rows": t.json_rows()} for t in tables],
             "timings": self.timings,
             "events": self.events,
             "skipped_records": [{"file": str(s.path), "reason": s.reason} for s in skipped],
+            "unscorable": self.unscorable,
         }
-        run_dir = config.output / run_id
-        write_json(run_dir / "results.json", result)
-        write_atomic(run_dir / "results.md", "\n".join(t.to_markdown() for t in tables))
-        return {**result, "table_objs": tables, "run_dir": run_dir}
+        return save_run(config.output, result, tables, title, benchmarks)

@@ -20,26 +20,38 @@ from .report import condition_averages, target_records, varying_keys
 Curves = dict[str, dict[str, list[tuple[float, float]]]]
 
 
-def noise_axis(condition: str) -> tuple[str, float]:
-    """(kind of noise, total rate): ``typo:0.1+drop:0.05`` → (``typo+drop``, 0.15); clean → ("", 0)."""
-    from harness.noise import parse
+def noise_axis(noise: dict[str, Any] | None) -> tuple[str, float]:
+    """(kind of noise, total rate) of a record's ``noise``: ``typo:0.1+drop:0.05`` → (``typo+drop``, 0.15);
+    clean and attacks (no rate axis) → ("", 0).
 
-    if condition == "clean" or condition.startswith(("attack:", "attack-set:")):  # attacks have no rate axis
+    Read from the steps the record holds, never by parsing its condition name: a
+    report must work where the perturbation is unknown (a plugin not loaded here).
+    """
+    from harness.noise.spec import Step
+
+    if not noise or not noise.get("steps"):
         return "", 0.0
-    spec = parse(condition)
-    options = str(spec).split("+")[len(spec.steps) :]  # fields=..., answers=...: other kinds of noise
-    return "+".join([s.structure for s in spec.steps] + options), sum(s.rate for s in spec.steps)
+    steps = [Step.from_record(step) for step in noise["steps"]]
+    options = str(noise["spec"]).split("+")[len(steps) :]  # after the steps: fields=, answers=... (other kinds)
+    return "+".join([s.structure for s in steps] + options), sum(s.rate for s in steps)
+
+
+def condition_axes(records: list[dict[str, Any]]) -> dict[str, tuple[str, float]]:
+    """Each noise condition of the records → its (kind, rate) axis; clean and attacks have none."""
+    axes = {r["condition"]: noise_axis(r.get("noise")) for r in records}
+    return {condition: axis for condition, axis in axes.items() if axis[0]}
 
 
 def robustness_curves(records: list[dict[str, Any]]) -> Curves:
     """task family → line label → [(rate, score)] sorted by rate, clean first."""
     records = target_records(records)
     settings = [k for k in varying_keys(records) if k != "condition"]
+    axes = condition_axes(records)
     curves: Curves = {}
     for (family, *setting), by_condition in condition_averages(records, settings).items():
         lines: dict[str, list[tuple[float, float]]] = {}
         for condition, score in by_condition.items():
-            kind, rate = noise_axis(condition)
+            kind, rate = axes.get(condition, ("", 0.0))
             if kind and not math.isnan(score):
                 lines.setdefault(kind, []).append((rate, score))
         clean = by_condition.get("clean")

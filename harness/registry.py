@@ -1,7 +1,9 @@
 """The task index: every ``*.yaml`` under ``tasks/`` and the user's ``--include-path`` folders.
 
 Indexing reads YAML only (``!function`` hooks stay unresolved), so listing
-hundreds of per-language tasks imports no task code. Files meant only to be
+hundreds of per-language tasks imports no task code; the one exception is a
+user folder's ``plugins.py`` (``harness.plugins``), imported so that the names
+it registers are known to the specs and ``--noise`` options that use them. Files meant only to be
 included have no ``.yaml`` ending and are never indexed. A user folder may
 override a built-in name; two files with one name inside one folder are an
 error, since which one wins would be an accident of file order.
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from .errors import SpecError, TaskNotFound
+from .plugins import load_include_path_plugins
 from .spec import GroupConfig, TaskConfig, parse_group, parse_task
 from .yamlio import RawSpec, read_spec
 
@@ -46,6 +49,7 @@ class TaskIndex:
             if not root.is_dir():
                 raise SpecError(f"--include-path {root} is not a folder of task YAML files.")
             self._index_root(root)
+        self.plugins = load_include_path_plugins(roots[include_builtin:])
         self._task_cache: dict[str, TaskConfig] = {}
 
     def _index_root(self, root: Path) -> None:

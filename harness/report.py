@@ -114,10 +114,17 @@ def _notes(records: list[dict[str, Any]], varying: list[str]) -> str:
                      f"and not comparable.")  # fmt: skip
     if len(averaged(records)) < len(records):
         notes.append("† fine-tuned in that language (not zero-shot): left out of the average.")
+    unlabelled = [f"{r['family']} {r['language']}" for r in records if r.get("n") and _no_number(r["score"])]
+    if unlabelled:
+        notes.append(f"Empty, no gold labels to score (predicted, not scored): {', '.join(dict.fromkeys(unlabelled))}.")
     smoke = sorted({r["model_label"] for r in records if r.get("smoke")})
     if smoke:
         notes.append(f"{', '.join(smoke)}: random-init, checks the pipeline only; not an XLM-R result.")
     return " ".join([*notes, *pool_notes(records)])
+
+
+def _no_number(score: Any) -> bool:
+    return score is None or (isinstance(score, float) and math.isnan(score))
 
 
 def pool_notes(records: Iterable[dict[str, Any]]) -> list[str]:
@@ -519,11 +526,18 @@ def all_tables(
     skipped: Iterable[Any] = (),
     analysis: Analysis | None = None,
     by_seed: bool = False,
+    unscorable: Mapping[str, str] | None = None,
 ) -> list[Table]:
     """Every table a set of records gives: the leaderboard, benchmark scores, robustness, applied noise, and the
-    files of the store that were skipped."""
+    files of the store that were skipped. ``unscorable``: the tasks a run did not train because none of their
+    cells could be scored (family -> why); the leaderboard's caption says why their rows are missing."""
     targets = target_records(records)
-    tables = [leaderboard(targets, title, analysis, by_seed), *benchmark_tables(targets, benchmarks),
+    board = leaderboard(targets, title, analysis, by_seed)
+    if unscorable:
+        notes = "; ".join(f"{family}: {reason}" for family, reason in unscorable.items())
+        board.caption = " ".join(filter(None, [board.caption, f"Not trained, so no row: {notes} "
+                                               f"(--train-unscorable trains it anyway)."]))  # fmt: skip
+    tables = [board, *benchmark_tables(targets, benchmarks),
               robustness_summary(targets, analysis, by_seed), stats_table(targets), skipped_cells_table(records),
               *attack_tables(records), skipped_table(skipped)]  # fmt: skip
     return [t for t in tables if t]

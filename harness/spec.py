@@ -13,10 +13,12 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import sys
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from .errors import SpecError
+from .plugins import is_dotted
 from .yamlio import FunctionRef, RawSpec
 
 #: keys that say where a split's data comes from (hub dataset, local files and how to read them)
@@ -32,8 +34,15 @@ SOURCE_KEYS = (
     "data_note",
 )
 
-TaskType = Literal["classification", "multiple_choice", "span_qa", "tagging", "retrieval"]
-TASK_TYPES: tuple[str, ...] = TaskType.__args__  # type: ignore[attr-defined]
+#: the built-in task types; a plugin registers more, and a spec may name one by dotted path or ``!function``
+BUILTIN_TASK_TYPES = ("classification", "multiple_choice", "span_qa", "tagging", "retrieval")
+
+
+def known_task_types() -> list[str]:
+    """The built-in task type names and those plugins registered. A plugin that registers one has imported
+    ``harness.tasktypes``, so its registry is read only when that is loaded: parsing a spec never imports torch."""
+    loaded = sys.modules.get("harness.tasktypes")
+    return sorted({*BUILTIN_TASK_TYPES, *(loaded.TASK_TYPES if loaded else ())})
 
 
 @dataclass
@@ -99,7 +108,8 @@ class TaskConfig:
     """One task: English training data plus the evaluation data of one language."""
 
     task: str
-    task_type: TaskType
+    #: a registered name, a dotted path (``mypkg.tasktypes.MyType``) or ``!function module.MyType``
+    task_type: str | FunctionRef
     task_alias: str | None = None
     tag: list[str] = field(default_factory=list)
     role: Literal["target", "intermediate"] = "target"
@@ -115,7 +125,7 @@ class TaskConfig:
     hub_splits: dict[str, str] = field(default_factory=dict)
     # ... or from local files laid out like google-research/xtreme's download/
     data_files: dict[str, Any] = field(default_factory=dict)
-    data_format: str | None = None
+    data_format: str | FunctionRef | None = None  # a reader's name, a dotted path or a !function hook
     data_kwargs: dict[str, Any] = field(default_factory=dict)
     #: how to obtain data that no hub has (licensed CCGbank, UD v2.7 languages); added to missing-data errors
     data_note: str | None = None
@@ -259,9 +269,14 @@ def parse_task(raw: RawSpec) -> TaskConfig:
     """Validate a resolved YAML mapping as a task spec."""
     _check_keys(raw, TaskConfig, "task")
     data = dict(raw.data)
-    if data["task_type"] not in TASK_TYPES:
+    task_type = data["task_type"]
+    if not isinstance(task_type, FunctionRef) and not (
+        isinstance(task_type, str) and (is_dotted(task_type) or task_type in known_task_types())
+    ):
         raise SpecError(
-            f"{raw.where('task_type')}: task_type {data['task_type']!r} is not one of {', '.join(TASK_TYPES)}."
+            f"{raw.where('task_type')}: task_type {task_type!r} is not one of {', '.join(known_task_types())}. "
+            f"A task type of your own: register it in a module loaded with --plugin MODULE (or a plugins.py beside "
+            f"your YAMLs), or name it by dotted path (mypkg.tasktypes.MyType) or !function file.MyType."
         )
     if data.get("role", "target") not in ("target", "intermediate"):
         raise SpecError(f"{raw.where('role')}: role must be 'target' or 'intermediate', not {data['role']!r}.")

@@ -38,7 +38,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 Score = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (column sums (..., k), example counts (...)) -> values (...)
 Combine = Callable[[np.ndarray], np.ndarray]  # cell values (..., cells) -> statistic (...)
@@ -152,6 +151,8 @@ def interval(
     """Percentile bootstrap interval of ``combine`` of the cells' mean over ``strata`` (one stratum: a language)."""
     if any(st.n == 0 for st in strata):
         return float("nan"), float("nan")
+    from scipy import stats as scipy_stats  # here: it takes a second to import
+
     samples = [np.arange(st.n) for st in strata]
     if strata[0].seeds > 1:
         samples = [np.arange(strata[0].seeds), *samples]
@@ -239,6 +240,8 @@ def adjust(pvalues: Sequence[float], method: str) -> np.ndarray:
     if method == "holm":
         out[tested] = holm(p[tested])
     elif method == "bh":
+        from scipy import stats as scipy_stats
+
         out[tested] = scipy_stats.false_discovery_control(p[tested], method="bh")
     else:
         out[tested] = p[tested]

@@ -92,7 +92,8 @@ class Task:
     type: TaskType = field(init=False)
 
     def __post_init__(self) -> None:
-        self.type = get_task_type(self.cfg.task_type)
+        where = self.cfg.source.where("task_type") if self.cfg.source else f"Task {self.cfg.task!r}"
+        self.type = get_task_type(self.cfg.task_type, where)
         self.family = self.family or self.cfg.task
         if self.train_languages and self.members:
             raise SpecError(

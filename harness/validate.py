@@ -2,22 +2,36 @@
 
 Checks what can go wrong before a GPU is spent: the schema (unknown or missing
 keys), includes, ``!function`` hooks (they must resolve), Jinja syntax of every
-field template, task types, metric names and the group members. All problems of
+field template, task types, readers and metrics (built-in, a plugin's, or
+named by dotted path) and the group members. A folder's ``plugins.py`` is
+loaded first, as ``--include-path`` does. All problems of
 all files are reported together.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
+from harness.noise.spec import REGISTRY as PERTURBATIONS
+
 from .errors import HarnessError, SpecError
-from .metrics import get_metric
+from .metrics import METRICS, get_metric
+from .plugins import Origin, Registry, load_include_path_plugins
+from .readers import READERS
 from .spec import TaskConfig, parse_group, parse_task
-from .tasktypes import get_task_type
+from .tasktypes import TASK_TYPES, get_task_type
 from .templating import ENV
 from .yamlio import FunctionRef, read_spec
+
+
+def plugin_rows() -> list[tuple[str, str, Origin]]:
+    """(kind, name, origin) of everything registered from outside the package, for ``tasks validate``."""
+    registries: dict[str, Registry[Any]] = {"task type": TASK_TYPES, "reader (data_format)": READERS,
+                                            "metric": METRICS, "perturbation": PERTURBATIONS}  # fmt: skip
+    return [(kind, name, origin) for kind, registry in registries.items() for name, origin in registry.plugins()]
 
 
 def imported_files(cfg: TaskConfig) -> list[Path]:
@@ -27,9 +41,16 @@ def imported_files(cfg: TaskConfig) -> list[Path]:
 
 
 def _check_task(cfg: TaskConfig) -> list[Path]:
-    get_task_type(cfg.task_type)
+    source = cfg.source
+
+    def where(key: str) -> str:
+        return source.where(key) if source else cfg.task
+
+    get_task_type(cfg.task_type, where("task_type"))
     for entry in cfg.metric_list:
-        get_metric(entry["metric"])
+        get_metric(entry["metric"], where("metric_list"))
+    if cfg.data_format is not None:
+        READERS.resolve(cfg.data_format, where("data_format"))
     for key, value in vars(cfg).items():
         if isinstance(value, FunctionRef):
             value.resolve()
@@ -37,11 +58,10 @@ def _check_task(cfg: TaskConfig) -> list[Path]:
             try:
                 ENV.parse(value)
             except jinja2.TemplateSyntaxError as exc:
-                where = cfg.source.where(key) if cfg.source else cfg.task
-                raise SpecError(f"{where}: {key} is not valid Jinja ({exc.message}).") from None
+                raise SpecError(f"{where(key)}: {key} is not valid Jinja ({exc.message}).") from None
     if cfg.languages and cfg.language not in cfg.languages:
         raise SpecError(
-            f"{cfg.source.where('language') if cfg.source else cfg.task}: language {cfg.language!r} "
+            f"{where('language')}: language {cfg.language!r} "
             f"is not in this family's languages ({', '.join(cfg.languages)})."
         )
     return imported_files(cfg)
@@ -66,7 +86,9 @@ def validate_paths(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     files: list[Path] = []
     for path in paths:
         files += sorted([*path.glob("**/*.yaml"), *path.glob("**/*_common")]) if path.is_dir() else [path]
-    problems, imported = [], set()
+    # a folder's plugins.py, as --include-path loads it: the specs may name what it registers
+    plugins = load_include_path_plugins(p for p in paths if p.is_dir())
+    problems, imported = [], {Path(p) for p in plugins}
     for path in files:
         try:
             imported.update(validate_file(path))

@@ -10,7 +10,8 @@ neighbours per language layout), ``swap``, ``delete``, ``insert``,
 ``substitute``, ``diacritics``, ``homoglyph``; word-level ``drop``, ``repeat``,
 ``shuffle``, ``split``, ``merge``, ``case``, ``punct``, ``translit``,
 ``codeswitch``, ``misspell`` (natural misspellings from a public list). Each is a small class with ``perturb(text, rng)`` (HELM's
-design); ``REGISTRY`` maps names to classes.
+design); ``REGISTRY`` maps names to classes, and ``@register`` adds one from a user's
+own module (``--plugin``; README, "Writing a plugin").
 
 Names load on first use, so the command line starts fast.
 """

@@ -17,6 +17,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from ..jsonio import dumps
+from ..plugins import plugin_option
 
 console = Console()
 
@@ -27,14 +28,20 @@ def noise() -> None:
 
 
 @noise.command("ls")
-def noise_ls() -> None:
-    """The perturbations, their parameters and the keyboard layouts."""
+@plugin_option
+@click.option("--include-path", "include_paths", multiple=True, type=click.Path(path_type=Path),
+              help="A folder of your task YAMLs whose plugins.py registers perturbations (repeatable).")  # fmt: skip
+def noise_ls(plugins: list[str], include_paths: tuple[Path, ...]) -> None:
+    """The perturbations (with the plugins' and where they come from), their parameters, the keyboard layouts."""
+    from ..plugins import load_include_path_plugins
     from .keyboards import LAYOUTS, SCRIPT_LAYOUTS
     from .readings import INPUT_METHODS
     from .spec import REGISTRY  # spec loads the catalogue
 
+    load_include_path_plugins(include_paths)
+    mine = dict(REGISTRY.plugins())
     table = RichTable(title="Perturbations (a condition: name[:rate][:key=value] joined by +)", title_justify="left")
-    for column in ("name", "unit", "rate", "parameters", "on tagging", "what it does"):
+    for column in ("name", "unit", "rate", "parameters", "on tagging", "what it does", *(["from"] if mine else [])):
         table.add_column(column, overflow="fold")
     for name in sorted(REGISTRY, key=lambda n: (REGISTRY[n].level, n)):
         cls = REGISTRY[name]
@@ -46,6 +53,7 @@ def noise_ls() -> None:
             escape(params),
             "skipped" if cls.adds_words else "yes",
             escape(cls.summary()),
+            *([escape(f"plugin: {mine[name]}") if name in mine else "built-in"] if mine else []),
         )
     console.print(table)
     console.print(
@@ -94,6 +102,7 @@ def _show(value: Any) -> str:
 )
 @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), help="Local data (XTREME layout).")
 @click.option("--include-path", "include_paths", multiple=True, type=click.Path(path_type=Path))
+@plugin_option
 @click.option("--split", type=click.Choice(["validation", "test"]), default="validation", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 def noise_preview(
@@ -104,6 +113,7 @@ def noise_preview(
     output_format: str,
     data_dir: Path | None,
     include_paths: tuple[Path, ...],
+    plugins: list[str],
     split: str,
     seed: int,
 ) -> None:

@@ -16,12 +16,12 @@ whose ``origin`` carries each word's label; perturbations that add words
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import NoiseError
+from ..plugins import Registry
 from . import fast
 from .clusters import is_simple, join, segment
 from .orthography import fits
@@ -53,23 +53,19 @@ class Param:
         return value
 
 
-REGISTRY: dict[str, type[Perturbation]] = {}
+#: the perturbations ``--noise`` names; a plugin adds one with ``@register`` (``harness.noise.register``)
+REGISTRY: Registry[type[Perturbation]] = Registry(
+    "perturbation", NoiseError, listing="`harness noise ls` lists their parameters", by_path=False
+)
 
 
 def register(cls: type[Perturbation]) -> type[Perturbation]:
-    REGISTRY[cls.name] = cls
+    REGISTRY.add(cls.name, cls)
     return cls
 
 
 def get_perturbation(name: str) -> type[Perturbation]:
-    if name not in REGISTRY:
-        close = difflib.get_close_matches(name, list(REGISTRY), n=3)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise NoiseError(
-            f"Unknown perturbation {name!r}.{hint} Available: {', '.join(sorted(REGISTRY))} "
-            f"(`harness noise ls` lists their parameters)."
-        )
-    return REGISTRY[name]
+    return REGISTRY.get(name)
 
 
 class Perturbation:

@@ -54,6 +54,11 @@ class Step:
         """The step without its rate: what the generator key holds, so that rates nest."""
         return ":".join([self.name, *(f"{k}={_value(v)}" for k, v in self.args)])
 
+    @classmethod
+    def from_record(cls, step: dict[str, Any]) -> Step:
+        """A step as a result record writes it (``NoisyTask.noise_record``: name, rate, then its arguments)."""
+        return cls(step["name"], step["rate"], tuple((k, v) for k, v in step.items() if k not in ("name", "rate")))
+
     def build(self, language: str) -> Perturbation:
         return get_perturbation(self.name)(self.rate, language, **dict(self.args))
 

@@ -169,7 +169,7 @@ def test_an_empty_data_file_says_it_is_empty(toy_copy: Path) -> None:
 def test_an_unknown_metric_is_found_before_training(toy_copy: Path) -> None:
     edit(toy_copy / "tasks" / "toy_common", "- metric: acc", "- metric: acc_of_doom")
     code, out = run_toy(toy_copy)
-    assert code == 2 and "unknown metric 'acc_of_doom' in task 'toy_en'" in " ".join(out.split())
+    assert code == 2 and "task 'toy_en': Unknown metric 'acc_of_doom'." in " ".join(out.split())
     assert "trained" not in out and not (toy_copy / "store").exists()
 
 

@@ -101,7 +101,7 @@ def assert_same_results(out: Path, reference: Path) -> None:
 
 
 def test_dry_run_lists_every_unit_of_a_grid_file_and_flags_override_it(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(cli_module.console, "width", 200)  # one line per unit
+    monkeypatch.setattr(cli_module.console, "_width", 200)  # one line per unit
     grid = tmp_path / "grid.yaml"
     grid.write_text(GRID_YAML.format(tasks=FIXTURES / "tasks", data=FIXTURES / "data"))
     out = invoke(["run", "--config", str(grid), "--output", str(tmp_path / "o"), "--adapter-dir",
@@ -262,7 +262,7 @@ def test_the_grid_file_runs_on_the_tiny_model_with_ray(ray_cluster, tmp_path: Pa
     args = ["run", "--config", str(grid), "--output", str(tmp_path), "--adapter-dir", str(tmp_path / "store")]
     invoke([*args, "--executor", "ray", "--workers", "2"])
     assert len(records(tmp_path)) == 2 * (2 * 2 * 3 * 2 + 1)  # seeds × (tasks × languages × conditions × models + dev)
-    monkeypatch.setattr(cli_module.console, "width", 200)
+    monkeypatch.setattr(cli_module.console, "_width", 200)
     assert "34 of 34 units done" in invoke([*args, "--dry-run"])
 
 

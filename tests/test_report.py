@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.noise import parse
 from harness.registry import TaskIndex
 from harness.report import all_tables, benchmark_tables, leaderboard, robustness_summary
 
@@ -13,7 +14,16 @@ def record(family: str, lang: str, score: float, intermediate: str = "none", con
     name = "em_f1_mean" if "f1" in metrics and "exact_match" in metrics else next(iter(metrics))
     return {"family": family, "language": lang, "score": score, "score_name": name, "metrics": metrics,
             "intermediate": intermediate, "condition": condition, "model_label": "m", "method": "full", "seed": 0,
-            "role": "target"}  # fmt: skip
+            "role": "target", "noise": noise_of(condition)}  # fmt: skip
+
+
+def noise_of(condition: str) -> dict | None:
+    """What a record says about its noise condition (the steps, as ``NoisyTask.noise_record`` writes them)."""
+    if condition == "clean" or condition.startswith("attack"):
+        return None
+    spec = parse(condition)
+    steps = [{"name": s.name, "rate": s.rate, **dict(s.args)} for s in spec.steps]
+    return {"spec": str(spec), "steps": steps, "cer": 100 * sum(s.rate for s in spec.steps), "wer": 0.0}
 
 
 def test_xtreme_r_score_is_the_mean_of_task_scores_with_qa_as_em_f1_mean() -> None:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from scipy import stats as scipy_stats
+from test_report import noise_of
 
 from harness.analysis import Analysis
 from harness.cli import cli
@@ -169,7 +170,7 @@ def make_store(root: Path, seeds: tuple[int, ...] = (0,), repeat: int = 1, **set
                     "model_label": "m", "method": "full", "split": "validation", "score": acc, "score_name": "acc",
                     "metrics": {"acc": acc}, "table_metrics": ["acc"], "higher_is_better": {"acc": True},
                     "spec": {"metric_list": [{"metric": "acc"}]}, "outcomes": ["acc:acc"],
-                    "settings": {"limit": 8, **setting}, "created": f"{seed}",
+                    "settings": {"limit": 8, **setting}, "created": f"{seed}", "noise": noise_of(condition),
                 })  # fmt: skip
                 store.put_outcomes(key, [f"d{i}" for i in range(len(values))], {"acc:acc": values})
     return store

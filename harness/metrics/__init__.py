@@ -62,7 +62,7 @@ def compute(
         if isinstance(value, dict):
             scores.update(value)
         else:
-            scores[entry["metric"]] = value
+            scores[metric.name] = value
     return scores
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from ..errors import SpecError
+from ..plugins import Registry
 
 MetricFn = Callable[..., "float | dict[str, float]"]
 
@@ -63,7 +64,18 @@ class Metric:
         return "language" in inspect.signature(self.fn).parameters
 
 
-METRICS: dict[str, Metric] = {}
+def _metric(obj: Any) -> Metric:
+    """A metric named by dotted path or ``!function``: a registered one, or a plain function (no outcomes: its
+    scores get no interval)."""
+    if isinstance(obj, Metric):
+        return obj
+    if not callable(obj):
+        raise TypeError("a metric is a function metric(references, predictions, **kwargs) -> float | dict")
+    return Metric(obj.__name__, obj)
+
+
+#: the metrics a spec's ``metric_list`` names; a plugin adds one with ``@register_metric("name")``
+METRICS: Registry[Metric] = Registry("metric", convert=_metric)
 
 
 def register_metric(
@@ -73,13 +85,12 @@ def register_metric(
     outcomes: Outcomes | None = None,
 ) -> Callable[[MetricFn], MetricFn]:
     def wrap(fn: MetricFn) -> MetricFn:
-        METRICS[name] = Metric(name, fn, higher_is_better, outcomes, scorer)
+        METRICS.add(name, Metric(name, fn, higher_is_better, outcomes, scorer), defined_by=fn)
         return fn
 
     return wrap
 
 
-def get_metric(name: str) -> Metric:
-    if name not in METRICS:
-        raise SpecError(f"Unknown metric {name!r} in metric_list; known metrics: {', '.join(sorted(METRICS))}.")
-    return METRICS[name]
+def get_metric(name: Any, where: str = "") -> Metric:
+    """The metric a ``metric_list`` entry names: a registered name, a dotted path or a ``!function`` hook."""
+    return METRICS.resolve(name, where)

@@ -4,18 +4,31 @@ them), so that a reader module imports it without importing the package that imp
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import datasets
 
+from ..errors import DataError
+from ..plugins import Registry
+
 Reader = Callable[..., datasets.Dataset]
-READERS: dict[str, Reader] = {}
+
+
+def _reader(obj: Any) -> Reader:
+    if not callable(obj):
+        raise TypeError("a reader is a function reader(files, **data_kwargs) -> datasets.Dataset")
+    return obj
+
+
+#: the readers a spec's ``data_format`` names; a plugin adds one with ``@register_reader("name")``
+READERS: Registry[Reader] = Registry("data_format", DataError, _reader)
 
 
 def register_reader(name: str) -> Callable[[Reader], Reader]:
     """Register a local-file reader: ``reader(files, **data_kwargs) -> Dataset``."""
 
     def wrap(fn: Reader) -> Reader:
-        READERS[name] = fn
+        READERS.add(name, fn)
         return fn
 
     return wrap

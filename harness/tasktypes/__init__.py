@@ -10,7 +10,7 @@ noise, batching, caching, training, scoring, reporting) is shared.
 
 from . import classification, multiple_choice, retrieval, span_qa, tagging  # noqa: F401  (each registers its type)
 from .base import (  # noqa: F401  (the interface and registry are the package's interface)
-    TASK_TYPE_REGISTRY,
+    TASK_TYPES,
     Logits,
     TaskType,
     get_task_type,

@@ -9,26 +9,34 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 import torch
 from torch import nn
 
-from ..errors import SpecError
+from ..plugins import Registry
 from ..spec import TaskConfig
 
 if TYPE_CHECKING:
     from .context import PredictionContext
 
-TASK_TYPE_REGISTRY: dict[str, TaskType] = {}
+
+def _instance(obj: Any) -> TaskType[Any]:
+    """A task type named by dotted path or ``!function``: its class (instantiated once) or an instance."""
+    if isinstance(obj, type) and issubclass(obj, TaskType):
+        return obj()
+    if isinstance(obj, TaskType):
+        return obj
+    raise TypeError("a task type is a subclass of harness.tasktypes.TaskType")
 
 
-def register_task_type(cls: type[TaskType]) -> type[TaskType]:
-    TASK_TYPE_REGISTRY[cls.name] = cls()
+#: the task types a spec's ``task_type`` names; a plugin adds one with ``@register_task_type``
+TASK_TYPES: Registry[TaskType[Any]] = Registry("task_type", convert=_instance)
+
+
+def register_task_type(cls: type[TaskType[Any]]) -> type[TaskType[Any]]:
+    TASK_TYPES.add(cls.name, cls(), defined_by=cls)
     return cls
 
 
-def get_task_type(name: str) -> TaskType:
-    if name not in TASK_TYPE_REGISTRY:
-        raise SpecError(
-            f"task_type {name!r} is not implemented yet; available: {', '.join(sorted(TASK_TYPE_REGISTRY))}."
-        )
-    return TASK_TYPE_REGISTRY[name]
+def get_task_type(name: Any, where: str = "") -> TaskType[Any]:
+    """The task type a spec names: a registered name, a dotted path or a ``!function`` hook."""
+    return TASK_TYPES.resolve(name, where)
 
 
 #: what a type's ``forward`` returns and its ``loss``, ``outputs`` and ``scores`` take: logits for most types,
@@ -108,6 +116,12 @@ class TaskType(Generic[Logits]):
     def reference(self, example: dict[str, Any]) -> Any:
         """The gold answer the metrics compare a prediction with."""
         return example["target"]
+
+    def scorable(self, examples: list[dict[str, Any]], cfg: TaskConfig) -> bool:
+        """Whether the metrics have a gold answer to compare with in any of ``examples``: not when a download
+        blanked them (XTREME's TyDiQA dev files) or a split has no labels, so that nothing is trained for
+        scores that cannot exist."""
+        return any(self.reference(e) not in (None, "", []) for e in examples)
 
     def correct(self, reference: Any, prediction: Any) -> bool:
         """Whether one prediction is right, for the samples file (span QA: exact match after normalisation); both

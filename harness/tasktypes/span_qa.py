@@ -284,6 +284,10 @@ class SpanQA(TaskType[torch.Tensor]):
     def reference(self, example: dict[str, Any]) -> Any:
         return list(example["target"]["text"])
 
+    def scorable(self, examples: list[dict[str, Any]], cfg: TaskConfig) -> bool:
+        """With unanswerable questions (SQuAD v2), an empty answer list is a gold answer too."""
+        return (cfg.allow_no_answer and bool(examples)) or super().scorable(examples, cfg)
+
     def correct(self, reference: Any, prediction: Any) -> bool:
         return any(normalize_squad(prediction) == normalize_squad(gold) for gold in reference)
 
