@@ -346,7 +346,7 @@ class ModelBank:
         else:
             if not (folder / "encoder").is_dir():
                 raise StoreError(f"Artefact {key} holds no full checkpoint (it is a {meta.get('method')} model).")
-            encoder = load_encoder(str(folder / "encoder"))
+            encoder = load_encoder(str(folder / "encoder"), self.config.model_args)
         info = self._info(key, jobs, on_top, meta, reused=True, seconds=time.perf_counter() - started)
         self.say(
             f"[green]{'+'.join(meta.get('tasks', []))}[/]: reused {meta.get('method')} {meta.get('role')} model "

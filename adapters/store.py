@@ -22,7 +22,6 @@ files are bit-identical.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import tarfile
@@ -33,8 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.jsonio import dumps, loads
 from harness.locks import claim
-from harness.paths import cache_root, disk_space, folder_fingerprint, temp_prefix
+from harness.paths import cache_root, disk_space, folder_fingerprint, temp_prefix, user_permissions
 
 META = "meta.json"
 
@@ -85,7 +85,7 @@ class ArtefactStore:
         if not self.path(key).is_dir():
             raise StoreError(f"No artefact {key!r} in {self.root}; `harness adapters ls` lists the stored ones.")
         try:
-            return json.loads((self.path(key) / META).read_text())
+            return loads((self.path(key) / META).read_text())
         except (OSError, ValueError) as exc:
             raise StoreError(
                 f"{self.path(key)} is not a valid artefact folder: no readable {META} ({exc}). Remove it with "
@@ -108,7 +108,8 @@ class ArtefactStore:
         try:
             write(tmp)
             meta = {**meta, "key": key, "content_hash": folder_fingerprint(tmp, exclude=(META,))}
-            (tmp / META).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
+            (tmp / META).write_text(dumps(meta, indent=2, sort_keys=True, default=str))
+            user_permissions(tmp)
             self._move_into_place(tmp, key)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -234,7 +235,7 @@ class ArtefactStore:
             key = check_key(keys.pop(), where=f"{archive}: its folder ")
             meta_file = tar.extractfile(f"{key}/{META}")  # None: a folder named meta.json
             try:
-                meta = json.loads(meta_file.read() if meta_file is not None else b"")
+                meta = loads(meta_file.read() if meta_file is not None else b"")
             except ValueError as exc:
                 raise StoreError(f"{archive}: its {META} is not JSON ({exc}); the archive is damaged.") from None
             if not isinstance(meta, dict) or meta.get("key") != key:
@@ -253,6 +254,7 @@ class ArtefactStore:
                         f"{archive}: the files do not match the artefact's content hash "
                         f"({actual} != {meta.get('content_hash')}); the archive is damaged."
                     )
+                user_permissions(tmp / key)  # an archive's modes are its maker's
                 self._move_into_place(tmp / key, key)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import datasets
@@ -261,7 +262,7 @@ class Evaluator:
         if outcomes:
             self.store.put_outcomes(key, [e["id"] for e in examples], outcomes)
         if config.log_samples:
-            self.write_samples(cell, examples, intermediate, predictions)
+            write_samples(samples_path(config.output, record), sample_rows(task, examples, shown))
         self.store.put(key, record)
         self.written += 1
         return record
@@ -278,15 +279,20 @@ class Evaluator:
         self.written += 1
         return record
 
-    def write_samples(
-        self, cell: Cell, examples: list[dict[str, Any]], intermediate: str, predictions: list[Any]
-    ) -> None:
-        task = cell.task
-        rows = [
-            {"id": e["id"], **{k: e.get(k) for k in task.type.fields}, "prediction": task.type.show(p, task.cfg),
-             "correct": task.type.correct(e, p)}
-            for e, p in zip(examples, predictions)
-        ]  # fmt: skip
-        suffix = "" if intermediate == "none" else f"@{intermediate}"
-        name = file_name(f"{task.cfg.task}@{cell.condition}{suffix}")  # stays inside samples/, whatever the strings
-        write_samples(self.config.output / "samples" / f"{name}.jsonl", rows)
+
+def samples_path(output: Path, record: dict[str, Any]) -> Path:
+    """``--log-samples``: one file per record, named by its task, condition, intermediate, method, training seed
+    and key (which also stands for the base model and every other setting), so none overwrites another."""
+    name = (f"{record['task']}@{record['condition']}@{record['intermediate']}.{record['method']}.seed{record['seed']}"
+            f".{record['key']}")  # fmt: skip
+    return output / "samples" / f"{file_name(name)}.jsonl"  # stays inside samples/, whatever the strings
+
+
+def sample_rows(task: Task, examples: list[dict[str, Any]], shown: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The samples file's rows: each example's input fields, its prediction and whether it is right, from the rows
+    of the record's predictions file (``shown``), so that a resumed run writes them without a model."""
+    return [
+        {"id": e["id"], **{k: e.get(k) for k in task.type.fields}, "prediction": s["prediction"],
+         "correct": task.type.correct(s["reference"], s["prediction"])}
+        for e, s in zip(examples, shown, strict=True)
+    ]  # fmt: skip

@@ -9,12 +9,12 @@ datasets (the only reason an own module is imported inside a function here).
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from harness.adapters.commands import adapters_group
 from harness.noise.cli import noise as noise_commands
 
 from .errors import HarnessError
+from .jsonio import dumps
 from .plugins import plugin_option
 
 console = Console()
@@ -35,12 +36,47 @@ err_console = Console(stderr=True)
 
 
 class HarnessGroup(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None:  # the whole command line, once
+            args = lm_eval_spellings(self, args)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except HarnessError as exc:
             err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", soft_wrap=True)
             ctx.exit(exc.exit_code)
+
+
+class ListOption(click.Option):
+    """A comma-separated list that also takes its values space-separated, as lm-eval does: ``--tasks xnli pawsx``."""
+
+
+def lm_eval_spellings(command: click.Command, args: list[str]) -> list[str]:
+    """The command line with the spellings users bring from lm-eval made ours: ``--data_dir`` for ``--data-dir``
+    (any option with ``_`` for ``-``), and ``--tasks a b`` for ``--tasks a,b`` (a ``ListOption``)."""
+    if isinstance(command, click.Group):
+        sub = command.commands.get(args[0]) if args else None
+        return [args[0], *lm_eval_spellings(sub, args[1:])] if sub is not None else args
+    known = {opt: param for param in command.params for opt in [*param.opts, *param.secondary_opts]}
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        arg, i = args[i], i + 1
+        if arg == "--":  # what follows is not options
+            return out + args[i - 1 :]
+        name, eq, value = arg.partition("=")
+        if name.startswith("--") and name not in known and name.replace("_", "-") in known:
+            name = name.replace("_", "-")
+        if isinstance(known.get(name), ListOption):
+            values = [value] if eq else []
+            while i < len(args) and not args[i].startswith("-"):
+                values, i = [*values, args[i]], i + 1
+            out += [name, ",".join(values)] if values else [name]
+        else:
+            out.append(name + eq + value)
+    return out
 
 
 class Interrupted(SystemExit):
@@ -99,6 +135,23 @@ class BatchSize(click.ParamType):
         return size
 
 
+class Limit(click.ParamType):
+    """``--limit``: a number of docs (a whole number, at least 1) or, as in lm-eval, a share of them (0 < x < 1)."""
+
+    name = "N|SHARE"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int | float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is neither a number of docs nor a share of them (0.1)", param, ctx)
+        if number >= 1 and number.is_integer():
+            return int(number)
+        if 0 < number < 1:
+            return number
+        self.fail(f"{value}: give a whole number of docs (100) or a share between 0 and 1 (0.1)", param, ctx)
+
+
 class CommaList(click.ParamType):
     """A comma-separated list of choices (``--method lora,full``)."""
 
@@ -149,6 +202,9 @@ def options(*decorators: Callable[[Callable], Callable]) -> Callable[[Callable],
 MODEL_AND_DATA = options(
     click.option("--model", "-m", default="xlm-roberta-large", show_default=True,
                  help="Hub id, local folder, or 'tiny' (an offline smoke model built from the run's text)."),
+    click.option("--model-args", help="How the base is loaded, lm-eval style, e.g. revision=main,dtype=bfloat16. Keys: "
+                 "revision, attn_implementation (eager, sdpa, flash_attention_2, flex_attention), dtype (as "
+                 "--dtype), trust_remote_code (off unless true: it runs the model repository's code)."),
     click.option("--method", "methods", type=CommaList(["full", "lora"]), default="full", show_default=True,
                  help="Full fine-tuning (Phang et al.) or LoRA adapters on the one resident base; `harness run` "
                  "takes both (lora,full) and runs the grid under each."),
@@ -164,8 +220,9 @@ MODEL_AND_DATA = options(
                  help="Evaluation split (XTREME's download strips test labels, so validation is the default)."),
     click.option("--train-split", help="Fine-tune on this split instead of the spec's training split; if it is "
                  "also the evaluation split, a seeded half trains and the other half is evaluated."),
-    click.option("--limit", type=click.IntRange(min=1), help="Evaluate a seeded sample of N docs per language "
-                 "(Tatoeba/BUCC: N queries against the whole pool); the smoke model also trains on at most N."),
+    click.option("--limit", type=Limit(), help="Evaluate a seeded sample of N docs per language, or a share of "
+                 "them (0.1: a tenth, rounded up); Tatoeba/BUCC: N queries against the whole pool; the smoke model "
+                 "also trains on at most N."),
     click.option("--limit-pool", is_flag=True, help="With --limit, Tatoeba/BUCC search only the sampled sentences "
                  "(faster; scores not comparable to full-pool ones, and tables say so)."),
     click.option("--max-train-examples", type=click.IntRange(min=1), help="Train on a seeded sample of N examples."),
@@ -214,24 +271,31 @@ MODEL_AND_DATA = options(
 
 
 def make_configs(tasks: list[str], target_modules: str, no_resume: bool, methods: list[str], seeds: str | None = None,
-                 **options: Any) -> list[Any]:  # fmt: skip
-    """One run configuration per (method, training seed) of the grid."""
-    from .models import quiet_transformers
-    from .pipeline import RunConfig
+                 model_args: str | None = None, **options: Any) -> list[Any]:  # fmt: skip
+    """One run configuration per (method, training seed) of the grid, each argument checked before torch,
+    transformers and datasets are imported (``harness.preflight``)."""
+    from .config import RunConfig
+    from .preflight import check_run, parse_model_args
+    from .registry import TaskIndex
 
-    quiet_transformers()
     try:
         seed_list = [int(s) for s in _csv(seeds)] or [options.pop("seed")]
     except ValueError:
         raise HarnessError(f"--seeds {seeds!r}: give whole numbers separated by commas, e.g. --seeds 1,2,3.") from None
     options.pop("seed", None)
-    return [
-        RunConfig(
-            tasks=tasks, target_modules=_csv(target_modules), resume=not no_resume, method=method, seed=seed, **options
-        )  # fmt: skip
-        for method in methods
-        for seed in seed_list
-    ]
+    load = parse_model_args(model_args, options["model"])
+    dtype = load.pop("dtype", options["dtype"])
+    if options["dtype"] not in ("auto", dtype):
+        raise HarnessError(f"--dtype {options['dtype']} and --model-args dtype={dtype} disagree; give one of them.")
+    options["dtype"] = dtype
+    configs = [RunConfig(tasks=tasks, target_modules=_csv(target_modules), resume=not no_resume, method=method,
+                         seed=seed, model_args=load, **options)
+               for method in methods for seed in seed_list]  # fmt: skip
+    checked = check_run(configs[0], TaskIndex(configs[0].include_paths))  # the others differ in method and seed
+    from .models import quiet_transformers  # the heavy imports start here
+
+    quiet_transformers()
+    return [replace(config, tasks=checked.tasks) for config in configs]
 
 
 def print_tables(tables: list[Any]) -> None:
@@ -248,7 +312,9 @@ def print_tables(tables: list[Any]) -> None:
     help="A YAML experiment file whose keys are this command's options (tasks: [xnli, pawsx], seeds: "
     "[1, 2], ...); options given on the command line override it.",
 )
-@click.option("--tasks", "-t", help="Comma-separated tasks, groups or tags, e.g. xnli,pawsx.")
+@click.option(
+    "--tasks", "-t", cls=ListOption, help="Tasks, groups or tags, comma- or space-separated: xnli,pawsx or xnli pawsx."
+)
 @MODEL_AND_DATA
 @click.option("--languages", help="Only these evaluation languages (comma-separated).")
 @click.option(
@@ -353,6 +419,7 @@ def run_grid(tasks: str | None, languages: str | None, intermediates: str, train
              workers: int | None, ray_address: str | None, slurm_partition: str | None, slurm_gpus_per_node: int,
              slurm_time: int, slurm_cluster: str,
              **options: Any) -> None:  # fmt: skip
+    from .config import split_stages
     from .replay import fingerprint, remember, replay
     from .sample import default_data_dir
 
@@ -368,13 +435,13 @@ def run_grid(tasks: str | None, languages: str | None, intermediates: str, train
         if replayed is not None:
             show_results(*replayed, note="nothing to do: every cell of this plan is recorded")
             return
-    from .executors import LocalExecutor, RayExecutor, SlurmExecutor, describe
-    from .pipeline import Runner
-    from .planning import split_stages
 
     configs = make_configs(_csv(tasks), languages=_csv(languages) or None, include_paths=list(include_paths),
                            noise=list(noise), intermediates=split_stages(intermediates),
                            train_languages=_csv(train_languages) or None, **options)  # fmt: skip
+    from .executors import LocalExecutor, RayExecutor, SlurmExecutor, describe
+    from .pipeline import Runner
+
     with resumable(configs[0].output):
         runners = [Runner(config, err_console).prepare() for config in configs]
         units = list({unit.key: unit for runner in runners for unit in runner.units()}.values())
@@ -423,13 +490,14 @@ def show_results(results: list[dict[str, Any]], units: int, note: str = "") -> N
 @MODEL_AND_DATA
 def train(task: str, include_paths: tuple[Path, ...], **options: Any) -> None:
     """Train (or reuse) an intermediate-task adapter or checkpoint, and show its dev scores."""
-    from .pipeline import Runner
-    from .planning import split_stages
+    from .config import split_stages
 
     stage = "+".join(split_stages(task))
     if len(options["methods"]) > 1:
         raise HarnessError("harness train trains one stage: give one --method (full or lora).")
     (config,) = make_configs([], include_paths=list(include_paths), intermediates=[stage], **options)
+    from .pipeline import Runner
+
     with resumable(config.output):
         result = Runner(config, err_console).train(stage)
     print_tables([result["table"]])
@@ -554,10 +622,10 @@ def tasks_generate(paths: tuple[Path, ...]) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["terminal", "markdown", "csv", "latex", "json", "html"]),
+    type=click.Choice(["terminal", "markdown", "md", "csv", "latex", "json", "html"]),
     default="terminal",
     show_default=True,
-    help="html: one self-contained page (sortable, filterable tables, plots, the runs' configuration).",
+    help="md is markdown; html: one self-contained page (sortable, filterable tables, plots, the runs' configuration).",
 )
 @click.option("--task", "tasks", help="Only these task families or tasks (comma-separated).")
 @click.option("--lang", "languages", help="Only these languages (comma-separated).")
@@ -587,6 +655,7 @@ def report(output: Path, fmt: str, plot: Path | None, include_paths: tuple[Path,
     from .report import all_tables, report_sections, skipped_table
     from .results import CellStore
 
+    fmt = "markdown" if fmt == "md" else fmt
     store = CellStore(output)
     scan = store.scan()
     records = scan.records
@@ -608,7 +677,7 @@ def report(output: Path, fmt: str, plot: Path | None, include_paths: tuple[Path,
         if fmt == "terminal":
             print_tables(tables)
         elif fmt == "json":
-            click.echo(json.dumps({"tables": [t.to_json() for t in tables]}, ensure_ascii=False, indent=2))
+            click.echo(dumps({"tables": [t.to_json() for t in tables]}, ensure_ascii=False, indent=2))
         else:
             click.echo("\n".join(table.render(fmt) for table in tables), nl=False)
     if plot:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .models import DEFAULT_MODEL
+from .errors import HarnessError
+from .hub import DEFAULT_MODEL
 
 #: the intermediate value that means "fine-tune the base directly", the baseline of every comparison
 NO_INTERMEDIATE = "none"
@@ -15,6 +18,8 @@ NO_INTERMEDIATE = "none"
 class RunConfig:
     tasks: list[str]
     model: str = DEFAULT_MODEL
+    #: ``--model-args``: revision, attn_implementation, trust_remote_code (how the base is loaded)
+    model_args: dict[str, Any] = field(default_factory=dict)
     method: str = "full"
     data_dir: Path | None = None
     include_paths: list[Path] = field(default_factory=list)
@@ -23,7 +28,7 @@ class RunConfig:
     languages: list[str] | None = None
     split: str = "validation"
     train_split: str | None = None
-    limit: int | None = None
+    limit: int | float | None = None  # docs per language, or a share of them (0 < x < 1)
     limit_pool: bool = False  # --limit also shrinks Tatoeba/BUCC's retrieval pool to the sample (not comparable)
     max_train_examples: int | None = None
     epochs: float | None = None
@@ -65,3 +70,39 @@ class RunConfig:
     train_unscorable: bool = False
     #: --plugin modules and .py files (absolute paths) whose registrations the run needs, loaded by every worker
     plugins: list[str] = field(default_factory=list)
+
+
+#: the stage part that mixes masked-LM batches on unlabelled multilingual text into a stage (``anli+mlm``)
+MLM = "mlm"
+#: a comma-separated value that continues ``mnli@de,ru``'s language list rather than naming a new stage
+_LANGUAGE_CONTINUATION = re.compile(r"^[a-z]{2}(\+|$)")
+
+
+def split_stages(text: str) -> list[str]:
+    """``--intermediate`` values: comma-separated stages, where the commas of ``mnli@de,ru`` list languages
+    (a two-letter part right after a stage with ``@`` continues its list: ``none,mnli@de,ru,anli``)."""
+    stages: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if stages and "@" in stages[-1].lstrip("@") and _LANGUAGE_CONTINUATION.match(part):
+            stages[-1] += "," + part
+        elif part:
+            stages.append(part)
+    return stages
+
+
+def parse_stage(name: str) -> tuple[list[tuple[str, list[str]]], bool]:
+    """A stage name → its (task, training languages) parts and whether masked-LM batches are mixed in.
+
+    ``mnli``, ``mnli+squad`` (multi-task), ``mnli@de`` (MNLI's translated training split), ``mnli@de,ru``
+    (one multilingual training set), ``anli+mlm`` (ANLI with masked-LM batches); languages ``[]``: the task's own.
+    """
+    parts = name.split("+")
+    mlm = MLM in parts
+    tasks = []
+    for part in (p for p in parts if p != MLM):
+        task, _, langs = part.partition("@")
+        tasks.append((task, [lang.strip() for lang in langs.split(",") if lang.strip()]))
+    if not tasks:
+        raise HarnessError(f"Stage {name!r}: +mlm mixes masked-LM batches into a task stage; name the task too, "
+                           f"e.g. mnli+mlm.")  # fmt: skip
+    return tasks, mlm

@@ -17,16 +17,15 @@ task type's format; the printed command says that evaluate.py ignores them.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import NO_INTERMEDIATE
 from .errors import ExportRefused, HarnessError
+from .jsonio import loads
 from .paths import write_atomic
 from .registry import TaskIndex
 from .results import CellStore
-from .tasktypes import get_task_type
 
 #: families of XTREME-R that evaluate.py lists but cannot read, and why
 UNREADABLE = {
@@ -47,7 +46,7 @@ class Export:
 
 def export_xtreme(run_dir: Path, dest: Path, intermediate: str = NO_INTERMEDIATE, condition: str = "clean") -> Export:
     try:
-        result = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+        result = loads((run_dir / "results.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise HarnessError(
             f"{run_dir} is not a run folder (no readable results.json: {exc}); pass runs/<run-id>."
@@ -57,6 +56,8 @@ def export_xtreme(run_dir: Path, dest: Path, intermediate: str = NO_INTERMEDIATE
         settings = sorted({(r["intermediate"], r["condition"]) for r in result["results"]})
         raise HarnessError(f"Run {run_dir.name} has no records for intermediate {intermediate!r} and condition "
                            f"{condition!r}; it has: {', '.join(f'{i} / {c}' for i, c in settings)}.")  # fmt: skip
+    from .tasktypes import get_task_type  # torch: imported once the arguments are known to be right
+
     benchmarks = TaskIndex().benchmarks()
     store = CellStore(run_dir.parent)
     out = Export()
@@ -69,7 +70,7 @@ def export_xtreme(run_dir: Path, dest: Path, intermediate: str = NO_INTERMEDIATE
         path = store.predictions_path(record["key"])
         if not path.is_file():
             raise HarnessError(f"No predictions file {path} for {record['task']}; re-run the cell with --no-resume.")
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        rows = [loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
         try:
             suffix, predictions, gold = get_task_type(record["spec"]["task_type"]).export(rows)
         except ExportRefused as exc:

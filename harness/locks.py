@@ -76,7 +76,7 @@ def _try_create(path: Path, owner: dict) -> bool:
     except FileExistsError:
         return False
     with os.fdopen(fd, "w") as fh:
-        fh.write(json.dumps(owner))
+        fh.write(json.dumps(owner, allow_nan=False))
     return True
 
 

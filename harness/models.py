@@ -31,14 +31,13 @@ import torch
 from torch import nn
 
 from .errors import ModelError
+from .hub import DTYPES, SMOKE_PRESETS, check_model_name, names_a_folder
 from .paths import cache_root, folder_fingerprint, write_folder_atomic
 from .spec import stable_hash
 
 if TYPE_CHECKING:  # transformers is imported where a model is loaded, not on every start
     from transformers import PreTrainedModel
 
-DEFAULT_MODEL = "xlm-roberta-large"
-SMOKE_PRESETS = {"tiny"}
 TINY_VERSION = 3  # 3: saved with a masked-LM head (lm_head), which +mlm stages train with
 TINY_CORPUS = Path(__file__).resolve().parent / "tiny_corpus" / "tatoeba_sample.txt"
 
@@ -121,19 +120,11 @@ def resolve_device(spec: str = "auto") -> torch.device:
 
 def resolve_dtype(spec: str, device: torch.device) -> torch.dtype:
     """``auto``: bf16 autocast on a GPU that supports it, fp32 elsewhere."""
-    table = {
-        "float32": torch.float32,
-        "fp32": torch.float32,
-        "bfloat16": torch.bfloat16,
-        "bf16": torch.bfloat16,
-        "float16": torch.float16,
-        "fp16": torch.float16,
-    }
     if spec == "auto":
         return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
-    if spec not in table:
-        raise ModelError(f"--dtype {spec!r} is not one of auto, {', '.join(table)}.")
-    return table[spec]
+    if spec not in DTYPES:
+        raise ModelError(f"--dtype {spec!r} is not one of auto, {', '.join(DTYPES)}.")
+    return getattr(torch, DTYPES[spec])
 
 
 @contextlib.contextmanager
@@ -183,44 +174,37 @@ def evaluation_weights(modules: Iterable[nn.Module], device: torch.device, dtype
             param.data = data
 
 
-def load_encoder(path: str) -> PreTrainedModel:
+def load_encoder(path: str, model_args: dict[str, Any] | None = None) -> PreTrainedModel:
+    """``model_args``: ``--model-args`` (revision, attn_implementation, trust_remote_code); sdpa attention unless
+    they say otherwise."""
     from transformers import AutoModel
 
+    kwargs = {"attn_implementation": "sdpa", **(model_args or {})}
     try:
-        return AutoModel.from_pretrained(path, add_pooling_layer=False, attn_implementation="sdpa")
+        return AutoModel.from_pretrained(path, add_pooling_layer=False, **kwargs)
     except TypeError:  # architectures without a pooler flag
-        return AutoModel.from_pretrained(path, attn_implementation="sdpa")
+        return AutoModel.from_pretrained(path, **kwargs)
 
 
-def _names_a_folder(name: str) -> bool:
-    """Whether ``--model`` is meant as a path: hub ids are ``name`` or ``org/name``, paths start with / . ~ or go
-    deeper, or exist."""
-    return name.startswith(("/", ".", "~")) or name.count("/") > 1 or Path(name).exists()
+def _source_args(model_args: dict[str, Any] | None) -> dict[str, Any]:
+    """What of ``--model-args`` says which files are read: the revision, and whether their code may run."""
+    return {k: v for k, v in (model_args or {}).items() if k in ("revision", "trust_remote_code")}
 
 
-def check_model_name(name: str) -> None:
-    """``--model`` that names a folder which does not exist, said before any data is read."""
-    if name not in SMOKE_PRESETS and _names_a_folder(name) and not Path(name).expanduser().is_dir():
-        raise ModelError(
-            f"--model {name}: no such folder. A local model is a folder with config.json, weights and tokenizer "
-            f"files (as save_pretrained writes them); a hub id looks like FacebookAI/xlm-roberta-large."
-        )
-
-
-def identify_base(name: str, tiny: TinySize = TinySize()) -> BaseId:
+def identify_base(name: str, tiny: TinySize = TinySize(), model_args: dict[str, Any] | None = None) -> BaseId:
     """The base's identity: a content hash of a local folder (the tiny preset is built, once per machine, first),
     else the hub id at its resolved revision (reads only the config)."""
     smoke = name in SMOKE_PRESETS
     path = str(build_tiny(TINY_CORPUS.read_text(encoding="utf-8").splitlines(), tiny)) if smoke else name
     check_model_name(name)
-    path = str(Path(path).expanduser()) if _names_a_folder(path) else path
+    path = str(Path(path).expanduser()) if names_a_folder(path) else path
     if Path(path).is_dir():
         fingerprint = folder_fingerprint(Path(path))
     else:
         from transformers import AutoConfig
 
         try:
-            config = AutoConfig.from_pretrained(path)
+            config = AutoConfig.from_pretrained(path, **_source_args(model_args))
         except (OSError, ValueError) as exc:
             raise _load_error(name, exc) from None
         fingerprint = f"{name}@{getattr(config, '_commit_hash', None) or 'unknown-revision'}"
@@ -228,15 +212,15 @@ def identify_base(name: str, tiny: TinySize = TinySize()) -> BaseId:
     return BaseId(name, path, fingerprint, smoke, overrides)
 
 
-def load_base(name: str, tiny: TinySize = TinySize()) -> Base:
+def load_base(name: str, tiny: TinySize = TinySize(), model_args: dict[str, Any] | None = None) -> Base:
     """Load ``name``: a hub id, a local folder, or ``tiny`` (built from the shipped corpus)."""
     from safetensors import SafetensorError
     from transformers import AutoTokenizer
 
-    base = identify_base(name, tiny)
+    base = identify_base(name, tiny, model_args)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(base.path)
-        encoder = load_encoder(base.path)
+        tokenizer = AutoTokenizer.from_pretrained(base.path, **_source_args(model_args))
+        encoder = load_encoder(base.path, model_args)
     except SafetensorError as exc:
         raise ModelError(
             f"Could not load model {name!r}: its weights file is damaged or cut short ({exc}). Copy or download "

@@ -144,10 +144,33 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         _write_atomic(path, data)
 
 
+def umask() -> int:
+    """The process's umask, read from /proc where there is one: setting it to read it back (the only portable
+    way) would, for an instant, apply to the files other threads create."""
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+        return int(next(line.split()[1] for line in status.splitlines() if line.startswith("Umask:")), 8)
+    except (OSError, StopIteration, ValueError, IndexError):
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return mask
+
+
+def user_permissions(folder: Path) -> None:
+    """Give ``folder`` and everything in it the permissions that mkdir() and open() give under the user's umask,
+    before it is renamed into place: mkdtemp makes 0700 and some libraries write 0600 (safetensors 0.8), and
+    results, reports and trained models are for a lab to share."""
+    mask = umask()
+    for path in [folder, *folder.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod((0o777 if path.is_dir() else 0o666 | path.stat().st_mode & 0o111) & ~mask)
+
+
 def _write_atomic(path: Path, data: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path.name))
     try:
+        os.fchmod(fd, 0o666 & ~umask())  # mkstemp's 0600, which the rename would keep: as open() would make it
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
             fh.flush()
@@ -173,6 +196,7 @@ def _write_folder_atomic(path: Path, fill: Callable[[Path], None]) -> Path:
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=temp_prefix(path.name)))
     try:
         fill(tmp)
+        user_permissions(tmp)
         try:
             tmp.rename(path)
         except OSError:

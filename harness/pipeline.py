@@ -42,21 +42,22 @@ from rich.text import Text
 
 from harness.adapters.bank import ModelBank, Trained, stage_key
 from harness.adapters.lora import LoraHost
-from harness.adapters.store import ArtefactStore, check_key
+from harness.adapters.store import ArtefactStore
 from harness.noise import NoiseSpec, noisy_variants, parse, parse_conditions, wrap
 
 from .attacking import attack_cells, check_dictionaries
-from .cells import Cell, Evaluator, record_key
-from .config import NO_INTERMEDIATE, RunConfig
+from .cells import Cell, Evaluator, record_key, sample_rows, samples_path
+from .config import NO_INTERMEDIATE, RunConfig, parse_stage
 from .errors import HarnessError
+from .hub import SMOKE_PRESETS
+from .jsonio import loads
 from .mlm import MlmMix, held_out_text, read_corpus
-from .models import SMOKE_PRESETS, Base, check_model_name, identify_base, load_base, resolve_device, resolve_dtype
+from .models import Base, identify_base, load_base, resolve_device, resolve_dtype
 from .paths import cache_root, remove_stale_temps
 from .planning import (
     TrainingJob,
     check_metrics,
     eval_split_of,
-    parse_stage,
     plan_training,
     resolve_tasks,
     skip_missing_languages,
@@ -65,10 +66,11 @@ from .planning import (
     train_language_variants,
 )
 from .plugins import load_plugins
+from .preflight import check_run
 from .registry import TaskIndex
 from .replay import save_run
 from .report import Table, all_tables, benchmark_scores, group_scores, target_records
-from .results import CellStore, environment
+from .results import CellStore, environment, write_samples
 from .sample import data_setting
 from .spec import stable_hash
 from .task import DocSelection, Task
@@ -106,7 +108,7 @@ class RateColumn(ProgressColumn):
 #: this process's runners, one per run configuration: each keeps its planned data and trained stages
 _RUNNERS: dict[str, Runner] = {}
 #: this process's base encoders (and LoRA host), loaded once per (model, method) and kept for every unit
-_RESIDENT: dict[tuple[str, str], tuple[Base, LoraHost | None]] = {}
+_RESIDENT: dict[tuple[str, str, str], tuple[Base, LoraHost | None]] = {}
 
 
 def execute(unit: Unit) -> bool:
@@ -129,10 +131,10 @@ class Runner:
     """One run configuration: its plan (data, units) and, once a unit runs here, the resident models."""
 
     def __init__(self, config: RunConfig, console: Console | None = None) -> None:
-        self.config = config
         self.console = console or Console(stderr=True)
         load_plugins(config.plugins)  # before anything names what they register (a worker loads them here)
         self.index = TaskIndex(config.include_paths)
+        self.config = config = check_run(config, self.index)  # every argument mistake, before data or models
         self.device = resolve_device(config.device)
         self.dtype = resolve_dtype(config.dtype, self.device)
         self.smoke = config.model in SMOKE_PRESETS
@@ -141,15 +143,8 @@ class Runner:
         self.unscorable: dict[str, str] = {}  # family -> why it was not trained: no cell could be scored
         self.store = ArtefactStore(config.adapter_dir)
         self.events: list[str] = []
-        # bad noise specs fail here, before any data is read or model trained
         self.conditions = parse_conditions(config.noise)
         self.train_noise = parse(config.train_noise) if config.train_noise else None
-        check_model_name(config.model)
-        if config.output.exists() and not config.output.is_dir():
-            raise HarnessError(f"--output {config.output} is a file; results go into a folder. Pass a folder name.")
-        for name in config.intermediates:  # a stored stage's key, before anything is loaded
-            if name.startswith("@"):
-                check_key(name[1:], where=f"--intermediate {name}: ")
         self.trained: dict[tuple[str, int | None], Trained] = {}  # (stage, target job) -> model, this process
         self.stages: dict[str, list[TrainingJob]] = {}
         self.bank: ModelBank | None = None
@@ -215,7 +210,7 @@ class Runner:
         self.cells = sorted(cells, key=lambda c: self.jobs.index(c.job))  # a job's cells together: its models stay
         with self.step("Building the tiny smoke model (once per machine, from the corpus shipped in the package)"
                        if self.smoke else f"Identifying base model {config.model}"):  # fmt: skip
-            self.base_id = identify_base(config.model)
+            self.base_id = identify_base(config.model, model_args=config.model_args)
         _RUNNERS[stable_hash(asdict(config))] = self
         self.timings["prepare_data_s"] = time.perf_counter() - start
         return self
@@ -355,10 +350,7 @@ class Runner:
         english = replace(self.config, languages=None)  # intermediate tasks are English, whatever --languages says
         tasks = []
         for part, languages in parse_stage(name)[0]:
-            found = resolve_tasks([part], english, self.index)
-            if len(found) != 1:
-                raise HarnessError(f"Intermediate {part!r} is {len(found)} tasks; an intermediate stage is one "
-                                   f"English task per name (e.g. mnli, squad, or mnli+squad for multi-task).")  # fmt: skip
+            found = resolve_tasks([part], english, self.index)  # one task (check_run)
             tasks += [t.with_train_languages(languages) if languages else t for t in found]
         return tasks
 
@@ -419,14 +411,12 @@ class Runner:
         """The base encoder (loaded once per process and model), this run's model bank and evaluator."""
         if self.bank is None or self.evaluator is None:
             started, config = time.perf_counter(), self.config
-            if (config.model, config.method) not in _RESIDENT:
+            resident = (config.model, stable_hash(config.model_args), config.method)
+            if resident not in _RESIDENT:
                 with self.step(f"Loading base model {config.model}"):
-                    base = load_base(config.model)
-                _RESIDENT[config.model, config.method] = (
-                    base,
-                    LoraHost(base.encoder) if config.method == "lora" else None,
-                )
-            base, host = _RESIDENT[config.model, config.method]
+                    base = load_base(config.model, model_args=config.model_args)
+                _RESIDENT[resident] = (base, LoraHost(base.encoder) if config.method == "lora" else None)
+            base, host = _RESIDENT[resident]
             self.bank = ModelBank(base, self.store, config, self.device, self.dtype, self.say, self.progress, host)
             self.evaluator = Evaluator(config, base, CellStore(config.output), self.device, self.dtype, self.say,
                                        self.progress)  # fmt: skip
@@ -512,8 +502,31 @@ class Runner:
             )
         return found
 
+    def fill_samples(self, records: list[dict[str, Any]]) -> None:
+        """``--log-samples`` on a resumed run: a cell recorded without it gets its samples file from its stored
+        predictions (no model needed); an attack cell, whose text is made per model as it is scored, says why not."""
+        store = CellStore(self.config.output)
+        cells = {key: self.cells[unit.cell] for unit in self.units() if unit.kind == "eval" for key in unit.outputs}  # type: ignore[index]
+        without = []
+        for record in records:
+            path, cell = samples_path(self.config.output, record), cells[record["key"]]
+            if path.exists() or record.get("skipped"):  # a skipped cell has no predictions: nothing to show
+                continue
+            if cell.attack is not None:
+                without.append(f"{record['task']}@{record['condition']}")
+                continue
+            examples = cell.examples if cell.scored is None else [cell.examples[i] for i in cell.scored]
+            lines = store.predictions_path(record["key"]).read_text(encoding="utf-8").splitlines()
+            write_samples(path, sample_rows(cell.task, examples, [loads(line) for line in lines]))
+        if without:
+            self.say(f"[yellow]--log-samples[/]: no samples file for {', '.join(dict.fromkeys(without))}: scored "
+                     f"before without it, and an attack's text is made per model while it is scored; pass "
+                     f"--no-resume to score them again with their samples.")  # fmt: skip
+
     def finish(self) -> dict[str, Any]:
         config, base, records, tasks = self.config, self.base_id, self.records(), self.tasks
+        if config.log_samples:
+            self.fill_samples(records)
         title = f"{base.label} · {config.method} · seed {config.seed} · {config.split}" + (
             " · the embedded data sample" if data_setting(config.data_dir) else ""
         )

@@ -7,16 +7,16 @@ for all of them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from .config import RunConfig
 from .data import data_note, has_split, hub_path, local_patterns
-from .errors import DataError, HarnessError
+from .errors import DataError
 from .metrics import get_metric
 from .mlm import MlmMix
 from .models import BaseId
+from .preflight import check_languages
 from .registry import TaskIndex
 from .task import DocSelection, Task
 from .training import TrainArgs
@@ -29,8 +29,10 @@ SMOKE_TRAIN_LIMIT = 2000
 
 def smoke_train_limit(config: RunConfig) -> int:
     """The smoke preset's cap on training docs: ``--limit N`` caps training at N too (a quick check is quick
-    end to end: TyDiQA's 2000 English docs are 9000 features), never above ``SMOKE_TRAIN_LIMIT``."""
-    return min(config.limit or SMOKE_TRAIN_LIMIT, SMOKE_TRAIN_LIMIT)
+    end to end: TyDiQA's 2000 English docs are 9000 features), never above ``SMOKE_TRAIN_LIMIT``; a share
+    (``--limit 0.1``) leaves the cap as it is."""
+    limit = config.limit if isinstance(config.limit, int) else None
+    return min(limit or SMOKE_TRAIN_LIMIT, SMOKE_TRAIN_LIMIT)
 
 
 @dataclass
@@ -79,42 +81,6 @@ class TrainingJob:
             self.examples = self.lead.training_examples(self.split, data_dir, self.selection)
 
 
-#: the stage part that mixes masked-LM batches on unlabelled multilingual text into a stage (``anli+mlm``)
-MLM = "mlm"
-#: a comma-separated value that continues ``mnli@de,ru``'s language list rather than naming a new stage
-_LANGUAGE_CONTINUATION = re.compile(r"^[a-z]{2}(\+|$)")
-
-
-def split_stages(text: str) -> list[str]:
-    """``--intermediate`` values: comma-separated stages, where the commas of ``mnli@de,ru`` list languages
-    (a two-letter part right after a stage with ``@`` continues its list: ``none,mnli@de,ru,anli``)."""
-    stages: list[str] = []
-    for part in (p.strip() for p in text.split(",")):
-        if stages and "@" in stages[-1].lstrip("@") and _LANGUAGE_CONTINUATION.match(part):
-            stages[-1] += "," + part
-        elif part:
-            stages.append(part)
-    return stages
-
-
-def parse_stage(name: str) -> tuple[list[tuple[str, list[str]]], bool]:
-    """A stage name → its (task, training languages) parts and whether masked-LM batches are mixed in.
-
-    ``mnli``, ``mnli+squad`` (multi-task), ``mnli@de`` (MNLI's translated training split), ``mnli@de,ru``
-    (one multilingual training set), ``anli+mlm`` (ANLI with masked-LM batches); languages ``[]``: the task's own.
-    """
-    parts = name.split("+")
-    mlm = MLM in parts
-    tasks = []
-    for part in (p for p in parts if p != MLM):
-        task, _, langs = part.partition("@")
-        tasks.append((task, [lang.strip() for lang in langs.split(",") if lang.strip()]))
-    if not tasks:
-        raise HarnessError(f"Stage {name!r}: +mlm mixes masked-LM batches into a task stage; name the task too, "
-                           f"e.g. mnli+mlm.")  # fmt: skip
-    return tasks, mlm
-
-
 def train_language_variants(tasks: list[Task], languages: list[str] | None) -> list[Task]:
     """``--train-language de,ru,en``: every trainable task once per training language (the source-language
     axis); tasks with nothing to train (Tatoeba) once."""
@@ -148,13 +114,7 @@ def resolve_tasks(names: list[str], config: RunConfig, index: TaskIndex) -> list
             if all(t.name != task_name for t in tasks):
                 tasks.append(make_task(index, task_name, config))
     if config.languages:
-        available = sorted({t.language for t in tasks})
-        unknown = [lang for lang in config.languages if lang not in available]
-        if unknown:
-            raise HarnessError(
-                f"Unknown language(s) {', '.join(unknown)} for tasks {', '.join(names)}; "
-                f"they cover: {', '.join(available)}."
-            )
+        check_languages(names, config.languages, {t.language for t in tasks})
         tasks = [t for t in tasks if t.language in config.languages]
     return tasks
 

@@ -81,7 +81,12 @@ class TaskIndex:
         return sorted(n for n, e in self.entries.items() if kind is None or e.kind == kind)
 
     def entry(self, name: str) -> Entry:
+        """The task, group or tag ``name``, also when spelled with ``_``/``-`` where the index has none or the other
+        (``paws_x``, ``paws-x`` -> ``pawsx``; ``xnli-de`` -> ``xnli_de``), if that leaves one candidate."""
         if name not in self.entries:
+            spellings = [n for n in self.entries if _folded(n) == _folded(name)]
+            if len(spellings) == 1:
+                return self.entries[spellings[0]]
             close = difflib.get_close_matches(name, self.names(), n=5, cutoff=0.5)
             hint = f" Did you mean: {', '.join(close)}?" if close else ""
             raise TaskNotFound(
@@ -110,7 +115,7 @@ class TaskIndex:
             raise SpecError(f"Group cycle: {' -> '.join((*_seen, name))}.")
         entry = self.entry(name)
         if entry.kind == "task":
-            return [name]
+            return [entry.name]
         group = self.group(name) if entry.kind == "group" else None
         members = group.task if group else entry.members
         out: list[str] = []
@@ -133,3 +138,8 @@ class TaskIndex:
     def parent_groups(self, name: str) -> list[str]:
         """Groups that list ``name`` directly (used to lay tasks out as table rows)."""
         return [g for g in self.names("group") if name in self.group(g).task]
+
+
+def _folded(name: str) -> str:
+    """A name without case, ``_`` and ``-``: how users' spellings of one name differ (lm-eval writes ``paws_x``)."""
+    return name.lower().replace("_", "").replace("-", "")

@@ -9,7 +9,6 @@ never recomputed; reports read only this store.
 
 from __future__ import annotations
 
-import json
 import platform
 import subprocess
 from collections.abc import Callable, Iterable
@@ -19,14 +18,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from .jsonio import dumps, loads
 from .locks import claim
 from .paths import write_atomic
 
 RECORDS = "records"
+#: why an example's outcome is missing from an outcomes file
+NO_OUTCOME = "not a number: this example has nothing to score (no gold label)"
 
 
 def write_json(path: Path, data: Any) -> None:
-    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    write_atomic(path, dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
 #: what every record has: a JSON file in ``records/`` without them is not a record (another tool's, a copied file)
@@ -52,7 +54,7 @@ class Scan:
 def read_record(path: Path) -> dict[str, Any]:
     """The record in ``path``; ``ValueError`` saying why when the file is torn or not a record."""
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        record = loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise ValueError("not UTF-8 text") from None
     except ValueError as exc:
@@ -89,12 +91,13 @@ class CellStore:
         of numbers parse in one ``json.loads``, unlike the predictions file, whose
         texts a statistic never needs.
         """
-        write_atomic(self.outcomes_path(key), json.dumps({"id": ids, "columns": columns}, ensure_ascii=False) + "\n")
+        data = {"id": ids, "columns": columns}
+        write_atomic(self.outcomes_path(key), dumps(data, NO_OUTCOME, ensure_ascii=False) + "\n")
 
     def outcomes(self, key: str) -> dict[str, Any] | None:
         """``{"id": [...], "columns": {"metric:column": [...]}}`` of a cell, or None when it has none."""
         try:
-            return json.loads(self.outcomes_path(key).read_text(encoding="utf-8"))
+            return loads(self.outcomes_path(key).read_text(encoding="utf-8"))
         except (FileNotFoundError, ValueError):
             return None
 
@@ -158,4 +161,4 @@ def git_commit() -> str | None:
 
 
 def write_samples(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    write_atomic(path, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows))
+    write_atomic(path, "".join(dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows))

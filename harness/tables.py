@@ -11,13 +11,13 @@ from __future__ import annotations
 import csv
 import html
 import io
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from rich.table import Table as RichTable
 
+from .jsonio import dumps
 from .stats import Estimate
 
 
@@ -152,7 +152,7 @@ class Table:
 
     def render(self, fmt: str) -> str:
         if fmt == "json":
-            return json.dumps(self.to_json(), ensure_ascii=False, indent=2) + "\n"
+            return dumps(self.to_json(), ensure_ascii=False, indent=2) + "\n"
         return {"markdown": self.to_markdown, "csv": self.to_csv, "latex": self.to_latex, "html": self.to_html}[fmt]()
 
 

@@ -7,6 +7,7 @@ Noise wrappers act on examples, so they touch model inputs, never raw columns.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,7 +45,7 @@ class DocSelection:
     """Which docs of a split to use: a seeded half held out for training, and/or a seeded sample."""
 
     holdout: str | None = None  # "train" or "eval": which half of a split shared with training
-    limit: int | None = None
+    limit: int | float | None = None  # a number of docs, or a share of them (0 < x < 1: rounded up)
     seed: int = 0
 
     def apply(self, docs: datasets.Dataset, ids: list[str]) -> list[int]:
@@ -55,10 +56,18 @@ class DocSelection:
         return self.sample(rows)
 
     def sample(self, rows: list[int]) -> list[int]:
-        """A seeded sample of ``limit`` rows, in their original order."""
-        if self.limit is not None and self.limit < len(rows):
-            rows = sorted(random.Random(f"limit:{self.seed}").sample(rows, self.limit))
+        """A seeded sample of ``limit`` rows (a share: of these rows), in their original order; a share draws
+        exactly the rows that its number of rows would."""
+        count = min(len(rows), self.count(len(rows)))
+        if count < len(rows):
+            rows = sorted(random.Random(f"limit:{self.seed}").sample(rows, count))
         return rows
+
+    def count(self, total: int) -> int:
+        """How many of ``total`` rows the limit keeps."""
+        if isinstance(self.limit, float):
+            return math.ceil(self.limit * total)
+        return total if self.limit is None else self.limit
 
 
 def hook_source(cfg: TaskConfig) -> str | None:

@@ -6,7 +6,6 @@ imported inside the commands that use them.
 
 from __future__ import annotations
 
-import json
 from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from ..jsonio import dumps
 from ..plugins import plugin_option
 
 console = Console()
@@ -124,16 +124,19 @@ def noise_preview(
     if limit is None and count != "all":
         raise click.BadParameter(f"{count!r}: give a positive number of docs or `all`.", param_hint="-n")
     from ..registry import TaskIndex
-    from ..task import DocSelection, Task
-    from .measure import error_rates
-    from .noisy import wrap
+    from .spec import parse
 
+    parse(spec)  # the spec, task and language are checked before torch and datasets are imported
     index = TaskIndex(include_paths)
     configs = [index.task(name) for name in index.expand(task_name)]
     languages = sorted({c.language for c in configs})
     chosen = [c for c in configs if language is None or c.language == language]
     if not chosen or (language is None and len(languages) > 1):
         raise HarnessError(f"Task {task_name!r}: choose a language with --lang; it has {', '.join(languages)}.")
+    from ..task import DocSelection, Task
+    from .measure import error_rates
+    from .noisy import wrap
+
     task = Task(chosen[0])
     split_name = task.cfg.validation_split if split == "validation" else task.cfg.test_split
     if split_name is None:
@@ -150,7 +153,7 @@ def noise_preview(
         for before, after in zip(clean, noisy):
             for field, a, b in _field_texts(before, after, noisy_task.fields):
                 row = {"doc": before["id"], "field": field, "clean": a, "noisy": b, "edits": cluster_edits(a, b)}
-                click.echo(json.dumps(row, ensure_ascii=False))
+                click.echo(dumps(row, ensure_ascii=False))
         click.echo(summary, err=True)
         return
     table = RichTable(title=f"{noisy_task.name} · seed {seed}", title_justify="left", show_lines=True)

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from harness.adapters.store import ArtefactStore
+from harness.config import parse_stage, split_stages
 from harness.errors import DataError, HarnessError, SpecError
 from harness.pipeline import RunConfig, Runner
-from harness.planning import make_task, parse_stage, split_stages
+from harness.planning import make_task
 from harness.registry import TaskIndex
 from harness.report import InLanguage, averaged
 from harness.task import DocSelection

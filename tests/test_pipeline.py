@@ -24,6 +24,12 @@ def toy_config(model: Path, toy_tasks: Path, toy_data: Path, out: Path, **kw) ->
     )
 
 
+def one(folder: Path, pattern: str) -> str:
+    """The text of the one file in ``folder`` that matches ``pattern``."""
+    (path,) = folder.glob(pattern)
+    return path.read_text(encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def first_run(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     from conftest import FIXTURES
@@ -76,7 +82,7 @@ def test_numbers_do_not_depend_on_the_batch_size(first_run, tiny_model_dir, toy_
         cfg.adapter_dir = out / "store"  # same trained model; only evaluation batching differs
         run = Runner(cfg).run()
         scores[size] = [r["score"] for r in run["results"]]
-    samples = {size: (tmp_path / str(size) / "samples" / "toy_de@clean.jsonl").read_text() for size in (1, 7)}
+    samples = {size: one(tmp_path / str(size) / "samples", "toy_de@clean@none.full.seed0.*.jsonl") for size in (1, 7)}
     assert scores[1] == scores[7] == [r["score"] for r in result["results"]]
     assert samples[1] == samples[7]
     first = json.loads(samples[1].splitlines()[0])
@@ -102,7 +108,9 @@ def test_training_seeds_evaluate_the_same_documents_under_the_same_noise(
     assert keys[0] == keys[1] != keys[2] != keys[3]
     assert clean[0]["doc_ids"] == clean[2]["doc_ids"] != clean[3]["doc_ids"]
     assert [(r["seed"], r["sample_seed"], r["noise_seed"]) for r in clean] == settings
-    noisy = [(tmp_path / f"s{s}-{a}-{n}" / "samples" / "toy_en@typo:0.3.jsonl").read_text() for s, a, n in settings]
+    noisy = [
+        one(tmp_path / f"s{s}-{a}-{n}" / "samples", f"toy_en@typo:0.3@none.full.seed{s}.*") for s, a, n in settings
+    ]
     texts = [[json.loads(line)["text"] for line in text.splitlines()] for text in noisy]
     assert texts[0] == texts[2] and texts[2] != texts[3]
     assert [json.loads(line)["id"] for line in noisy[0].splitlines()] == clean[0]["doc_ids"]

@@ -123,9 +123,10 @@ class TaskType(Generic[Logits]):
         scores that cannot exist."""
         return any(self.reference(e) not in (None, "", []) for e in examples)
 
-    def correct(self, example: dict[str, Any], prediction: Any) -> bool:
-        """Whether one prediction is right, for the samples file (span QA: exact match after normalisation)."""
-        return self.reference(example) == prediction
+    def correct(self, reference: Any, prediction: Any) -> bool:
+        """Whether one prediction is right, for the samples file (span QA: exact match after normalisation); both
+        as ``show`` writes them, so that the stored predictions file answers it without the model."""
+        return bool(reference == prediction)
 
     def show(self, prediction: Any, cfg: TaskConfig) -> Any:
         """A prediction (or gold answer) as written to files: label names rather than indices."""

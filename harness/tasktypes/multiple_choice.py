@@ -83,6 +83,7 @@ class MultipleChoice(Classification):
     def export(self, rows: list[dict[str, Any]]) -> tuple[str, str, str]:
         """XTREME-R's multiple-choice layout: ``.jsonl``, one ``{"label": ...}`` per line (``read_xcopa``)."""
         lines = {
-            side: "".join(json.dumps({"label": r[side]}) + "\n" for r in rows) for side in ("prediction", "reference")
+            side: "".join(json.dumps({"label": r[side]}, allow_nan=False) + "\n" for r in rows)
+            for side in ("prediction", "reference")
         }
         return "jsonl", lines["prediction"], lines["reference"]

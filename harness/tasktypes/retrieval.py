@@ -231,8 +231,10 @@ class Retrieval(TaskType[Embedded]):
                 raise ExportRefused("query ids repeat; Mewsli-X's JSON files are keyed by a unique example id.")
             return (
                 "json",
-                json.dumps({i: list(r["prediction"] or []) for i, r in zip(ids, rows)}, ensure_ascii=False),
-                json.dumps({i: list(r["reference"]) for i, r in zip(ids, rows)}, ensure_ascii=False),
+                json.dumps(
+                    {i: list(r["prediction"] or []) for i, r in zip(ids, rows)}, ensure_ascii=False, allow_nan=False
+                ),
+                json.dumps({i: list(r["reference"]) for i, r in zip(ids, rows)}, ensure_ascii=False, allow_nan=False),
             )
         mined = [r["prediction"] for r in rows if isinstance(r["prediction"], dict)]
         if not mined:

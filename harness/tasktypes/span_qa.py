@@ -288,8 +288,8 @@ class SpanQA(TaskType[torch.Tensor]):
         """With unanswerable questions (SQuAD v2), an empty answer list is a gold answer too."""
         return (cfg.allow_no_answer and bool(examples)) or super().scorable(examples, cfg)
 
-    def correct(self, example: dict[str, Any], prediction: Any) -> bool:
-        return any(normalize_squad(prediction) == normalize_squad(gold) for gold in self.reference(example))
+    def correct(self, reference: Any, prediction: Any) -> bool:
+        return any(normalize_squad(prediction) == normalize_squad(gold) for gold in reference)
 
     def export(self, rows: list[dict[str, Any]]) -> tuple[str, str, str]:
         """SQuAD's formats: predictions ``{id: answer}``; gold, a SQuAD-format dataset holding the answers.
@@ -318,7 +318,11 @@ class SpanQA(TaskType[torch.Tensor]):
         predictions = {qid: r["prediction"] for qid, r in zip(ids, rows)}
         qas = [{"id": qid, "answers": [{"text": text} for text in r["reference"]]} for qid, r in zip(ids, rows)]
         gold = {"version": "1.1", "data": [{"title": "", "paragraphs": [{"context": "", "qas": qas}]}]}
-        return "json", json.dumps(predictions, ensure_ascii=False), json.dumps(gold, ensure_ascii=False)
+        return (
+            "json",
+            json.dumps(predictions, ensure_ascii=False, allow_nan=False),
+            json.dumps(gold, ensure_ascii=False, allow_nan=False),
+        )
 
 
 def best_answer(context: str, windows: list[dict[str, Any]], allow_no_answer: bool) -> str:

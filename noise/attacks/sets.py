@@ -13,12 +13,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ...jsonio import dumps
 from ...paths import write_atomic
 from ..perturbation import NoiseError
 
 
 def write_set(path: Path, rows: list[dict[str, Any]]) -> Path:
-    write_atomic(path, "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows))
+    write_atomic(path, "".join(dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows))
     return path
 
 
