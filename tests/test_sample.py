@@ -43,10 +43,10 @@ def test_the_main_command_runs_on_the_embedded_sample_without_data_dir(tiny_mode
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
     assert (
-        "hub is offline (HF_HUB_OFFLINE): using the sample of XTREME-R data embedded in the package, xnli (249 docs × 15 "
+        "hub is not reachable (HF_HUB_OFFLINE is set): using the sample of XTREME-R data embedded in the package, xnli (249 "
         in said
     )
-    assert "a sample, not the full sets" in said
+    assert "docs × 15 languages" in said and "a sample, not the full sets" in said
     assert " de " in result.output and " hi " in result.output and "avg" in result.output
     (run,) = (tmp_path / "runs").glob("*/results.json")
     results = json.loads(run.read_text(encoding="utf-8"))
