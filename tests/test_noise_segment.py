@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
+from test_noise_structure import tagged_sentences
 
 from harness.noise import NoiseError, error_rates, parse, perturb_examples, segment
 from harness.noise.text import Words, word_list
@@ -62,7 +63,7 @@ def test_a_word_rate_means_the_same_share_of_droppable_words_in_every_panx_langu
 
     for path in sorted((shared_data / "panx").glob("dev-*.tsv")):
         language = path.stem.split("-")[1]
-        clean = _tagged(path)[:300]
+        clean = tagged_sentences(path)[:300]
         edits = droppable = seed = 0
         while droppable < 3000:  # enough words that the share is within 2 points (Yoruba's dev set is small)
             noisy = perturb_examples(
@@ -77,16 +78,3 @@ def test_a_word_rate_means_the_same_share_of_droppable_words_in_every_panx_langu
                 edits += Levenshtein.distance(before, after)
             seed += 1
         assert 8 <= 100 * edits / droppable <= 12, (language, 100 * edits / droppable)
-
-
-def _tagged(path):
-    sentences, tokens, tags = [], [], []
-    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
-        if line.strip():
-            token, tag = line.split("\t")[:2]
-            tokens.append(token)
-            tags.append(tag)
-        elif tokens:
-            sentences.append({"id": str(len(sentences)), "index": len(sentences), "tokens": tokens, "target": tags})
-            tokens, tags = [], []
-    return sentences
