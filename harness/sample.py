@@ -59,6 +59,7 @@ def default_data_dir(names: list[str], include_paths: list[Path], console: Conso
     what = ", ".join(f"{f} ({held[f]['docs_per_language']} docs × {len(held[f]['languages'])} languages)"
                      for f in families)  # fmt: skip
     size = sum(held[f]["bytes"] for f in families) / 1e6
-    console.print(f"No --data-dir and the Hugging Face hub is not reachable ({why}): using the sample of XTREME-R data embedded in the "
-        f"package, {what}, {size:.1f} MB; a sample, not the full sets ({SAMPLE_DIR}/README.md).")  # fmt: skip
+    console.print(f"No --data-dir and the Hugging Face hub is not reachable ({why}): using the sample of XTREME-R "
+                  f"data embedded in the package, {what}, {size:.1f} MB; a sample, not the full sets "
+                  f"({SAMPLE_DIR}/README.md).")  # fmt: skip
     return SAMPLE_DIR
