@@ -15,17 +15,16 @@ versions, a record deleted, a hub model or hub data (a revision can move without
 from __future__ import annotations
 
 import importlib.util
-import json
 import platform
 import time
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from .jsonio import loads
 from .paths import write_atomic
-from .results import CellStore, write_json
+from .results import CellStore, package_versions, write_json
 from .spec import stable_hash
 
 PLANS = "plans"
@@ -73,12 +72,7 @@ def fingerprint(params: dict[str, Any]) -> str | None:
     # files named inside option values (attack-set:PATH, protect_list=FILE, --config's grid file)
     words = [w for v in params.values() for w in str(v).replace("=", ":").replace("+", ":").split(":")]
     roots += [Path(w).resolve() for w in dict.fromkeys(words) if w and len(w) < 4096 and Path(w).is_file()]
-    versions: dict[str, str | None] = {}
-    for name in LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
+    versions = package_versions(LIBRARIES)
     options = {k: str(Path(v).resolve()) if isinstance(v, Path) else v for k, v in params.items()}
     written = [Path(params[k]).resolve() for k in ("output", "adapter_dir") if params.get(k) is not None]
     files = [f for root in roots for f in _files(root)  # what runs write (--data-dir . holding runs/) is no input
@@ -125,7 +119,7 @@ def replay(output: Path, key: str | None) -> tuple[list[dict[str, Any]], int] | 
         return None
     path, store = note_path(output, key), CellStore(output)
     try:
-        note = json.loads(path.read_text(encoding="utf-8"))
+        note = loads(path.read_text(encoding="utf-8"))  # as written: NaN back from null
         runs = [(run, [store.get(k) for k in run["record_keys"]]) for run in note["runs"]]
         units = int(note["units"])
     except (OSError, ValueError, TypeError, KeyError):  # no note, or a torn one: plan from scratch

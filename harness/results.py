@@ -132,16 +132,22 @@ class CellStore:
         return scan
 
 
+def package_versions(names: Iterable[str]) -> dict[str, str | None]:
+    """The installed version of each distribution (None: not installed)."""
+    versions: dict[str, str | None] = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
 def environment() -> dict[str, Any]:
     """Package versions, Python, platform and the harness's git commit, for every result file."""
-    packages: dict[str, str | None] = {}
-    for name in ("xtreme-noise-harness", "torch", "transformers", "peft", "datasets", "tokenizers", "numpy"):
-        try:
-            packages[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            packages[name] = None
     return {
-        "packages": packages,
+        "packages": package_versions(("xtreme-noise-harness", "torch", "transformers", "peft", "datasets",
+                                      "tokenizers", "numpy")),  # fmt: skip
         "python": platform.python_version(),
         "platform": platform.platform(),
         "git_commit": git_commit(),
