@@ -25,7 +25,7 @@ from harness.adapters.bank import Trained
 from harness.adapters.lora import LoraHost
 from harness.adapters.mixed import predict_mixed
 
-from .attacking import evaluate_attack
+from .attacking import QUERY_DTYPE, evaluate_attack
 from .config import RunConfig
 from .evaluation import EvalContext, auto_batching, compiled_forwards, predict_features
 from .features import featurize
@@ -108,7 +108,7 @@ class Evaluator:
     def evaluate(self, cell: Cell, models: list[tuple[str, Trained]]) -> list[dict[str, Any]]:
         """One record per (intermediate name, trained model), in that order."""
         if cell.attack is not None:
-            with self.forwards(models):
+            with self.forwards(models, QUERY_DTYPE):
                 return evaluate_attack(self, cell, models)
         max_length = models[0][1].info["args"]["max_length"]
         keys = [self.key(cell, trained, max_length) for _, trained in models]
@@ -123,11 +123,12 @@ class Evaluator:
         return [records[k] for k in keys]
 
     @contextlib.contextmanager
-    def forwards(self, models: list[tuple[str, Trained]]) -> Iterator[None]:
-        """How a cell's forward passes run: the models' Linear weights stored in the compute dtype
-        (``evaluation_weights``), the encoder compiled with ``--compile``'s backend (``compiled_forwards``)."""
+    def forwards(self, models: list[tuple[str, Trained]], dtype: torch.dtype | None = None) -> Iterator[None]:
+        """How a cell's forward passes run: the models' Linear weights stored in the compute dtype (``dtype``, else
+        the evaluation's: attacks query in their own, ``evaluation_weights``), the encoder compiled with
+        ``--compile``'s backend (``compiled_forwards``)."""
         modules = [m for _, trained in models for m in trained.modules(self.base)]
-        with evaluation_weights(modules, self.device, self.dtype), compiled_forwards(self.config.compile):
+        with evaluation_weights(modules, self.device, dtype or self.dtype), compiled_forwards(self.config.compile):
             yield
 
     def finished(self, keys: list[str]) -> dict[str, dict[str, Any]]:

@@ -270,3 +270,18 @@ def test_a_language_without_a_dictionary_is_a_reported_skip_for_noise_and_attack
         nowhere = condition.replace(str(FIXTURES / "muse"), str(tmp_path))
         with pytest.raises(NoiseError, match="no language of this run has a dictionary"):
             Runner(config(tiny_model_dir, toy_tasks, toy_data, tmp_path / "bad", tasks=["toy"], noise=[nowhere])).run()
+
+
+def test_attacks_run_in_their_own_dtype_whatever_the_evaluation_dtype(attacked, tiny_model_dir, toy_tasks, toy_data,
+                                                                       tmp_path) -> None:  # fmt: skip
+    """A bf16 evaluation stores the Linear weights in bf16 for a cell; an attack's fp32 queries must not meet them."""
+    _, out = attacked
+    made = {}
+    for dtype in ("float32", "bfloat16"):
+        cfg = config(tiny_model_dir, toy_tasks, toy_data, tmp_path / dtype, tasks=["toy"], languages=["de"],
+                     noise=[f"{CHARFLIP}:mode=adaptive"], dtype=dtype, limit=16)  # fmt: skip
+        cfg.adapter_dir = out.parent / "store"  # the trained model of the module's run
+        Runner(cfg).run()
+        (path,) = (tmp_path / dtype / "attack-sets").glob("*.jsonl")
+        made[dtype] = [{k: r[k] for k in ("example", "edits", "queries")} for r in read_set(path)]
+    assert made["bfloat16"] == made["float32"]
