@@ -71,10 +71,14 @@ class Cell:
     scored: list[int] | None = None
 
     @property
+    def scored_examples(self) -> list[dict[str, Any]]:
+        """The examples this cell scores (all, or the ``scored`` positions)."""
+        return self.examples if self.scored is None else [self.examples[i] for i in self.scored]
+
+    @property
     def scorable(self) -> bool:
         """Whether the examples scored have any gold answer (``TaskType.scorable``)."""
-        scored = self.examples if self.scored is None else [self.examples[i] for i in self.scored]
-        return self.task.type.scorable(scored, self.task.cfg)
+        return self.task.type.scorable(self.scored_examples, self.task.cfg)
 
     @property
     def pool(self) -> dict[str, Any] | None:
@@ -228,7 +232,7 @@ class Evaluator:
             max_tokens,
         )
         predictions = task.type.predict_in_context(context, outputs, features, cell.examples)
-        examples = cell.examples if cell.scored is None else [cell.examples[i] for i in cell.scored]
+        examples = cell.scored_examples
         if cell.scored is not None:
             predictions = [predictions[i] for i in cell.scored]
         references = [task.type.reference(e) for e in examples]

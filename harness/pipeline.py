@@ -515,7 +515,7 @@ class Runner:
             if cell.attack is not None:
                 without.append(f"{record['task']}@{record['condition']}")
                 continue
-            examples = cell.examples if cell.scored is None else [cell.examples[i] for i in cell.scored]
+            examples = cell.scored_examples
             lines = store.predictions_path(record["key"]).read_text(encoding="utf-8").splitlines()
             write_samples(path, sample_rows(cell.task, examples, [loads(line) for line in lines]))
         if without:
