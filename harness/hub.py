@@ -19,7 +19,7 @@ import threading
 import urllib.parse
 from pathlib import Path
 
-from .errors import ModelError
+from .errors import HarnessError, ModelError
 
 DEFAULT_MODEL = "xlm-roberta-large"
 SMOKE_PRESETS = {"tiny"}
@@ -30,6 +30,12 @@ DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16
 PROBE_TIMEOUT_S = 3.0
 #: what huggingface_hub reads as a set flag
 _TRUE = {"1", "true", "yes", "on"}
+
+
+def check_dtype(value: str, shown: str, error: type[HarnessError] = HarnessError) -> None:
+    """A dtype spelling that is neither ``auto`` nor one of ``DTYPES``: ``shown`` is how the user wrote it."""
+    if value != "auto" and value not in DTYPES:
+        raise error(f"{shown} is not one of auto, {', '.join(DTYPES)}.")
 
 
 def names_a_folder(name: str) -> bool:

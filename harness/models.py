@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from .errors import ModelError
-from .hub import DTYPES, SMOKE_PRESETS, check_model_name, names_a_folder
+from .hub import DTYPES, SMOKE_PRESETS, check_dtype, check_model_name, names_a_folder
 from .paths import cache_root, folder_fingerprint, write_folder_atomic
 from .spec import stable_hash
 
@@ -122,8 +122,7 @@ def resolve_dtype(spec: str, device: torch.device) -> torch.dtype:
     """``auto``: bf16 autocast on a GPU that supports it, fp32 elsewhere."""
     if spec == "auto":
         return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
-    if spec not in DTYPES:
-        raise ModelError(f"--dtype {spec!r} is not one of auto, {', '.join(DTYPES)}.")
+    check_dtype(spec, f"--dtype {spec!r}", ModelError)
     return getattr(torch, DTYPES[spec])
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .config import NO_INTERMEDIATE, RunConfig, parse_stage
 from .errors import HarnessError
-from .hub import DTYPES, check_hub_model, check_model_name, is_hub_id, offline_reason
+from .hub import DTYPES, check_dtype, check_hub_model, check_model_name, is_hub_id, offline_reason
 from .registry import TaskIndex
 
 #: ``--model-args`` keys (lm-eval's names) -> what they take
@@ -46,8 +46,7 @@ def check_run(config: RunConfig, index: TaskIndex) -> RunConfig:
     parse_conditions(config.noise)
     if config.train_noise:
         parse(config.train_noise)
-    if config.dtype != "auto" and config.dtype not in DTYPES:
-        raise HarnessError(f"--dtype {config.dtype!r} is not one of auto, {', '.join(DTYPES)}.")
+    check_dtype(config.dtype, f"--dtype {config.dtype!r}")
     _check_device(config.device)
     check_model_name(config.model)
     check_hub_model(config.model, config.model_args.get("revision"))
@@ -119,8 +118,9 @@ def parse_model_args(text: str | None, model: str) -> dict[str, str | bool]:
             if value.lower() not in _BOOLEAN:
                 raise HarnessError(f"--model-args: trust_remote_code={value}: give true or false.")
             args[key] = _BOOLEAN[value.lower()]
-        elif key == "dtype" and value != "auto" and value not in DTYPES:
-            raise HarnessError(f"--model-args: dtype={value} is not one of auto, {', '.join(DTYPES)}.")
+        elif key == "dtype":
+            check_dtype(value, f"--model-args: dtype={value}")
+            args[key] = value
         elif key == "attn_implementation" and value not in ATTENTION:
             raise HarnessError(f"--model-args: attn_implementation={value} is not one of {', '.join(ATTENTION)}.")
         else:
