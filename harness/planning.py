@@ -101,9 +101,8 @@ def make_task(index: TaskIndex, name: str, config: RunConfig) -> Task:
         metric_list = [{**m, "kwargs": {**(m.get("kwargs") or {}), "version": config.seqeval}}
                        if m["metric"] == "seqeval" else m for m in cfg.metric_list]  # fmt: skip
         cfg = replace(cfg, metric_list=metric_list)
-    parents = index.parent_groups(name)
     members = [make_task(index, m, config) for m in cfg.mixture]
-    return Task(cfg, family=parents[0] if parents else name, members=members)
+    return Task(cfg, family=index.family(name), members=members)
 
 
 def resolve_tasks(names: list[str], config: RunConfig, index: TaskIndex) -> list[Task]:

@@ -139,6 +139,11 @@ class TaskIndex:
         """Groups that list ``name`` directly (used to lay tasks out as table rows)."""
         return [g for g in self.names("group") if name in self.group(g).task]
 
+    def family(self, name: str) -> str:
+        """The task family ``name`` belongs to: its first parent group (a table row), else the task itself."""
+        parents = self.parent_groups(name)
+        return parents[0] if parents else name
+
 
 def _folded(name: str) -> str:
     """A name without case, ``_`` and ``-``: how users' spellings of one name differ (lm-eval writes ``paws_x``)."""

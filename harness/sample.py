@@ -9,6 +9,7 @@ folder so the task specs read it as they read a full download. What it covers is
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ def data_setting(data_dir: Path | None) -> dict[str, str]:
     return {"data": "embedded sample"} if data_dir is not None and Path(data_dir).resolve() == SAMPLE_DIR else {}
 
 
+@functools.cache  # read once: which tasks the sample covers, then what the run says about it
 def manifest() -> dict[str, dict[str, Any]]:
     """Per task family: its languages, evaluation docs per language and bytes in the sample."""
     return json.loads((SAMPLE_DIR / "manifest.json").read_text(encoding="utf-8"))
@@ -38,8 +40,7 @@ def covers(index: TaskIndex, names: list[str]) -> list[str] | None:
     families: list[str] = []
     for name in names:
         for task in index.expand(name):
-            parents = index.parent_groups(task)
-            family = parents[0] if parents else task
+            family = index.family(task)
             if family not in held or index.task(task).language not in held[family]["languages"]:
                 return None
             families.append(family)
