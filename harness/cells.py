@@ -243,11 +243,9 @@ class Evaluator:
             metric.name: metric.higher_is_better for metric in (get_metric(m["metric"]) for m in task.metric_list)
         }
         record = {
-            "key": key, "task": task.cfg.task, "family": task.family, "language": task.language,
-            "condition": cell.condition, "noise": cell.noise, "train_noise": config.train_noise, "role": trained.role,
-            "model": config.model, "model_label": self.base.label, "smoke": self.base.smoke,
-            "base_fingerprint": self.base.fingerprint, "method": config.method, "intermediate": intermediate,
-            "stack": trained.info.get("stack"), "seed": config.seed, "sample_seed": config.sample_seed,
+            **self.identity(cell, intermediate, trained, key), "noise": cell.noise,
+            "base_fingerprint": self.base.fingerprint, "stack": trained.info.get("stack"),
+            "sample_seed": config.sample_seed,
             "noise_seed": config.noise_seed, "split": eval_split_of(task, config),
             "train_language": cell.job.train_language,
             "zero_shot": task.language not in (cell.job.train_language or "").split(","),
@@ -272,14 +270,18 @@ class Evaluator:
         self.written += 1
         return record
 
+    def identity(self, cell: Cell, intermediate: str, trained: Trained, key: str) -> dict[str, Any]:
+        """What every record of a cell under one model says it is: scored (``record``) or not (``skip``)."""
+        task, config = cell.task, self.config
+        return {"key": key, "task": task.cfg.task, "family": task.family, "language": task.language,
+                "condition": cell.condition, "train_noise": config.train_noise, "role": trained.role,
+                "model": config.model, "model_label": self.base.label, "smoke": self.base.smoke,
+                "method": config.method, "intermediate": intermediate, "seed": config.seed}  # fmt: skip
+
     def skip(self, cell: Cell, intermediate: str, trained: Trained, key: str, reason: str) -> dict[str, Any]:
         """A record that says why a cell was not scored (tables list it, never average it)."""
-        task, config = cell.task, self.config
-        record = {"key": key, "task": task.cfg.task, "family": task.family, "language": task.language,
-                  "condition": cell.condition, "role": trained.role, "model": config.model,
-                  "model_label": self.base.label, "smoke": self.base.smoke, "method": config.method,
-                  "intermediate": intermediate, "seed": config.seed, "metrics": {}, "score": None, "score_name": None,
-                  "skipped": reason, "noise": None, "train_noise": config.train_noise}  # fmt: skip
+        record = {**self.identity(cell, intermediate, trained, key), "metrics": {}, "score": None, "score_name": None,
+                  "skipped": reason, "noise": None}  # fmt: skip
         self.store.put(key, record)
         self.written += 1
         return record
